@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
+
+/**
+ * Every setting StreamAI reads, by its environment name. The original documents' names
+ * (VULTR_*, OBS_*, RECORDINGS_PATH, LOG_LEVEL) are kept; new ones follow the same prefixes.
+ * Each entry says what it expects, so a bad value can be reported in one line.
+ */
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'expects true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((v, ctx) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expects a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const num = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((v, ctx) => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expects a number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+function toBytes(v: string, ctx: z.RefinementCtx): number {
+  const n = parseByteSize(v);
+  if (n === undefined || n < 0) {
+    ctx.addIssue({ code: 'custom', message: 'expects a byte size such as 1048576, 500MB or 2GiB' });
+    return z.NEVER;
+  }
+  return n;
+}
+const bytes = (fallback: string) => z.string().default(fallback).transform(toBytes);
+const optionalBytes = z
+  .string()
+  .optional()
+  .transform((v, ctx) => (v === undefined || v.trim() === '' ? undefined : toBytes(v, ctx)));
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const url = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return undefined;
+    try {
+      const parsed = new URL(v.trim());
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+      return parsed.toString().replace(/\/+$/, '');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expects an http:// or https:// URL' });
+      return z.NEVER;
+    }
+  });
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+export const envSchema = z.object({
+  // Logging
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'expects one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  STREAMAI_LOG_FILE: z.string().default('logs/streamai.log'),
+
+  // Station
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(5000, 0, 65535),
+  STREAMAI_API_TOKEN: optionalText,
+  STREAMAI_DATA_DIR: z.string().default('./data'),
+  RECORDINGS_PATH: z.string().default('./recordings'),
+
+  // Recorders
+  RECORDER: z.enum(['obs', 'ffmpeg', 'auto'], { message: 'expects obs, ffmpeg or auto' }).default('auto'),
+  FFMPEG_SOURCE: z.string().default('testsrc'),
+  OBS_HOST: optionalText,
+  OBS_PORT: int(4455, 1, 65535),
+  OBS_PASSWORD: optionalText,
+
+  // Upload client (the station talking to the processing server)
+  VULTR_API_URL: url,
+  VULTR_UPLOAD_ENDPOINT: z
+    .string()
+    .default('/upload')
+    .refine((v) => v.startsWith('/'), { message: 'expects a path starting with /' }),
+  VULTR_AUTO_UPLOAD: bool(true),
+  VULTR_API_KEY: optionalText,
+  VULTR_UPLOAD_PROTOCOL: z
+    .enum(['auto', 'tus', 'multipart'], { message: 'expects auto, tus or multipart' })
+    .default('auto'),
+  VULTR_UPLOAD_RETRIES: int(8, 0, 100),
+  VULTR_UPLOAD_TIMEOUT: num(300, 1, 86400),
+  VULTR_UPLOAD_CONNECT_TIMEOUT: num(10, 0.1, 600),
+  VULTR_UPLOAD_STALL_TIMEOUT: num(60, 0.1, 3600),
+  VULTR_UPLOAD_CONCURRENCY: int(2, 1, 16),
+  VULTR_UPLOAD_MAX_RATE: optionalBytes,
+  VULTR_UPLOAD_CHUNK_SIZE: bytes('8MiB'),
+  VULTR_COMPRESS: z.enum(['none', 'h264', 'h265'], { message: 'expects none, h264 or h265' }).default('none'),
+  VULTR_CA_CERT: optionalText,
+
+  // Ingest server (the processing server's receiving side)
+  INGEST_HOST: z.string().default('127.0.0.1'),
+  INGEST_PORT: int(8080, 0, 65535),
+  INGEST_DATA_DIR: z.string().default('./ingest-data'),
+  INGEST_API_KEYS: list,
+  INGEST_MAX_UPLOAD_BYTES: bytes('50GiB'),
+  INGEST_DISK_RESERVE_BYTES: bytes('1GiB'),
+  INGEST_TLS_CERT: optionalText,
+  INGEST_TLS_KEY: optionalText,
+  INGEST_TUS_EXPIRATION_HOURS: num(24, 0.01, 24 * 365),
+  INGEST_WORKERS: int(1, 1, 16),
+  INGEST_STEP_TIMEOUT: num(3600, 1, 86400),
+  INGEST_SILENCE_THRESHOLD_DB: num(-30, -120, 0),
+  INGEST_SILENCE_MIN_SECONDS: num(1, 0.05, 3600),
+  INGEST_CHAPTERS: bool(false),
+});
+
+export type RawEnv = z.input<typeof envSchema>;
+export type ParsedEnv = z.output<typeof envSchema>;

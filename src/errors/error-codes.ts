@@ -1,0 +1,62 @@
+/**
+ * The one table of error codes: each stable code maps to its HTTP status and CLI exit code.
+ * Add a code here before throwing it; nothing else may branch on an error message.
+ */
+export const ERROR_CODES = {
+  // Input and configuration
+  CONFIG_INVALID: { http: 500, exit: 78 },
+  BAD_REQUEST: { http: 400, exit: 64 },
+  INVALID_NAME: { http: 400, exit: 64 },
+  INVALID_TASK_ID: { http: 400, exit: 64 },
+  NOT_FOUND: { http: 404, exit: 66 },
+  TASK_NOT_FOUND: { http: 404, exit: 66 },
+  SESSION_NOT_FOUND: { http: 404, exit: 66 },
+  RECORDING_NOT_FOUND: { http: 404, exit: 66 },
+  OUTPUT_NOT_FOUND: { http: 404, exit: 66 },
+  // Auth
+  UNAUTHORIZED: { http: 401, exit: 77 },
+  FORBIDDEN: { http: 403, exit: 77 },
+  CROSS_SITE_REQUEST: { http: 403, exit: 77 },
+  // Upload contract
+  TASK_CONFLICT: { http: 409, exit: 65 },
+  PAYLOAD_TOO_LARGE: { http: 413, exit: 65 },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, exit: 65 },
+  CHECKSUM_MISMATCH: { http: 422, exit: 65 },
+  INSUFFICIENT_STORAGE: { http: 507, exit: 75 },
+  UPLOAD_INCOMPLETE: { http: 400, exit: 65 },
+  // Files and media
+  FILE_NOT_FOUND: { http: 404, exit: 66 },
+  NOT_A_FILE: { http: 400, exit: 66 },
+  EMPTY_FILE: { http: 400, exit: 65 },
+  FILE_STILL_GROWING: { http: 409, exit: 75 },
+  FILE_CHANGED: { http: 409, exit: 65 },
+  NOT_A_MEDIA_FILE: { http: 415, exit: 65 },
+  CORRUPT_MEDIA: { http: 422, exit: 65 },
+  FFMPEG_FAILED: { http: 500, exit: 70 },
+  STEP_TIMEOUT: { http: 500, exit: 70 },
+  // Recording
+  ALREADY_RECORDING: { http: 409, exit: 75 },
+  NOT_RECORDING: { http: 409, exit: 75 },
+  RECORDER_UNAVAILABLE: { http: 503, exit: 69 },
+  OBS_AUTH_FAILED: { http: 502, exit: 77 },
+  OBS_UNREACHABLE: { http: 503, exit: 69 },
+  // Upload client
+  SERVER_UNREACHABLE: { http: 502, exit: 69 },
+  SERVER_ERROR: { http: 502, exit: 69 },
+  UPLOAD_STALLED: { http: 504, exit: 75 },
+  UPLOAD_FAILED: { http: 502, exit: 70 },
+  UPLOAD_CANCELLED: { http: 409, exit: 75 },
+  INVALID_STATE: { http: 409, exit: 65 },
+  // Anything else
+  INTERNAL_ERROR: { http: 500, exit: 70 },
+} as const satisfies Record<string, { http: number; exit: number }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function httpStatusFor(code: ErrorCode): number {
+  return ERROR_CODES[code].http;
+}
+
+export function exitCodeFor(code: ErrorCode): number {
+  return ERROR_CODES[code].exit;
+}

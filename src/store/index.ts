@@ -1,0 +1,4 @@
+/** SQLite store: databases, migrations and typed repositories. No SQL leaves this folder. */
+export { openDatabase, migrate, type Db, type Migration } from './open-database.js';
+export { ingestMigrations } from './migrations/ingest-migrations.js';
+export { stationMigrations } from './migrations/station-migrations.js';
