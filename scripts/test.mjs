@@ -10,6 +10,8 @@ import path from 'node:path';
 export const REQUIRED = [
   { command: 'openssl', pkg: 'openssl' },
   { command: 'curl', pkg: 'curl' },
+  { command: 'obs', pkg: 'obs-studio' },
+  { command: 'Xvfb', pkg: 'xvfb' },
 ];
 
 function has(command) {

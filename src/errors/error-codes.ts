@@ -24,6 +24,12 @@ export const ERROR_CODES = {
   CHECKSUM_MISMATCH: { http: 422, exit: 65 },
   INSUFFICIENT_STORAGE: { http: 507, exit: 75 },
   UPLOAD_INCOMPLETE: { http: 400, exit: 65 },
+  // Ingest server: tus protocol answers
+  UPLOAD_OFFSET_MISMATCH: { http: 409, exit: 65 },
+  UPLOAD_EXPIRED: { http: 410, exit: 65 },
+  TUS_VERSION_REQUIRED: { http: 412, exit: 64 },
+  UPLOAD_LOCKED: { http: 423, exit: 75 },
+  CHUNK_CHECKSUM_MISMATCH: { http: 460, exit: 65 },
   // Files and media
   FILE_NOT_FOUND: { http: 404, exit: 66 },
   NOT_A_FILE: { http: 400, exit: 66 },
@@ -34,6 +40,8 @@ export const ERROR_CODES = {
   CORRUPT_MEDIA: { http: 422, exit: 65 },
   FFMPEG_FAILED: { http: 500, exit: 70 },
   STEP_TIMEOUT: { http: 500, exit: 70 },
+  PROCESSING_CANCELLED: { http: 409, exit: 75 },
+  PROCESSING_UNAVAILABLE: { http: 503, exit: 69 },
   // Recording
   ALREADY_RECORDING: { http: 409, exit: 75 },
   NOT_RECORDING: { http: 409, exit: 75 },
@@ -44,6 +52,8 @@ export const ERROR_CODES = {
   SERVER_UNREACHABLE: { http: 502, exit: 69 },
   SERVER_ERROR: { http: 502, exit: 69 },
   UPLOAD_STALLED: { http: 504, exit: 75 },
+  RATE_LIMITED: { http: 429, exit: 75 },
+  TLS_FAILED: { http: 502, exit: 69 },
   UPLOAD_FAILED: { http: 502, exit: 70 },
   UPLOAD_CANCELLED: { http: 409, exit: 75 },
   INVALID_STATE: { http: 409, exit: 65 },

@@ -2,3 +2,7 @@
 export { openDatabase, migrate, type Db, type Migration } from './open-database.js';
 export { ingestMigrations } from './migrations/ingest-migrations.js';
 export { stationMigrations } from './migrations/station-migrations.js';
+export * from './ingest-task-repository.js';
+export * from './processing-job-repository.js';
+export * from './session-repository.js';
+export * from './upload-task-repository.js';

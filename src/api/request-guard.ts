@@ -1,0 +1,92 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors/index.js';
+
+/** Cookie the page receives from POST /api/login when the station requires a token. */
+export const TOKEN_COOKIE = 'streamai_token';
+
+const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTNAMES.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Compares secrets in constant time (hashing first so that lengths do not leak either). */
+export function secretsEqual(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function hostnameOf(hostHeader: string): string {
+  // "[::1]:5000" → "[::1]", "localhost:5000" → "localhost"
+  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
+  return hostHeader.split(':')[0] ?? '';
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(rest.join('='));
+  }
+  return undefined;
+}
+
+export function presentedToken(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();
+  return cookieValue(request.headers.cookie, TOKEN_COOKIE);
+}
+
+export interface GuardOptions {
+  /** The token every /api request must carry (header or cookie); undefined: no token needed. */
+  apiToken: string | undefined;
+  /** True when the station listens on loopback only: then the Host header must name loopback too. */
+  loopbackOnly: boolean;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The station's three request checks, in one hook:
+ * - Host: bound to loopback, only loopback Host names are served, so a DNS-rebinding page
+ *   that resolves its own name to 127.0.0.1 cannot drive the station.
+ * - Cross-site: a state-changing request from a browser must come from this origin
+ *   (Sec-Fetch-Site, else Origin), so a page elsewhere cannot start a recording.
+ * - Token: when configured, every /api route but /api/login needs it.
+ * No CORS headers are ever sent: other origins get nothing readable.
+ */
+export function registerRequestGuard(app: FastifyInstance, options: GuardOptions): void {
+  app.addHook('onRequest', async (request) => {
+    const host = request.headers.host ?? '';
+    if (options.loopbackOnly && !isLoopbackHost(hostnameOf(host))) {
+      throw new AppError('FORBIDDEN', 'This station only answers requests addressed to localhost');
+    }
+    if (!SAFE_METHODS.has(request.method)) {
+      const fetchSite = request.headers['sec-fetch-site'];
+      const origin = request.headers.origin;
+      if (typeof fetchSite === 'string') {
+        if (fetchSite !== 'same-origin' && fetchSite !== 'none') {
+          throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
+        }
+      } else if (typeof origin === 'string' && origin !== 'null') {
+        let originHost: string;
+        try {
+          originHost = new URL(origin).host;
+        } catch {
+          throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
+        }
+        if (originHost !== host) throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
+      } else if (origin === 'null') {
+        throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
+      }
+    }
+    if (options.apiToken !== undefined && request.url.startsWith('/api/') && !request.url.startsWith('/api/login')) {
+      const token = presentedToken(request);
+      if (token === undefined || !secretsEqual(token, options.apiToken)) {
+        throw new AppError('UNAUTHORIZED', 'This station needs its API token (Authorization: Bearer <STREAMAI_API_TOKEN>)');
+      }
+    }
+  });
+}

@@ -1,0 +1,101 @@
+import path from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Station } from '../../station/index.js';
+import { attachmentDisposition } from '../content-disposition.js';
+
+const errorResponse = { $ref: 'ErrorResponse#' } as const;
+
+/** Recorder control and recordings: the original /api/status, /api/recording/*, /api/recordings routes. */
+export const recordingRoutes =
+  (station: Station): FastifyPluginAsync =>
+  async (app) => {
+    app.get('/api/status', { schema: { summary: 'Recorder, upload and server state', tags: ['station'] } }, async () =>
+      station.status(),
+    );
+
+    app.post<{ Body: { sessionName: string } }>(
+      '/api/recording/start',
+      {
+        schema: {
+          summary: 'Start recording into a session (created when new)',
+          tags: ['recording'],
+          body: {
+            type: 'object',
+            required: ['sessionName'],
+            properties: { sessionName: { type: 'string', minLength: 1, maxLength: 200 } },
+          },
+          response: { 409: errorResponse, 400: errorResponse },
+        },
+      },
+      async (request) => ({ success: true, recording: await station.startRecording(request.body.sessionName) }),
+    );
+
+    app.post(
+      '/api/recording/stop',
+      { schema: { summary: 'Stop recording; answers once the file is complete', tags: ['recording'] } },
+      async () => ({ success: true, recording: await station.stopRecording() }),
+    );
+
+    app.get<{ Querystring: { limit: number } }>(
+      '/api/recordings',
+      {
+        schema: {
+          summary: 'Recordings, most recent first',
+          tags: ['recording'],
+          querystring: {
+            type: 'object',
+            properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          },
+        },
+      },
+      async (request) => ({ success: true, recordings: station.listRecordings(request.query.limit) }),
+    );
+
+    const idParams = {
+      type: 'object',
+      required: ['id'],
+      properties: { id: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' } },
+    } as const;
+
+    app.get<{ Params: { id: string } }>(
+      '/api/recordings/:id',
+      { schema: { summary: 'One recording', tags: ['recording'], params: idParams } },
+      async (request) => ({ success: true, recording: station.getRecording(request.params.id) }),
+    );
+
+    // Range requests (seeking in the browser's player) are answered by @fastify/static's send.
+    app.get<{ Params: { id: string } }>(
+      '/api/recordings/:id/video',
+      { schema: { summary: 'The recording, streamed with HTTP Range support', tags: ['recording'], params: idParams } },
+      async (request, reply) => {
+        const file = station.recordingFile(request.params.id, 'video');
+        const type = file.fileName.toLowerCase().endsWith('.mp4') ? 'video/mp4' : 'video/x-matroska';
+        void reply.type(type);
+        return reply.sendFile(path.basename(file.path), path.dirname(file.path), {
+          acceptRanges: true,
+          cacheControl: false,
+          dotfiles: 'allow',
+        });
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/api/recordings/:id/thumbnail',
+      { schema: { summary: 'The recording’s JPEG thumbnail', tags: ['recording'], params: idParams } },
+      async (request, reply) => {
+        const file = station.recordingFile(request.params.id, 'thumbnail');
+        void reply.type('image/jpeg');
+        return reply.sendFile(path.basename(file.path), path.dirname(file.path), { dotfiles: 'allow' });
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/api/recordings/:id/download',
+      { schema: { summary: 'The recording as an attachment', tags: ['recording'], params: idParams } },
+      async (request, reply) => {
+        const file = station.recordingFile(request.params.id, 'video');
+        void reply.header('content-disposition', attachmentDisposition(file.fileName));
+        return reply.sendFile(path.basename(file.path), path.dirname(file.path), { dotfiles: 'allow' });
+      },
+    );
+  };

@@ -1,0 +1,107 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Station } from '../../station/index.js';
+
+const taskParams = {
+  type: 'object',
+  required: ['task_id'],
+  properties: { task_id: { type: 'string', pattern: '^task_[A-Za-z0-9_-]{1,100}$' } },
+} as const;
+
+/** Uploads to the processing server: the original /api/vultr/* routes, plus cancel and retry. */
+export const vultrRoutes =
+  (station: Station): FastifyPluginAsync =>
+  async (app) => {
+    app.post<{ Body: { recording_id: string; auto_process: boolean } }>(
+      '/api/vultr/upload',
+      {
+        schema: {
+          summary: 'Upload a recording; answers 202 at once, the upload runs in the background',
+          tags: ['vultr'],
+          body: {
+            type: 'object',
+            required: ['recording_id'],
+            properties: {
+              recording_id: { type: 'string', minLength: 1, maxLength: 100 },
+              auto_process: { type: 'boolean', default: true },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        const taskId = await station.uploadRecording(request.body.recording_id, request.body.auto_process);
+        return reply.status(202).send({ success: true, task_id: taskId });
+      },
+    );
+
+    app.get<{ Params: { task_id: string } }>(
+      '/api/vultr/upload/status/:task_id',
+      {
+        schema: {
+          summary: 'One upload: local state, history, and the server’s processing state',
+          tags: ['vultr'],
+          params: taskParams,
+        },
+      },
+      async (request) => {
+        const { upload, history } = station.uploadStatus(request.params.task_id);
+        const server = await station.remoteUploadStatus(request.params.task_id);
+        return { success: true, ...upload, history, server: server ?? null };
+      },
+    );
+
+    app.post<{ Params: { task_id: string } }>(
+      '/api/vultr/upload/:task_id/cancel',
+      { schema: { summary: 'Cancel an unfinished upload', tags: ['vultr'], params: taskParams } },
+      async (request) => ({ success: true, upload: station.cancelUpload(request.params.task_id) }),
+    );
+
+    app.post<{ Params: { task_id: string } }>(
+      '/api/vultr/upload/:task_id/retry',
+      { schema: { summary: 'Retry a failed or cancelled upload', tags: ['vultr'], params: taskParams } },
+      async (request) => ({ success: true, upload: station.retryUpload(request.params.task_id) }),
+    );
+
+    app.get<{ Querystring: { limit: number } }>(
+      '/api/vultr/uploads',
+      {
+        schema: {
+          summary: 'Recent uploads, most recent first',
+          tags: ['vultr'],
+          querystring: {
+            type: 'object',
+            properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 } },
+          },
+        },
+      },
+      async (request) => ({ success: true, uploads: station.listUploads(request.query.limit) }),
+    );
+
+    app.get(
+      '/api/vultr/test',
+      { schema: { summary: 'Check configuration, /health and the API key against the server', tags: ['vultr'] } },
+      async () => {
+        const checks = await station.testConnection();
+        return { success: checks.every((c) => c.ok), checks };
+      },
+    );
+
+    app.get(
+      '/api/vultr/status',
+      { schema: { summary: 'Processing server configuration (no secrets)', tags: ['vultr'] } },
+      async () => {
+        const { config } = station;
+        return {
+          success: true,
+          ...station.vultr,
+          endpoint: config.upload.endpoint,
+          auto_upload: config.upload.autoUpload,
+          protocol: config.upload.protocol,
+          api_key_set: config.upload.apiKey !== undefined,
+          retries: config.upload.retries,
+          concurrency: config.upload.concurrency,
+          max_rate_bytes_per_second: config.upload.maxRateBytesPerSecond ?? null,
+          compress: config.upload.compress,
+        };
+      },
+    );
+  };

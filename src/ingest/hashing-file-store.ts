@@ -1,0 +1,172 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import type http from 'node:http';
+import { truncate } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { FileStore } from '@tus/file-store';
+import { ERRORS, Upload } from '@tus/server';
+import { AppError } from '../errors/index.js';
+
+/** Bytes that may wait to be written to an upload's file. */
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Bytes that may wait between the socket and the write buffer (keeps both sides busy). */
+const TAP_BUFFER_BYTES = 1024 * 1024;
+
+/** What the store needs to know about uploads that were completed and moved out of it. */
+export interface CompletedUploadLookup {
+  (uploadId: string): { size: number } | undefined;
+}
+
+/** Algorithms accepted in `Upload-Checksum` (the tus checksum extension). */
+export const CHUNK_CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'md5'] as const;
+
+/** A PATCH body's expected digest, from its `Upload-Checksum` header. */
+export interface ChunkChecksum {
+  algorithm: (typeof CHUNK_CHECKSUM_ALGORITHMS)[number];
+  digest: Buffer;
+}
+
+interface HashState {
+  /** Bytes of the file already fed into `hash`. */
+  offset: number;
+  hash: Hash;
+}
+
+/**
+ * @tus/file-store with a running sha256 per upload, fed while the bytes stream in, so a
+ * completed upload can be verified without reading it again. The digest state lives in
+ * memory: after a server restart (or a write that failed part-way) the stored prefix is read
+ * once to rebuild it. Uploads already completed (moved to their task folder) still answer
+ * HEAD with their full offset, so a client that lost the last response sees it is done.
+ */
+export class HashingFileStore extends FileStore {
+  private readonly hashes = new Map<string, HashState>();
+  private readonly checksums = new Map<string, ChunkChecksum>();
+
+  constructor(
+    options: { directory: string; expirationPeriodInMilliseconds: number },
+    private readonly completed: CompletedUploadLookup,
+  ) {
+    super(options);
+    this.extensions = [...this.extensions, 'checksum'];
+  }
+
+  /** The next write to this upload must match `checksum`, or it is rolled back (460). */
+  expectChecksum(id: string, checksum: ChunkChecksum): void {
+    this.checksums.set(id, checksum);
+  }
+
+  /** Drops an expectation that no write consumed (the request failed before writing). */
+  clearChecksum(id: string): void {
+    this.checksums.delete(id);
+  }
+
+  override async getUpload(id: string): Promise<Upload> {
+    const done = this.completed(id);
+    if (done) return new Upload({ id, size: done.size, offset: done.size });
+    return super.getUpload(id);
+  }
+
+  override async write(
+    readable: http.IncomingMessage | Readable,
+    id: string,
+    offset: number,
+  ): Promise<number> {
+    if (this.completed(id)) {
+      // Nothing may change a completed upload; an empty PATCH at its end just confirms it.
+      readable.resume();
+      await finished(readable).catch(() => undefined);
+      return offset;
+    }
+    const state = await this.stateAt(id, offset);
+    const checksum = this.checksums.get(id);
+    this.checksums.delete(id);
+    const before = checksum ? state.hash.copy() : undefined;
+    const chunkHash = checksum ? createHash(checksum.algorithm) : undefined;
+    this.hashes.delete(id);
+    let fed = 0;
+    const tap = new Transform({
+      highWaterMark: TAP_BUFFER_BYTES,
+      transform(chunk: Buffer, _encoding, callback) {
+        state.hash.update(chunk);
+        chunkHash?.update(chunk);
+        fed += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    // Written here rather than by FileStore.write: a deep write buffer lets the bytes of many
+    // socket reads go to disk in one writev instead of one small write each.
+    const file = createWriteStream(this.pathOf(id), {
+      flags: 'r+',
+      start: offset,
+      highWaterMark: WRITE_BUFFER_BYTES,
+    });
+    try {
+      await pipeline(readable, tap, file);
+    } catch {
+      throw ERRORS.FILE_WRITE_ERROR;
+    }
+    if (checksum && chunkHash && before && !chunkHash.digest().equals(checksum.digest)) {
+      // The tus checksum extension: a body that does not match is not kept, the offset stays.
+      await truncate(this.pathOf(id), offset);
+      this.hashes.set(id, { offset, hash: before });
+      throw new AppError(
+        'CHUNK_CHECKSUM_MISMATCH',
+        `the request body does not match its Upload-Checksum (${checksum.algorithm}); nothing was kept`,
+      );
+    }
+    const newOffset = offset + fed;
+    this.hashes.set(id, { offset: newOffset, hash: state.hash });
+    return newOffset;
+  }
+
+  override async remove(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await super.remove(id);
+  }
+
+  /** The sha256 (hex) of the whole stored upload of `size` bytes; reads the file only if the running digest was lost. */
+  async digest(id: string, size: number): Promise<string> {
+    const state = this.hashes.get(id);
+    this.hashes.delete(id);
+    if (state && state.offset === size) return state.hash.digest('hex');
+    return (await this.hashPrefix(id, size)).digest('hex');
+  }
+
+  /** Forgets an upload that was moved out of the store (its file renamed, its record removed). */
+  async forget(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.configstore.delete(id);
+  }
+
+  /** Where the store keeps an unfinished upload's bytes. */
+  pathOf(id: string): string {
+    return path.join(this.directory, id);
+  }
+
+  private async stateAt(id: string, offset: number): Promise<HashState> {
+    const state = this.hashes.get(id);
+    if (state && state.offset === offset) return state;
+    return { offset, hash: await this.hashPrefix(id, offset) };
+  }
+
+  private async hashPrefix(id: string, length: number): Promise<Hash> {
+    const hash = createHash('sha256');
+    if (length === 0) return hash;
+    const stream = createReadStream(this.pathOf(id), {
+      start: 0,
+      end: length - 1,
+      highWaterMark: 1024 * 1024,
+    });
+    let read = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      read += chunk.length;
+    }
+    if (read !== length)
+      throw new Error(`stored upload ${id} is shorter (${read}) than its offset (${length})`);
+    return hash;
+  }
+}

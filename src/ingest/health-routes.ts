@@ -1,0 +1,21 @@
+import { createRequire } from 'node:module';
+import type { FastifyPluginAsync } from 'fastify';
+import type { IngestRouteContext } from './ingest-route-context.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+/** `GET /health`: what the server can do and whether it can take uploads; never secrets or paths. */
+export const healthRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, ctx) => {
+  app.get('/health', async (_request, reply) => {
+    const { ok, freeBytes } = await ctx.service.canAcceptUploads();
+    return reply.code(ok ? 200 : 503).send({
+      status: ok ? 'ok' : 'unavailable',
+      ...(ok ? {} : { reason: 'free disk space is below the reserve' }),
+      service: 'streamai-ingest',
+      version,
+      capabilities: { tus: true, checksum: ['sha256'], maxUploadBytes: ctx.service.maxUploadBytes },
+      disk: { freeBytes },
+    });
+  });
+};

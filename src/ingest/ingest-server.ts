@@ -1,0 +1,130 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import { AppError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/index.js';
+import { IngestTaskRepository, ingestMigrations, openDatabase, type Db } from '../store/index.js';
+import { buildIngestApp } from './ingest-app.js';
+import { IngestService } from './ingest-service.js';
+import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
+
+/** Everything an ingest server needs; `ingestOptionsFromConfig` builds it from the configuration. */
+export interface IngestServerOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  apiKeys: string[];
+  maxUploadBytes: number;
+  diskReserveBytes: number;
+  tlsCertPath?: string | undefined;
+  tlsKeyPath?: string | undefined;
+  tusExpirationMs: number;
+  logger?: Logger;
+  /** Processing hook, filled by the processing engineer (src/processing). Absent: uploads stay "received". */
+  createProcessor?: CreateProcessor;
+}
+
+/**
+ * The processing server's receiving side: opens `<dataDir>/ingest.db`, serves the HTTP API of
+ * DESIGN.md (health, multipart upload, tus, status, uploads), and starts the processor if any.
+ */
+export class IngestServer {
+  private app: FastifyInstance | undefined;
+  private db: Db | undefined;
+  private processor: UploadProcessor | undefined;
+  private baseUrl = '';
+
+  constructor(private readonly options: IngestServerOptions) {}
+
+  /** Listens; resolves with the base URL, e.g. "http://127.0.0.1:39123" (https when TLS). */
+  async start(): Promise<string> {
+    if (this.app) return this.baseUrl;
+    const { options } = this;
+    const logger = options.logger ?? silentLogger();
+    const dataDir = path.resolve(options.dataDir);
+    try {
+      this.db = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
+      this.processor = options.createProcessor?.({ db: this.db, dataDir, logger });
+      const service = new IngestService({
+        dataDir,
+        maxUploadBytes: options.maxUploadBytes,
+        diskReserveBytes: options.diskReserveBytes,
+        tasks: new IngestTaskRepository(this.db),
+        logger,
+        processor: this.processor,
+      });
+      await service.prepare();
+      const tls =
+        options.tlsCertPath && options.tlsKeyPath
+          ? { certPath: options.tlsCertPath, keyPath: options.tlsKeyPath }
+          : undefined;
+      this.app = await buildIngestApp({
+        service,
+        processor: this.processor,
+        apiKeys: options.apiKeys,
+        tusExpirationMs: options.tusExpirationMs,
+        tls,
+        logger,
+      });
+      this.processor?.start();
+      await this.app.listen({ host: options.host, port: options.port });
+      const address = this.app.server.address();
+      const port = typeof address === 'object' && address ? address.port : options.port;
+      const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+      this.baseUrl = `${tls ? 'https' : 'http'}://${host}:${port}`;
+      logger.info({ url: this.baseUrl, dataDir }, 'ingest server listening');
+      return this.baseUrl;
+    } catch (error) {
+      await this.close();
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        throw new AppError(
+          'CONFIG_INVALID',
+          `INGEST_HOST/INGEST_PORT: cannot listen on ${options.host}:${options.port} (${code})`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The base URL once started (empty before). */
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  /** Stops listening (open uploads are cut; tus ones resume later), stops the processor, closes the database. */
+  async close(): Promise<void> {
+    const app = this.app;
+    this.app = undefined;
+    if (app) {
+      // Long uploads would keep close() waiting: cut idle and active connections.
+      app.server.closeIdleConnections?.();
+      const closing = app.close();
+      app.server.closeAllConnections?.();
+      await closing;
+    }
+    const processor = this.processor;
+    this.processor = undefined;
+    await processor?.close();
+    this.db?.close();
+    this.db = undefined;
+  }
+}
+
+/** Ingest server options from the typed configuration. */
+export function ingestOptionsFromConfig(config: Config, logger?: Logger): IngestServerOptions {
+  const { ingest } = config;
+  return {
+    host: ingest.host,
+    port: ingest.port,
+    dataDir: ingest.dataDir,
+    apiKeys: ingest.apiKeys,
+    maxUploadBytes: ingest.maxUploadBytes,
+    diskReserveBytes: ingest.diskReserveBytes,
+    tlsCertPath: ingest.tlsCertPath,
+    tlsKeyPath: ingest.tlsKeyPath,
+    tusExpirationMs: ingest.tusExpirationMs,
+    ...(logger ? { logger } : {}),
+  };
+}

@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/index.js';
+import { freeBytes } from './disk-space.js';
+import { TaskLock } from './task-lock.js';
+import type { UploadProcessor } from './upload-processor.js';
+
+/** Where an ingest server keeps things inside its data directory. */
+export interface IngestPaths {
+  dataDir: string;
+  /** Multipart bodies being received (temporary names, removed at start-up). */
+  incomingDir: string;
+  /** The tus file store's unfinished uploads. */
+  tusDir: string;
+}
+
+/** A complete upload in its temporary file, with what the client said about it. */
+export interface CompletedUpload {
+  tempPath: string;
+  size: number;
+  sha256: string;
+  taskId: string;
+  fileName: string;
+  sessionName: string | null;
+  autoProcess: boolean;
+  uploadTime: string | null;
+  protocol: IngestProtocol;
+  uploadRef: string;
+  declaredSize: number | null;
+  declaredSha256: string | null;
+}
+
+/** The outcome of completing an upload: the stored task, and whether this upload created it. */
+export interface CompletionResult {
+  task: IngestTask;
+  created: boolean;
+}
+
+/** The processing view /status shows. */
+export interface ProcessingView {
+  state: 'queued' | 'processing' | 'done' | 'failed' | 'none';
+  progress: number;
+  steps: unknown[];
+  report: unknown;
+  outputs: Array<{ name: string; size: number }>;
+  error?: { code: string; message: string };
+}
+
+/** The public state of a task: receiving → received → processing → done | failed. */
+export type PublicTaskState = 'receiving' | 'received' | 'processing' | 'done' | 'failed';
+
+/**
+ * The ingest server's rules, free of HTTP: room and size checks, completing an upload
+ * (verify, fsync, rename into `<data-dir>/<task_id>/`, record, hand to processing),
+ * idempotency per task id, and the task views.
+ */
+export class IngestService {
+  readonly paths: IngestPaths;
+  private readonly lock = new TaskLock();
+
+  constructor(
+    private readonly options: {
+      dataDir: string;
+      maxUploadBytes: number;
+      diskReserveBytes: number;
+      tasks: IngestTaskRepository;
+      logger: Logger;
+      processor: UploadProcessor | undefined;
+    },
+  ) {
+    const dataDir = path.resolve(options.dataDir);
+    this.paths = {
+      dataDir,
+      incomingDir: path.join(dataDir, '.incoming'),
+      tusDir: path.join(dataDir, '.tus'),
+    };
+  }
+
+  get tasks(): IngestTaskRepository {
+    return this.options.tasks;
+  }
+
+  get maxUploadBytes(): number {
+    return this.options.maxUploadBytes;
+  }
+
+  /** Creates the folders and forgets multipart uploads a previous run left half-received. */
+  async prepare(): Promise<void> {
+    await mkdir(this.paths.incomingDir, { recursive: true });
+    await mkdir(this.paths.tusDir, { recursive: true });
+    for (const entry of await readdir(this.paths.incomingDir)) {
+      await rm(path.join(this.paths.incomingDir, entry), { force: true, recursive: true });
+    }
+    for (const task of this.tasks.listReceiving('multipart')) {
+      this.tasks.deleteReceiving(task.taskId, task.uploadRef);
+    }
+  }
+
+  /** A fresh temporary path for a multipart body. */
+  incomingPath(): string {
+    return path.join(this.paths.incomingDir, `${randomBytes(12).toString('hex')}.part`);
+  }
+
+  /** Folder holding a task's file (and its `outputs/`). */
+  taskDir(taskId: string): string {
+    return path.join(this.paths.dataDir, taskId);
+  }
+
+  /** Free bytes on the data directory's file system. */
+  freeBytes(): Promise<number> {
+    return freeBytes(this.paths.dataDir);
+  }
+
+  /** Whether the server can take uploads at all (free space above the reserve). */
+  async canAcceptUploads(): Promise<{ ok: boolean; freeBytes: number }> {
+    const free = await this.freeBytes();
+    return { ok: free >= this.options.diskReserveBytes, freeBytes: free };
+  }
+
+  /** Throws PAYLOAD_TOO_LARGE when `declaredBytes` exceeds the limit (`slack` allows for multipart framing). */
+  assertSize(declaredBytes: number, slack = 0): void {
+    if (declaredBytes > this.options.maxUploadBytes + slack) {
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `the upload is larger than this server accepts (${this.options.maxUploadBytes} bytes)`,
+      );
+    }
+  }
+
+  /** Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the reserve free. */
+  async assertRoom(declaredBytes: number): Promise<void> {
+    const free = await this.freeBytes();
+    if (free - declaredBytes < this.options.diskReserveBytes) {
+      throw new AppError('INSUFFICIENT_STORAGE', 'not enough free disk space on the server for this upload');
+    }
+  }
+
+  /**
+   * Completes an upload: verifies it against the client's sha256, then either makes it visible
+   * at `<data-dir>/<task_id>/<file name>` (fsynced, renamed) or — when the task already has a
+   * file — keeps the existing one (same sha256) or refuses (TASK_CONFLICT). The temporary file
+   * is gone afterwards in every case.
+   */
+  async complete(upload: CompletedUpload): Promise<CompletionResult> {
+    try {
+      if (upload.declaredSha256 && upload.declaredSha256 !== upload.sha256) {
+        this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+        throw new AppError(
+          'CHECKSUM_MISMATCH',
+          `sha256 of the received bytes (${upload.sha256}) differs from the declared ${upload.declaredSha256}; the upload was discarded`,
+        );
+      }
+      if (upload.size === 0) {
+        this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+        throw new AppError('EMPTY_FILE', 'the uploaded file is empty');
+      }
+      const result = await this.lock.run(upload.taskId, () => this.store(upload));
+      if (result.created) this.enqueue(result.task);
+      return result;
+    } finally {
+      await rm(upload.tempPath, { force: true });
+    }
+  }
+
+  /** Fails fast when a task already holds a file that cannot be this one (different size or sha256). */
+  assertNoConflict(
+    taskId: string,
+    declared: { size?: number | null; sha256?: string | null },
+  ): IngestTask | undefined {
+    const task = this.tasks.get(taskId);
+    if (task?.state !== 'received') return undefined;
+    const differs =
+      (declared.sha256 != null && declared.sha256 !== task.sha256) ||
+      (declared.size != null && declared.size !== task.fileSize);
+    if (differs) throw conflict(taskId);
+    return task;
+  }
+
+  /** Hands a received task to the processor (when there is one and the task asked for it). */
+  private enqueue(task: IngestTask): void {
+    const processor = this.options.processor;
+    if (!processor || !task.autoProcess || !task.filePath) return;
+    try {
+      processor.enqueue({
+        taskId: task.taskId,
+        filePath: path.join(this.paths.dataDir, task.filePath),
+        outputDir: path.join(this.taskDir(task.taskId), 'outputs'),
+      });
+    } catch (error) {
+      // The file is safely stored either way; processing can be asked for again.
+      this.options.logger.error({ err: error, taskId: task.taskId }, 'could not queue processing');
+    }
+  }
+
+  private async store(upload: CompletedUpload): Promise<CompletionResult> {
+    const existing = this.tasks.get(upload.taskId);
+    if (existing?.state === 'received') {
+      this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+      if (existing.sha256 === upload.sha256) return { task: existing, created: false };
+      throw conflict(upload.taskId);
+    }
+    await fsyncFile(upload.tempPath);
+    const dir = this.taskDir(upload.taskId);
+    await mkdir(dir, { recursive: true });
+    const finalPath = path.join(dir, upload.fileName);
+    await rename(upload.tempPath, finalPath);
+    await fsyncDir(dir);
+    await fsyncDir(this.paths.dataDir);
+    this.tasks.markReceived(
+      {
+        taskId: upload.taskId,
+        protocol: upload.protocol,
+        uploadRef: upload.uploadRef,
+        fileName: upload.fileName,
+        sessionName: upload.sessionName,
+        autoProcess: upload.autoProcess,
+        uploadTime: upload.uploadTime,
+        declaredSize: upload.declaredSize,
+        declaredSha256: upload.declaredSha256,
+      },
+      {
+        fileName: upload.fileName,
+        fileSize: upload.size,
+        sha256: upload.sha256,
+        filePath: path.relative(this.paths.dataDir, finalPath),
+      },
+    );
+    const task = this.tasks.get(upload.taskId);
+    if (!task) throw new AppError('INTERNAL_ERROR', 'the task vanished while it was stored');
+    this.options.logger.info(
+      { taskId: task.taskId, protocol: task.protocol, bytes: task.fileSize, sha256: task.sha256 },
+      'upload received',
+    );
+    return { task, created: true };
+  }
+
+  /** The processing view and public state of a task. */
+  viewOf(task: IngestTask, receivedBytes?: number): Record<string, unknown> {
+    const processing = this.processingOf(task);
+    let state: PublicTaskState = task.state;
+    if (task.state === 'received' && processing.state !== 'none') {
+      state =
+        processing.state === 'queued' || processing.state === 'processing' ? 'processing' : processing.state;
+    }
+    const processingBody: Record<string, unknown> = {
+      steps: processing.steps,
+      progress: processing.progress,
+      report: processing.report,
+    };
+    if (processing.state !== 'none') {
+      processingBody.state = processing.state;
+      processingBody.outputs = processing.outputs;
+      if (processing.error) processingBody.error = processing.error;
+    }
+    return {
+      task_id: task.taskId,
+      state,
+      upload: {
+        file_name: task.fileName,
+        file_size: task.fileSize ?? task.declaredSize,
+        received_bytes: task.state === 'received' ? task.fileSize : (receivedBytes ?? null),
+        sha256: task.sha256,
+        protocol: task.protocol,
+        session_name: task.sessionName,
+        auto_process: task.autoProcess,
+        upload_time: task.uploadTime,
+        created_at: task.createdAt,
+        completed_at: task.completedAt,
+      },
+      processing: processingBody,
+    };
+  }
+
+  private processingOf(task: IngestTask): ProcessingView {
+    const none: ProcessingView = { state: 'none', progress: 0, steps: [], report: null, outputs: [] };
+    if (task.state !== 'received' || !this.options.processor) return none;
+    try {
+      const view = this.options.processor.status(task.taskId);
+      return view ? { ...view } : none;
+    } catch (error) {
+      this.options.logger.warn({ err: error, taskId: task.taskId }, 'processor status failed');
+      return none;
+    }
+  }
+}
+
+function conflict(taskId: string): AppError {
+  return new AppError(
+    'TASK_CONFLICT',
+    `task ${taskId} already holds a different file; use a new task_id for different content`,
+  );
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

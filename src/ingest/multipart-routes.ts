@@ -1,0 +1,165 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { AppError } from '../errors/index.js';
+import type { IngestRouteContext } from './ingest-route-context.js';
+import {
+  looksLikeVideo,
+  parseAutoProcess,
+  parseSha256,
+  parseUploadTime,
+  sanitizeFileName,
+  sanitizeSessionName,
+  validateTaskId,
+} from './upload-names.js';
+
+/** Room for the multipart framing and text fields around the file in a request's Content-Length. */
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Bytes that may wait between the socket and the write buffer (keeps both sides busy). */
+const TAP_BUFFER_BYTES = 1024 * 1024;
+const FIELDS = new Set(['task_id', 'session_name', 'auto_process', 'upload_time', 'sha256']);
+
+interface ReceivedPart {
+  tempPath: string;
+  size: number;
+  sha256: string;
+  fileName: string;
+}
+
+/**
+ * `POST /upload`: the original client's multipart form (part `file`, fields `task_id`,
+ * `session_name`, `auto_process`, `upload_time`, optional `sha256`), streamed to a temporary
+ * file while its sha256 is computed, then completed by the service.
+ */
+export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, ctx) => {
+  const { service } = ctx;
+  await app.register(multipart, {
+    limits: {
+      fileSize: service.maxUploadBytes,
+      files: 2,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: 30,
+      headerPairs: 50,
+    },
+    throwFileSizeLimit: true,
+  });
+
+  /** Refuses before reading the body when the declared length is too large or the disk too full. */
+  async function checkDeclaredLength(request: FastifyRequest): Promise<void> {
+    const header = request.headers['content-length'];
+    const declared = header === undefined ? 0 : Number(header);
+    if (!Number.isSafeInteger(declared) || declared < 0)
+      throw new AppError('BAD_REQUEST', 'invalid Content-Length');
+    service.assertSize(declared, FORM_OVERHEAD_BYTES);
+    await service.assertRoom(declared);
+  }
+
+  app.post('/upload', { onRequest: checkDeclaredLength }, async (request, reply) => {
+    if (!request.isMultipart()) {
+      throw new AppError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'POST /upload expects multipart/form-data with a "file" part',
+      );
+    }
+    const fields: Record<string, string> = {};
+    const uploadRef = `multipart-${randomBytes(12).toString('hex')}`;
+    let received: ReceivedPart | undefined;
+    let tempPath: string | undefined;
+    let receivingTaskId: string | undefined;
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'field') {
+          if (FIELDS.has(part.fieldname) && typeof part.value === 'string')
+            fields[part.fieldname] = part.value;
+          continue;
+        }
+        if (part.fieldname !== 'file' || received) {
+          throw new AppError('BAD_REQUEST', 'the form must carry exactly one file, in the part named "file"');
+        }
+        const fileName = sanitizeFileName(part.filename);
+        if (!looksLikeVideo(fileName, part.mimetype)) {
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${fileName} is not a video file`);
+        }
+        // The original client sends its fields before the file: check them before reading it.
+        if (fields.task_id !== undefined) {
+          const taskId = validateTaskId(fields.task_id);
+          service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
+          if (
+            service.tasks.beginReceiving({
+              taskId,
+              protocol: 'multipart',
+              uploadRef,
+              fileName,
+              sessionName: sanitizeSessionName(fields.session_name),
+              autoProcess: parseAutoProcess(fields.auto_process),
+              uploadTime: parseUploadTime(fields.upload_time),
+              declaredSize: null,
+              declaredSha256: parseSha256(fields.sha256) ?? null,
+            })
+          ) {
+            receivingTaskId = taskId;
+          }
+        }
+        tempPath = service.incomingPath();
+        const hash = createHash('sha256');
+        let size = 0;
+        const tap = new Transform({
+          highWaterMark: TAP_BUFFER_BYTES,
+          transform(chunk: Buffer, _encoding, callback) {
+            hash.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        // A deep write buffer lets many socket reads reach the disk in one writev.
+        await pipeline(
+          part.file,
+          tap,
+          createWriteStream(tempPath, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES }),
+        );
+        if (part.file.truncated)
+          throw new AppError('PAYLOAD_TOO_LARGE', 'the file is larger than this server accepts');
+        received = { tempPath, size, sha256: hash.digest('hex'), fileName };
+      }
+      if (!received) throw new AppError('BAD_REQUEST', 'the form has no "file" part');
+
+      const taskId = validateTaskId(fields.task_id);
+      const result = await service.complete({
+        tempPath: received.tempPath,
+        size: received.size,
+        sha256: received.sha256,
+        taskId,
+        fileName: received.fileName,
+        sessionName: sanitizeSessionName(fields.session_name),
+        autoProcess: parseAutoProcess(fields.auto_process),
+        uploadTime: parseUploadTime(fields.upload_time),
+        protocol: 'multipart',
+        uploadRef,
+        declaredSize: null,
+        declaredSha256: parseSha256(fields.sha256) ?? null,
+      });
+      receivingTaskId = undefined;
+      const task = result.task;
+      return reply.code(200).send({
+        success: true,
+        task_id: task.taskId,
+        file_name: task.fileName,
+        file_size: task.fileSize,
+        sha256: task.sha256,
+        message: result.created
+          ? 'File uploaded successfully'
+          : 'File already received with the same sha256; nothing was stored twice',
+      });
+    } catch (error) {
+      if (tempPath) await rm(tempPath, { force: true });
+      if (receivingTaskId) service.tasks.deleteReceiving(receivingTaskId, uploadRef);
+      throw error;
+    }
+  });
+};

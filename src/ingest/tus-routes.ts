@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { EVENTS, Metadata, Server as TusServer, type Upload } from '@tus/server';
+import { AppError, errorBody, isAppError } from '../errors/index.js';
+import { codeForStatus } from './error-replies.js';
+import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
+import { TaskLock } from './task-lock.js';
+import { webBodyOf } from './web-body.js';
+import type { IngestRouteContext } from './ingest-route-context.js';
+import {
+  looksLikeVideo,
+  parseAutoProcess,
+  parseSha256,
+  parseUploadTime,
+  sanitizeFileName,
+  sanitizeSessionName,
+  validateTaskId,
+} from './upload-names.js';
+
+/** The tus mount point. */
+export const TUS_PATH = '/files';
+/** Response header carrying the sha256 (hex) of a completed upload, on its final PATCH/POST and on HEAD. */
+export const UPLOAD_SHA256_HEADER = 'Upload-Sha256';
+
+/** The metadata an upload declares, validated. */
+interface TusDeclaration {
+  taskId: string | undefined;
+  fileName: string;
+  sessionName: string | null;
+  autoProcess: boolean;
+  uploadTime: string | null;
+  sha256: string | undefined;
+}
+
+function parseMetadata(header: string | undefined): Record<string, string | null> {
+  if (header === undefined || header.trim() === '') return {};
+  try {
+    return Metadata.parse(header);
+  } catch {
+    throw new AppError(
+      'BAD_REQUEST',
+      'Upload-Metadata is malformed (comma-separated "key base64value" pairs)',
+    );
+  }
+}
+
+function declarationOf(metadata: Record<string, string | null | undefined>): TusDeclaration {
+  const taskId = metadata.task_id ? validateTaskId(metadata.task_id) : undefined;
+  const fileName = sanitizeFileName(metadata.filename ?? metadata.name ?? undefined);
+  if (!looksLikeVideo(fileName, metadata.filetype ?? metadata.content_type ?? undefined)) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${fileName} is not a video file`);
+  }
+  return {
+    taskId,
+    fileName,
+    sessionName: sanitizeSessionName(metadata.session_name),
+    autoProcess: parseAutoProcess(metadata.auto_process ?? undefined),
+    uploadTime: parseUploadTime(metadata.upload_time),
+    sha256: parseSha256(metadata.sha256),
+  };
+}
+
+function headerNumber(request: FastifyRequest, name: string): number | undefined {
+  const value = request.headers[name];
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new AppError('BAD_REQUEST', `invalid ${name} header`);
+  return n;
+}
+
+/** The `Upload-Checksum: <algorithm> <base64>` of a PATCH, validated; undefined when absent. */
+function chunkChecksumOf(request: FastifyRequest): ChunkChecksum | undefined {
+  const header = request.headers['upload-checksum'];
+  if (header === undefined) return undefined;
+  const match = /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})\s*$/.exec(String(header));
+  const algorithm = CHUNK_CHECKSUM_ALGORITHMS.find((a) => a === match?.[1]?.toLowerCase());
+  if (!match?.[2] || !algorithm) {
+    throw new AppError(
+      'BAD_REQUEST',
+      `Upload-Checksum must be "<algorithm> <base64 digest>" with one of ${CHUNK_CHECKSUM_ALGORITHMS.join(', ')}`,
+    );
+  }
+  return { algorithm, digest: Buffer.from(match[2], 'base64') };
+}
+
+/** The upload id in a `/files/<id>` URL, or undefined for the collection itself. */
+function uploadIdOf(url: string): string | undefined {
+  const pathname = url.split('?')[0] ?? '';
+  const rest = pathname.slice(TUS_PATH.length).replace(/^\/+/, '').replace(/\/+$/, '');
+  return rest.length > 0 ? rest : undefined;
+}
+
+/**
+ * tus 1.0 at `/files/` (creation, creation-with-upload, termination, expiration) on
+ * @tus/server with a hashing file store under `<data-dir>/.tus/`. The checks that must happen
+ * before a body is read (names, media type, size, free space, conflicts) run here; completion
+ * verifies the sha256 and hands the file to the service, which moves it into its task folder.
+ */
+export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: number }> = async (
+  app,
+  ctx,
+) => {
+  const { service, tasks, logger } = ctx;
+
+  const store = new HashingFileStore(
+    { directory: service.paths.tusDir, expirationPeriodInMilliseconds: ctx.expirationMs },
+    (id) => {
+      const task = tasks.getByUploadRef(id);
+      return task?.state === 'received' && task.fileSize !== null ? { size: task.fileSize } : undefined;
+    },
+  );
+
+  const tus = new TusServer({
+    path: TUS_PATH,
+    datastore: store,
+    relativeLocation: true,
+    maxSize: service.maxUploadBytes,
+    disableTerminationForFinishedUploads: true,
+    exposedHeaders: [UPLOAD_SHA256_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm'],
+    allowedHeaders: ['Upload-Checksum', 'X-API-Key'],
+    namingFunction: () => randomBytes(16).toString('hex'),
+    onUploadCreate: async (_req, upload) => {
+      const metadata = { ...(upload.metadata ?? {}) };
+      const declaration = declarationOf(metadata);
+      const taskId = declaration.taskId ?? upload.id;
+      metadata.task_id = taskId;
+      tasks.beginReceiving({
+        taskId,
+        protocol: 'tus',
+        uploadRef: upload.id,
+        fileName: declaration.fileName,
+        sessionName: declaration.sessionName,
+        autoProcess: declaration.autoProcess,
+        uploadTime: declaration.uploadTime,
+        declaredSize: upload.size ?? null,
+        declaredSha256: declaration.sha256 ?? null,
+      });
+      return { metadata };
+    },
+    onUploadFinish: async (_req, upload) => finish(upload),
+    onResponseError: (_req, error) => {
+      if (isAppError(error)) return { status_code: error.httpStatus, body: JSON.stringify(errorBody(error)) };
+      const tusError = error as { status_code?: number; body?: string };
+      const status = tusError.status_code ?? 500;
+      if (status >= 500) logger.error({ err: error }, 'tus request failed');
+      const message = status >= 500 ? 'Internal error' : (tusError.body ?? 'Bad request').trim();
+      return {
+        status_code: status,
+        body: JSON.stringify(errorBody(new AppError(codeForStatus(status), message))),
+      };
+    },
+  });
+
+  tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => {
+    const task = tasks.getByUploadRef(id);
+    if (task) tasks.deleteReceiving(task.taskId, id);
+  });
+
+  // A repeated final PATCH may arrive while the first one is still completing: one at a time.
+  const finishing = new TaskLock();
+  function finish(upload: Upload): Promise<{ headers: Record<string, string> }> {
+    return finishing.run(upload.id, () => finishOnce(upload));
+  }
+
+  async function finishOnce(upload: Upload): Promise<{ headers: Record<string, string> }> {
+    const done = tasks.getByUploadRef(upload.id);
+    if (done?.state === 'received' && done.sha256)
+      return { headers: { [UPLOAD_SHA256_HEADER]: done.sha256 } };
+    const size = upload.size ?? upload.offset;
+    const metadata = upload.metadata ?? {};
+    const declaration = declarationOf(metadata);
+    try {
+      const sha256 = await store.digest(upload.id, size);
+      const { task } = await service.complete({
+        tempPath: store.pathOf(upload.id),
+        size,
+        sha256,
+        taskId: declaration.taskId ?? upload.id,
+        fileName: declaration.fileName,
+        sessionName: declaration.sessionName,
+        autoProcess: declaration.autoProcess,
+        uploadTime: declaration.uploadTime,
+        protocol: 'tus',
+        uploadRef: upload.id,
+        declaredSize: upload.size ?? null,
+        declaredSha256: declaration.sha256 ?? null,
+      });
+      return { headers: { [UPLOAD_SHA256_HEADER]: task.sha256 ?? sha256 } };
+    } finally {
+      // The bytes were moved into the task folder, or discarded: the tus record goes either way.
+      await store.forget(upload.id);
+    }
+  }
+
+  /** Checks that must refuse a creation before its body (if any) is read. */
+  async function checkCreation(request: FastifyRequest): Promise<void> {
+    const declaration = declarationOf(
+      parseMetadata(request.headers['upload-metadata'] as string | undefined),
+    );
+    const length = headerNumber(request, 'upload-length');
+    if (length !== undefined) {
+      if (length === 0) throw new AppError('EMPTY_FILE', 'Upload-Length is 0: there is nothing to upload');
+      service.assertSize(length);
+      await service.assertRoom(length);
+    } else {
+      await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
+    }
+    if (declaration.taskId) {
+      service.assertNoConflict(declaration.taskId, {
+        size: length ?? null,
+        sha256: declaration.sha256 ?? null,
+      });
+    }
+  }
+
+  async function bridge(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const method = request.method;
+    const id = uploadIdOf(request.url);
+    if (method !== 'OPTIONS' && request.headers['tus-resumable'] === undefined) {
+      throw new AppError('TUS_VERSION_REQUIRED', 'the Tus-Resumable: 1.0.0 header is required');
+    }
+    if (method === 'POST' && id === undefined) await checkCreation(request);
+    if (method === 'PATCH') await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
+    const checksum = method === 'PATCH' && id !== undefined ? chunkChecksumOf(request) : undefined;
+    if (checksum && id !== undefined) store.expectChecksum(id, checksum);
+
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+      else if (value !== undefined) headers.set(name, String(value));
+    }
+    const hasBody = method === 'POST' || method === 'PATCH';
+    const webRequest = new Request(new URL(request.url, 'http://ingest.invalid'), {
+      method,
+      headers,
+      body: hasBody ? webBodyOf(request.raw) : null,
+      ...(hasBody ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    let response: Response;
+    try {
+      response = await tus.handleWeb(webRequest);
+    } finally {
+      if (checksum && id !== undefined) store.clearChecksum(id);
+    }
+
+    const out: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      out[name] = value;
+    });
+    if (method === 'OPTIONS') out['tus-checksum-algorithm'] = CHUNK_CHECKSUM_ALGORITHMS.join(',');
+    if (method === 'HEAD' && id !== undefined && response.ok) {
+      const task = tasks.getByUploadRef(id);
+      if (task?.state === 'received' && task.sha256) out[UPLOAD_SHA256_HEADER.toLowerCase()] = task.sha256;
+    }
+    const body = response.body ? await response.text() : '';
+    // Node and Fastify manage the connection and the length; the content type only matters for a body.
+    delete out.connection;
+    delete out['content-length'];
+    delete out['content-type'];
+    if (body.startsWith('{')) out['content-type'] = 'application/json; charset=utf-8';
+    else if (body.length > 0) out['content-type'] = 'text/plain; charset=utf-8';
+    if (response.status >= 400 && !request.raw.complete) out.connection = 'close';
+    await reply.code(response.status).headers(out).send(body);
+  }
+
+  // tus bodies are raw bytes that @tus/server reads itself: no parser may touch them.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  const methods = ['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+  app.route({ method: [...methods], url: TUS_PATH, handler: bridge });
+  app.route({ method: [...methods], url: `${TUS_PATH}/*`, handler: bridge });
+
+  const sweepEvery = Math.max(1000, Math.min(ctx.expirationMs / 2, 15 * 60 * 1000));
+  const sweep = async (): Promise<void> => {
+    try {
+      const removed = await tus.cleanUpExpiredUploads();
+      for (const task of tasks.listReceiving('tus')) {
+        const stillThere = await store.configstore.get(task.uploadRef);
+        if (!stillThere) tasks.deleteReceiving(task.taskId, task.uploadRef);
+      }
+      if (removed > 0) logger.info({ removed }, 'expired tus uploads removed');
+    } catch (error) {
+      logger.warn({ err: error }, 'tus expiry sweep failed');
+    }
+  };
+  const timer = setInterval(() => void sweep(), sweepEvery);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+  void sweep();
+};

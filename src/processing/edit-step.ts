@@ -1,0 +1,137 @@
+import { writeFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { runFfmpeg, type RunLimits } from './run-ffmpeg.js';
+import { writeOutput } from './step-output.js';
+import { probeDuration, type MediaInfo } from './probe-step.js';
+import type { SilentSegment } from './audio-analysis-step.js';
+import { EVEN_DIMENSIONS, h264EncoderArgs } from './web-step.js';
+
+/** Output name of the edit step. */
+export const EDITED_NAME = 'edited.mp4';
+
+/** Seconds of silence kept on each side of a cut, so speech is not clipped at the edges. */
+export const DEFAULT_CUT_PAD_SECONDS = 0.05;
+
+/** The edit report; every number comes from this upload's own analysis and the file written. */
+export interface EditReport {
+  original_duration: number;
+  edited_duration: number;
+  time_saved: number;
+  segments_removed: number;
+  silence_removed: number;
+  /** The stretches cut out, in seconds of the original. */
+  cuts: Array<{ start: number; end: number }>;
+  /** Name of the edited file among the outputs; null when there was nothing to cut. */
+  output: string | null;
+}
+
+/** A stretch of the original, in seconds. */
+export interface Range {
+  start: number;
+  end: number;
+}
+
+/**
+ * Which stretches to cut: each silence minus a pad at each end. A silence touching the start or
+ * the end of the file needs no pad on that side. Stretches shorter than a frame are not cut.
+ */
+export function planCuts(silences: SilentSegment[], duration: number, pad: number): Range[] {
+  const cuts: Range[] = [];
+  for (const s of silences) {
+    const start = s.start <= 0.001 ? 0 : s.start + pad;
+    const end = s.end >= duration - 0.001 ? duration : s.end - pad;
+    if (end - start >= 0.04) cuts.push({ start: round(start), end: round(Math.min(end, duration)) });
+  }
+  return cuts;
+}
+
+/** The complement of the cuts within [0, duration]: what the edit keeps, in order. */
+export function keptRanges(cuts: Range[], duration: number): Range[] {
+  const kept: Range[] = [];
+  let at = 0;
+  for (const cut of [...cuts].sort((a, b) => a.start - b.start)) {
+    if (cut.start > at) kept.push({ start: at, end: cut.start });
+    at = Math.max(at, cut.end);
+  }
+  if (duration > at) kept.push({ start: at, end: duration });
+  return kept;
+}
+
+/**
+ * edit: an MP4 of the upload with the silent stretches cut out (trim + concat, re-encoded to
+ * H.264/AAC so every cut is exact), and the report of what was removed. The edited duration is
+ * read back from the written file, not computed from the plan.
+ */
+export async function makeEdit(
+  input: string,
+  outputDir: string,
+  media: MediaInfo,
+  silences: SilentSegment[],
+  options: { padSeconds: number },
+  limits: RunLimits,
+): Promise<EditReport> {
+  const original = media.durationSeconds;
+  const cuts = planCuts(silences, original, options.padSeconds);
+  const removed = round(cuts.reduce((sum, c) => sum + (c.end - c.start), 0));
+  const kept = keptRanges(cuts, original);
+  if (cuts.length === 0 || kept.length === 0) {
+    // Nothing to cut (or nothing but silence): no second copy of the file, and the report says so.
+    limits.onProgress?.(1);
+    return {
+      original_duration: round(original),
+      edited_duration: round(original),
+      time_saved: 0,
+      segments_removed: 0,
+      silence_removed: 0,
+      cuts: [],
+      output: null,
+    };
+  }
+
+  const hasVideo = media.video !== null;
+  const hasAudio = media.audio !== null;
+  const n = kept.length;
+  const chains: string[] = [];
+  if (hasVideo) chains.push(`[0:v:0]split=${n}${kept.map((_, i) => `[vs${i}]`).join('')}`);
+  if (hasAudio) chains.push(`[0:a:0]asplit=${n}${kept.map((_, i) => `[as${i}]`).join('')}`);
+  const pairs: string[] = [];
+  kept.forEach((r, i) => {
+    const bounds = `start=${r.start.toFixed(3)}:end=${r.end.toFixed(3)}`;
+    if (hasVideo) chains.push(`[vs${i}]trim=${bounds},setpts=PTS-STARTPTS[vk${i}]`);
+    if (hasAudio) chains.push(`[as${i}]atrim=${bounds},asetpts=PTS-STARTPTS[ak${i}]`);
+    pairs.push(`${hasVideo ? `[vk${i}]` : ''}${hasAudio ? `[ak${i}]` : ''}`);
+  });
+  const outs = `${hasVideo ? '[vc]' : ''}${hasAudio ? '[a]' : ''}`;
+  chains.push(`${pairs.join('')}concat=n=${n}:v=${hasVideo ? 1 : 0}:a=${hasAudio ? 1 : 0}${outs}`);
+  if (hasVideo) chains.push(`[vc]${EVEN_DIMENSIONS}[v]`);
+
+  // A recording with hundreds of pauses makes a long graph: pass it as a file, not an argument.
+  const script = path.join(outputDir, '.edit-graph.txt');
+  await writeFile(script, chains.join(';\n'));
+  const keptSeconds = kept.reduce((sum, r) => sum + (r.end - r.start), 0);
+  try {
+    const file = await writeOutput(outputDir, EDITED_NAME, async (tmp) => {
+      const args = ['-v', 'error', '-i', input, '-filter_complex_script', script];
+      if (hasVideo) args.push('-map', '[v]', ...h264EncoderArgs());
+      if (hasAudio) args.push('-map', '[a]', '-c:a', 'aac', '-b:a', '160k');
+      args.push('-movflags', '+faststart', '-f', 'mp4', tmp);
+      await runFfmpeg(args, { ...limits, durationSeconds: keptSeconds });
+    });
+    const edited = await probeDuration(file, limits);
+    return {
+      original_duration: round(original),
+      edited_duration: round(edited),
+      time_saved: round(original - edited),
+      segments_removed: cuts.length,
+      silence_removed: removed,
+      cuts,
+      output: EDITED_NAME,
+    };
+  } finally {
+    await rm(script, { force: true });
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,52 @@
+/** The ffmpeg pipeline the ingest server runs on each upload, and the queue that runs it. */
+export {
+  ProcessingService,
+  type ProcessingEvents,
+  type ProcessingJobInput,
+  type ProcessingServiceOptions,
+  type ProcessingSettings,
+  type ProcessingStatus,
+} from './processing-service.js';
+export { processorFromConfig, processingSettingsFromConfig } from './processor-from-config.js';
+export {
+  runPipeline,
+  listOutputs,
+  overallProgress,
+  REPORT_NAME,
+  STEP_NAMES,
+  type OutputFile,
+  type PipelineHooks,
+  type PipelineSettings,
+  type ProcessingReport,
+  type StepName,
+  type StepRecord,
+  type StepState,
+} from './pipeline.js';
+export { probeMedia, probeDuration, type MediaInfo } from './probe-step.js';
+export { makeThumbnails, THUMBNAIL_NAME, CONTACT_SHEET_NAME } from './thumbnail-step.js';
+export { makeWebVersion, WEB_NAME, type WebResult } from './web-step.js';
+export {
+  analyseAudio,
+  parseSilences,
+  parseLoudness,
+  type AudioAnalysis,
+  type SilentSegment,
+} from './audio-analysis-step.js';
+export {
+  makeEdit,
+  planCuts,
+  keptRanges,
+  EDITED_NAME,
+  DEFAULT_CUT_PAD_SECONDS,
+  type EditReport,
+} from './edit-step.js';
+export {
+  detectChapters,
+  chaptersFromSceneChanges,
+  CHAPTERS_JSON_NAME,
+  CHAPTERS_VTT_NAME,
+  DEFAULT_CHAPTER_SETTINGS,
+  type Chapter,
+  type ChapterSettings,
+} from './chapters-step.js';
+export { childrenDieWithParent } from './run-ffmpeg.js';

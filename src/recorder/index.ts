@@ -1,0 +1,15 @@
+/** Recorders: one `Recorder` interface with OBS Studio (obs-websocket v5) and ffmpeg backends. */
+export type {
+  Recorder,
+  RecorderKind,
+  RecorderEvents,
+  RecorderStatus,
+  RecordingStartedEvent,
+  RecordingFinishedEvent,
+  RecordingLostEvent,
+  StartRecordingOptions,
+} from './recorder.js';
+export { FfmpegRecorder, type FfmpegRecorderOptions } from './ffmpeg-recorder.js';
+export { ObsRecorder, type ObsRecorderOptions } from './obs-recorder.js';
+export { parseFfmpegSource, type FfmpegSource } from './ffmpeg-source.js';
+export { createRecorder } from './create-recorder.js';

@@ -1,0 +1,84 @@
+import type { EventEmitter } from 'node:events';
+
+/** Which backend records. */
+export type RecorderKind = 'obs' | 'ffmpeg';
+
+/** What a recorder says about itself, for status pages and the manager's decisions. */
+export interface RecorderStatus {
+  kind: RecorderKind;
+  /** OBS: the websocket is identified. ffmpeg: always true (the binary ships with the package). */
+  connected: boolean;
+  /** OBS: a reconnect is scheduled after the connection was lost or refused. */
+  reconnecting: boolean;
+  recording: boolean;
+  startedAt: string | null;
+  /** The file being written, when the backend knows it while recording. */
+  outputPath: string | null;
+  /** True when the backend writes straight into the session folder (no move afterwards). */
+  recordsIntoDirectory: boolean;
+  /** Why the recorder is not usable right now (wrong password, unreachable, …). */
+  lastError: { code: string; message: string } | null;
+  /** Backend version (OBS Studio / obs-websocket), when known. */
+  version: string | null;
+}
+
+/** A recording has begun. */
+export interface RecordingStartedEvent {
+  startedAt: string;
+  outputPath: string | null;
+  /** Started outside StreamAI (OBS's own button, another websocket client). */
+  external: boolean;
+  /** The recording process, for backends that run one (ffmpeg): lets a restart stop an orphan. */
+  pid?: number | undefined;
+}
+
+/** A recording's file is complete and closed by the recorder. */
+export interface RecordingFinishedEvent {
+  outputPath: string;
+  startedAt: string | null;
+  stoppedAt: string;
+  /** Stopped outside StreamAI. */
+  external: boolean;
+  /** The recorder went away while recording (OBS killed); the file may be truncated. */
+  interrupted: boolean;
+}
+
+/** A recording ended without a file the recorder can point to. */
+export interface RecordingLostEvent {
+  startedAt: string | null;
+  stoppedAt: string;
+  message: string;
+}
+
+/** Typed events every recorder emits. */
+export interface RecorderEvents {
+  /** Connected, disconnected, reconnecting: the new status. */
+  status: [RecorderStatus];
+  started: [RecordingStartedEvent];
+  /** Every completed file, whoever started or stopped it. */
+  finished: [RecordingFinishedEvent];
+  lost: [RecordingLostEvent];
+}
+
+/** Where and under what name to record. */
+export interface StartRecordingOptions {
+  /** The session folder; backends that can write there directly do. */
+  directory: string;
+  /** File name without extension, for backends that choose their own name (ffmpeg). */
+  baseName: string;
+}
+
+/**
+ * One interface for both backends. A recorder records one file at a time; it knows nothing of
+ * sessions or uploads. `stopRecording` resolves only when the file is complete on disk.
+ */
+export interface Recorder extends EventEmitter<RecorderEvents> {
+  readonly kind: RecorderKind;
+  /** Connects (OBS) or checks the binary (ffmpeg). OBS keeps retrying in the background on failure. */
+  start(): Promise<void>;
+  /** Ends connections, timers and child processes. A running ffmpeg recording is stopped and finalised. */
+  close(): Promise<void>;
+  status(): RecorderStatus;
+  startRecording(options: StartRecordingOptions): Promise<RecordingStartedEvent>;
+  stopRecording(): Promise<RecordingFinishedEvent>;
+}

@@ -1,0 +1,145 @@
+import path from 'node:path';
+import type { RecordingRecord, SessionRecord } from '../store/index.js';
+
+/** One upload in `vultr_uploads`: the original fields plus state and checksum. */
+export interface MetadataUpload {
+  task_id: string;
+  file_name: string;
+  upload_time: string;
+  file_size: number | null;
+  recording_id: string;
+  state: string | null;
+  sha256: string | null;
+  completed_at: string | null;
+  error: { code: string; message: string } | null;
+}
+
+/** One recorded file of the session. */
+export interface MetadataRecording {
+  id: string;
+  file_name: string | null;
+  state: RecordingRecord['state'];
+  external: boolean;
+  started_at: string;
+  stopped_at: string | null;
+  duration: number | null;
+  size: number | null;
+  sha256: string | null;
+  thumbnail: string | null;
+  technical: Record<string, unknown> | null;
+  error: { code: string; message: string } | null;
+  upload: { task_id: string; state: string | null; completed_at: string | null } | null;
+}
+
+/**
+ * `session_metadata.json`: the original fields (id, title, date, duration, size, platforms,
+ * status, technical, vultr_uploads, auto_upload_completed) kept for existing tools, plus a
+ * stable id, per-file sha256 and per-file upload state.
+ */
+export interface SessionMetadata {
+  id: string;
+  title: string;
+  date: string;
+  /** Seconds, summed over the session's usable recordings. */
+  duration: number;
+  /** Bytes, summed over the session's usable recordings. */
+  size: number;
+  platforms: string[];
+  status: 'empty' | 'recording' | 'processing' | 'recorded' | 'uploading' | 'uploaded' | 'failed';
+  technical: Record<string, unknown>;
+  vultr_uploads: MetadataUpload[];
+  auto_upload_completed: boolean;
+  recordings: MetadataRecording[];
+  updated_at: string;
+  metadata_version: 1;
+}
+
+const RECORDER_PLATFORM: Record<string, string> = {
+  obs: 'OBS Recording',
+  ffmpeg: 'FFmpeg Recording',
+};
+
+/** Builds the metadata document from what the database holds (the database is the source of truth). */
+export function buildSessionMetadata(
+  session: SessionRecord,
+  recordings: readonly RecordingRecord[],
+  now = new Date().toISOString(),
+): SessionMetadata {
+  const usable = recordings.filter((r) => r.state === 'ready');
+  const uploads: MetadataUpload[] = recordings
+    .filter((r) => r.uploadTaskId !== null)
+    .map((r) => ({
+      task_id: r.uploadTaskId ?? '',
+      file_name: r.fileName ?? '',
+      upload_time: r.uploadQueuedAt ?? r.updatedAt,
+      file_size: r.size,
+      recording_id: r.id,
+      state: r.uploadState,
+      sha256: r.sha256,
+      completed_at: r.uploadState === 'completed' ? r.uploadedAt : null,
+      error: r.uploadError,
+    }));
+  const uploaded = usable.filter((r) => r.uploadState === 'completed');
+  const platforms = [...new Set(recordings.map((r) => RECORDER_PLATFORM[r.recorder] ?? r.recorder))];
+  if (uploaded.length > 0) platforms.push('Vultr Processing');
+
+  const latest = usable[usable.length - 1];
+  return {
+    id: session.id,
+    title: session.name,
+    date: session.createdAt,
+    duration: Math.round(usable.reduce((sum, r) => sum + (r.duration ?? 0), 0) * 1000) / 1000,
+    size: usable.reduce((sum, r) => sum + (r.size ?? 0), 0),
+    platforms,
+    status: statusOf(recordings),
+    technical: {
+      recorder: latest?.recorder ?? recordings[recordings.length - 1]?.recorder ?? null,
+      ...(latest?.technical ?? {}),
+    },
+    vultr_uploads: uploads,
+    auto_upload_completed: usable.length > 0 && uploaded.length === usable.length,
+    recordings: recordings.map((r) => ({
+      id: r.id,
+      file_name: r.fileName,
+      state: r.state,
+      external: r.external,
+      started_at: r.startedAt,
+      stopped_at: r.stoppedAt,
+      duration: r.duration,
+      size: r.size,
+      sha256: r.sha256,
+      thumbnail: r.thumbnailPath ? path.basename(r.thumbnailPath) : null,
+      technical: r.technical,
+      error: r.error,
+      upload: r.uploadTaskId
+        ? {
+            task_id: r.uploadTaskId,
+            state: r.uploadState,
+            completed_at: r.uploadState === 'completed' ? r.uploadedAt : null,
+          }
+        : null,
+    })),
+    updated_at: now,
+    metadata_version: 1,
+  };
+}
+
+function statusOf(recordings: readonly RecordingRecord[]): SessionMetadata['status'] {
+  if (recordings.length === 0) return 'empty';
+  if (recordings.some((r) => r.state === 'recording')) return 'recording';
+  if (recordings.some((r) => r.state === 'finalizing')) return 'processing';
+  const usable = recordings.filter((r) => r.state === 'ready');
+  if (usable.length === 0) return 'failed';
+  if (usable.every((r) => r.uploadState === 'completed')) return 'uploaded';
+  if (
+    usable.some(
+      (r) =>
+        r.uploadState !== null &&
+        r.uploadState !== 'completed' &&
+        r.uploadState !== 'failed' &&
+        r.uploadState !== 'cancelled',
+    )
+  )
+    return 'uploading';
+  return 'recorded';
+}

@@ -1,0 +1,49 @@
+/**
+ * What the RecordingManager needs from the upload service (src/uploads' UploadService fits it):
+ * enqueue a file, read a task, and follow its state and progress. Sessions never talk HTTP.
+ */
+export type UploadTaskState =
+  'queued' | 'validating' | 'compressing' | 'uploading' | 'retry_wait' | 'completed' | 'failed' | 'cancelled';
+
+/** The fields of an upload task the manager reads. */
+export interface UploadTaskView {
+  id: string;
+  fileName: string;
+  recordingId: string | null;
+  state: UploadTaskState;
+  size: number;
+  bytesSent: number;
+  sha256: string | null;
+  remoteUrl: string | null;
+  lastError: { code: string; message: string } | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+/** The fields of an upload progress report the manager passes on. */
+export interface UploadProgressView {
+  taskId: string;
+  state: UploadTaskState;
+  bytesSent: number;
+  totalBytes: number;
+  rateBytesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+/** The upload service as the manager uses it. */
+export interface UploadQueue {
+  enqueue(
+    filePath: string,
+    options?: { sessionName?: string; recordingId?: string; autoProcess?: boolean },
+  ): Promise<UploadTaskView>;
+  get(taskId: string): UploadTaskView | undefined;
+  on(event: 'state', listener: (task: UploadTaskView) => void): unknown;
+  on(event: 'progress', listener: (progress: UploadProgressView) => void): unknown;
+  off(event: 'state', listener: (task: UploadTaskView) => void): unknown;
+  off(event: 'progress', listener: (progress: UploadProgressView) => void): unknown;
+}
+
+/** Upload states after which nothing more happens without a person acting. */
+export function isFinalUploadState(state: string | null): boolean {
+  return state === 'completed' || state === 'failed' || state === 'cancelled';
+}

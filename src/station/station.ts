@@ -1,0 +1,269 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import { AppError } from '../errors/index.js';
+import { IngestServer, ingestOptionsFromConfig } from '../ingest/index.js';
+import type { Logger } from '../logging/index.js';
+import { processorFromConfig } from '../processing/index.js';
+import { createRecorder, type Recorder } from '../recorder/index.js';
+import { RecordingManager, type RecordingView as ManagedRecording } from '../sessions/index.js';
+import { openDatabase, stationMigrations, type Db } from '../store/index.js';
+import {
+  UploadService,
+  runConnectionCheck,
+  uploadSettingsFromConfig,
+  type ConnectionCheck,
+  type UploadProgress,
+  type UploadSettings,
+  type UploadTask,
+} from '../uploads/index.js';
+import {
+  recordingView,
+  statusView,
+  uploadView,
+  type ProcessingView,
+  type RecordingView,
+  type StatusView,
+  type UploadView,
+} from './views.js';
+import { ProcessingWatcher } from './processing-watcher.js';
+import { packageVersion } from './version.js';
+
+/** What the station tells its page, as typed events (the API turns them into SSE). */
+export interface StationEvents {
+  status: [StatusView];
+  upload: [UploadView];
+  recordings: [{ id: string }];
+}
+
+export interface StationOptions {
+  config: Config;
+  logger: Logger;
+  /** A recorder to use instead of the configured one (tests). */
+  recorder?: Recorder;
+}
+
+const ACTIVE_STATES = new Set(['validating', 'compressing', 'uploading']);
+const PROGRESS_EVENT_INTERVAL_MS = 250;
+
+/**
+ * The recording station: opens the station database, starts the upload service, the recorder
+ * and the RecordingManager, and — when VULTR_API_URL is unset — an embedded ingest server on
+ * loopback to upload to. The API and the CLI call its methods; it knows nothing of HTTP.
+ */
+export class Station extends EventEmitter<StationEvents> {
+  readonly config: Config;
+  private readonly logger: Logger;
+  private readonly recorderOverride: Recorder | undefined;
+  private db: Db | undefined;
+  private ingest: IngestServer | undefined;
+  private uploadsService: UploadService | undefined;
+  private managerInstance: RecordingManager | undefined;
+  private watcher: ProcessingWatcher | undefined;
+  private settings: UploadSettings | undefined;
+  private readonly progress = new Map<string, UploadProgress>();
+  private readonly lastProgressEvent = new Map<string, number>();
+
+  constructor(options: StationOptions) {
+    super();
+    this.config = options.config;
+    this.logger = options.logger;
+    this.recorderOverride = options.recorder;
+  }
+
+  /** Starts every part; rejects (after closing what it opened) when one cannot start. */
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    try {
+      let apiUrl = config.upload.apiUrl;
+      if (apiUrl === undefined) {
+        // No processing server configured: run our own on loopback so a newcomer sees the whole path.
+        this.ingest = new IngestServer({
+          ...ingestOptionsFromConfig(config, logger.child({ part: 'embedded-ingest' })),
+          host: '127.0.0.1',
+          port: 0,
+          apiKeys: [],
+          createProcessor: processorFromConfig(config),
+          tlsCertPath: undefined,
+          tlsKeyPath: undefined,
+        });
+        apiUrl = await this.ingest.start();
+        logger.info({ url: apiUrl }, 'embedded ingest server started');
+      }
+      this.settings = uploadSettingsFromConfig(config, apiUrl);
+      this.db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
+      const uploads = new UploadService({ db: this.db, settings: this.settings, logger: logger.child({ part: 'uploads' }) });
+      this.uploadsService = uploads;
+      this.watcher = new ProcessingWatcher(uploads, logger.child({ part: 'processing-watcher' }));
+      this.wireUploads(uploads, this.watcher);
+      uploads.start();
+
+      const recorder = this.recorderOverride ?? createRecorder(config, logger.child({ part: 'recorder' }));
+      const manager = new RecordingManager({
+        recorder,
+        db: this.db,
+        recordingsPath: config.station.recordingsPath,
+        uploads,
+        autoUpload: config.upload.autoUpload,
+        logger: logger.child({ part: 'sessions' }),
+      });
+      this.managerInstance = manager;
+      manager.on('state', () => this.emit('status', this.status()));
+      manager.on('recording', (r) => this.emit('recordings', { id: r.id }));
+      await manager.start();
+      for (const task of uploads.list(20)) if (task.state === 'completed' && task.autoProcess) this.watcher.watch(task.id);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    await this.managerInstance?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'manager close'));
+    await this.uploadsService?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'uploads close'));
+    await this.ingest?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'ingest close'));
+    this.db?.close();
+    this.db = undefined;
+    this.managerInstance = undefined;
+    this.uploadsService = undefined;
+    this.ingest = undefined;
+  }
+
+  /** The processing server the station uploads to, and whether it is the embedded one. */
+  get vultr(): { url: string; embedded: boolean } {
+    return { url: this.requireSettings().apiUrl, embedded: this.ingest !== undefined };
+  }
+
+  status(): StatusView {
+    const tasks = this.uploads.list(100);
+    return statusView(this.manager.status(), {
+      version: packageVersion,
+      uploads: {
+        active: tasks.filter((t) => ACTIVE_STATES.has(t.state)).length,
+        queued: tasks.filter((t) => t.state === 'queued' || t.state === 'retry_wait').length,
+      },
+      vultr: {
+        ...this.vultr,
+        autoUpload: this.config.upload.autoUpload,
+        protocol: this.config.upload.protocol,
+      },
+    });
+  }
+
+  async startRecording(sessionName: string): Promise<RecordingView> {
+    return this.recordingView(await this.manager.startRecording(sessionName));
+  }
+
+  async stopRecording(): Promise<RecordingView> {
+    return this.recordingView(await this.manager.stopRecording());
+  }
+
+  listRecordings(limit = 100): RecordingView[] {
+    return this.manager.listRecordings(limit).map((r) => this.recordingView(r));
+  }
+
+  getRecording(id: string): RecordingView {
+    return this.recordingView(this.requireRecording(id));
+  }
+
+  /** The file behind a recording's video/download or thumbnail; RECORDING_NOT_FOUND / FILE_NOT_FOUND. */
+  recordingFile(id: string, which: 'video' | 'thumbnail'): { path: string; fileName: string } {
+    const recording = this.requireRecording(id);
+    const file = which === 'video' ? recording.filePath : recording.thumbnailPath;
+    if (!file) {
+      throw new AppError('FILE_NOT_FOUND', `recording ${id} has no ${which === 'video' ? 'file' : 'thumbnail'} yet`);
+    }
+    return { path: file, fileName: path.basename(file) };
+  }
+
+  async uploadRecording(recordingId: string, autoProcess: boolean): Promise<string> {
+    return this.manager.upload(recordingId, { autoProcess });
+  }
+
+  listUploads(limit: number): UploadView[] {
+    return this.uploads.list(limit).map((t) => this.uploadView(t));
+  }
+
+  uploadStatus(taskId: string): { upload: UploadView; history: ReturnType<UploadService['history']> } {
+    const task = this.uploads.get(taskId);
+    if (!task) throw new AppError('TASK_NOT_FOUND', `no upload task ${taskId}`);
+    if (task.state === 'completed' && task.autoProcess) this.watcher?.watch(taskId);
+    return { upload: this.uploadView(task), history: this.uploads.history(taskId) };
+  }
+
+  /** The processing server's own view of a task (undefined when unreachable or unknown). */
+  async remoteUploadStatus(taskId: string): Promise<unknown | undefined> {
+    try {
+      return await this.uploads.remoteStatus(taskId);
+    } catch (error) {
+      this.logger.debug({ err: error, taskId }, 'remote status unavailable');
+      return undefined;
+    }
+  }
+
+  cancelUpload(taskId: string): UploadView {
+    return this.uploadView(this.uploads.cancel(taskId));
+  }
+
+  retryUpload(taskId: string): UploadView {
+    return this.uploadView(this.uploads.retry(taskId));
+  }
+
+  /** Configuration, /health and auth against the processing server (no upload). */
+  async testConnection(): Promise<ConnectionCheck[]> {
+    return runConnectionCheck(this.requireSettings(), { roundTrip: false });
+  }
+
+  private wireUploads(uploads: UploadService, watcher: ProcessingWatcher): void {
+    uploads.on('progress', (p) => {
+      this.progress.set(p.taskId, p);
+      const now = Date.now();
+      if (now - (this.lastProgressEvent.get(p.taskId) ?? 0) < PROGRESS_EVENT_INTERVAL_MS) return;
+      this.lastProgressEvent.set(p.taskId, now);
+      const task = uploads.get(p.taskId);
+      if (task) this.emit('upload', this.uploadView(task));
+    });
+    uploads.on('state', (task) => {
+      if (task.state !== 'uploading') this.progress.delete(task.id);
+      if (task.state === 'completed' && task.autoProcess) watcher.watch(task.id);
+      this.emit('upload', this.uploadView(task));
+      this.emit('status', this.status());
+    });
+    watcher.on('change', (taskId: string, _view: ProcessingView) => {
+      const task = uploads.get(taskId);
+      if (task) this.emit('upload', this.uploadView(task));
+      if (task?.recordingId) this.emit('recordings', { id: task.recordingId });
+    });
+  }
+
+  private uploadView(task: UploadTask): UploadView {
+    return uploadView(task, this.progress.get(task.id), this.watcher?.get(task.id) ?? null);
+  }
+
+  private recordingView(recording: ManagedRecording): RecordingView {
+    const task = recording.uploadTaskId ? this.uploads.get(recording.uploadTaskId) : undefined;
+    return recordingView(recording, task ? this.uploadView(task) : null);
+  }
+
+  private requireRecording(id: string): ManagedRecording {
+    const recording = this.manager.getRecording(id);
+    if (!recording) throw new AppError('RECORDING_NOT_FOUND', `no recording ${id}`);
+    return recording;
+  }
+
+  private get manager(): RecordingManager {
+    if (!this.managerInstance) throw new AppError('INVALID_STATE', 'the station is not started');
+    return this.managerInstance;
+  }
+
+  private get uploads(): UploadService {
+    if (!this.uploadsService) throw new AppError('INVALID_STATE', 'the station is not started');
+    return this.uploadsService;
+  }
+
+  private requireSettings(): UploadSettings {
+    if (!this.settings) throw new AppError('INVALID_STATE', 'the station is not started');
+    return this.settings;
+  }
+}

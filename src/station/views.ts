@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import type { ManagerStatus, RecordingView as ManagedRecording } from '../sessions/index.js';
+import type { UploadProgress, UploadTask } from '../uploads/index.js';
+
+/** The processing server's view of an upload, as the page shows it. */
+export interface ProcessingView {
+  state: string;
+  progress: number;
+  report: Record<string, unknown> | null;
+  error: { code: string; message: string } | null;
+}
+
+/** One upload task as the API sends it (snake_case, as the original /api/vultr routes did). */
+export interface UploadView {
+  task_id: string;
+  file_name: string;
+  session_name: string | null;
+  recording_id: string | null;
+  state: string;
+  bytes_sent: number;
+  size: number;
+  rate_bytes_per_second: number;
+  eta_seconds: number | null;
+  attempts: number;
+  protocol: string | null;
+  sha256: string | null;
+  last_error: { code: string; message: string } | null;
+  created_at: string;
+  completed_at: string | null;
+  processing: ProcessingView | null;
+}
+
+/** One recording as the API sends it. */
+export interface RecordingView {
+  id: string;
+  sessionId: string;
+  sessionName: string;
+  title: string;
+  date: string;
+  state: string;
+  durationSeconds: number | null;
+  sizeBytes: number | null;
+  sha256: string | null;
+  fileName: string | null;
+  hasThumbnail: boolean;
+  error: { code: string; message: string } | null;
+  upload: UploadView | null;
+}
+
+/** GET /api/status and the SSE `status` event. */
+export interface StatusView {
+  success: true;
+  version: string;
+  recorder: {
+    kind: 'obs' | 'ffmpeg';
+    connected: boolean;
+    recording: boolean;
+    state: string;
+    session: { id: string; name: string } | null;
+    startedAt: string | null;
+    elapsedSeconds: number;
+    error: string | null;
+  };
+  uploads: { active: number; queued: number };
+  vultr: { url: string; embedded: boolean; autoUpload: boolean; protocol: string };
+}
+
+export function uploadView(
+  task: UploadTask,
+  progress: UploadProgress | undefined,
+  processing: ProcessingView | null,
+): UploadView {
+  const live = progress && progress.state === task.state ? progress : undefined;
+  return {
+    task_id: task.id,
+    file_name: task.fileName,
+    session_name: task.sessionName,
+    recording_id: task.recordingId,
+    state: task.state,
+    bytes_sent: live ? live.bytesSent : task.bytesSent,
+    size: live ? live.totalBytes : task.size,
+    rate_bytes_per_second: live ? live.rateBytesPerSecond : 0,
+    eta_seconds: live ? live.etaSeconds : null,
+    attempts: task.attempts,
+    protocol: task.protocol,
+    sha256: task.sha256,
+    last_error: task.lastError,
+    created_at: task.createdAt,
+    completed_at: task.completedAt,
+    processing,
+  };
+}
+
+export function recordingView(recording: ManagedRecording, upload: UploadView | null): RecordingView {
+  return {
+    id: recording.id,
+    sessionId: recording.sessionId,
+    sessionName: recording.sessionName,
+    title: recording.sessionName,
+    date: recording.startedAt,
+    state: recording.state,
+    durationSeconds: recording.duration,
+    sizeBytes: recording.size,
+    sha256: recording.sha256,
+    fileName: recording.fileName,
+    hasThumbnail: recording.thumbnailPath !== null,
+    error: recording.error,
+    upload,
+  };
+}
+
+export function statusView(
+  manager: ManagerStatus,
+  extra: { version: string; uploads: StatusView['uploads']; vultr: StatusView['vultr'] },
+): StatusView {
+  return {
+    success: true,
+    version: extra.version,
+    recorder: {
+      kind: manager.recorder.kind,
+      connected: manager.recorder.connected,
+      recording: manager.recording,
+      state: manager.state,
+      session: manager.session,
+      startedAt: manager.startedAt,
+      elapsedSeconds: manager.elapsedSeconds ?? 0,
+      error: manager.recorder.lastError?.message ?? null,
+    },
+    uploads: extra.uploads,
+    vultr: extra.vultr,
+  };
+}
+
+const remoteStatusSchema = z.looseObject({
+  state: z.string(),
+  processing: z
+    .looseObject({
+      progress: z.number().optional(),
+      report: z.record(z.string(), z.unknown()).nullable().optional(),
+      error: z.looseObject({ code: z.string(), message: z.string() }).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+});
+
+/** Reads the processing part of the ingest server's GET /status/:task_id answer. */
+export function processingFromRemote(body: unknown): ProcessingView | null {
+  const parsed = remoteStatusSchema.safeParse(body);
+  if (!parsed.success) return null;
+  const p = parsed.data.processing;
+  return {
+    state: parsed.data.state,
+    progress: p?.progress ?? 0,
+    report: p?.report ?? null,
+    error: p?.error ? { code: p.error.code, message: p.error.message } : null,
+  };
+}

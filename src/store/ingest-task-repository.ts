@@ -1,0 +1,207 @@
+import type { Db } from './open-database.js';
+
+/** How an upload reached the ingest server. */
+export type IngestProtocol = 'multipart' | 'tus';
+
+/** The receiving side of a task: bytes arriving, or the file complete, verified and in place. */
+export type IngestTaskState = 'receiving' | 'received';
+
+/** One upload task as the ingest server stores it. */
+export interface IngestTask {
+  taskId: string;
+  state: IngestTaskState;
+  protocol: IngestProtocol;
+  /** The tus upload id, or a random token owning a multipart request. */
+  uploadRef: string;
+  fileName: string;
+  sessionName: string | null;
+  autoProcess: boolean;
+  /** As the client sent it (the original client sends `YYYY-MM-DD HH:MM:SS`). */
+  uploadTime: string | null;
+  declaredSize: number | null;
+  declaredSha256: string | null;
+  fileSize: number | null;
+  sha256: string | null;
+  /** Relative to the data directory: `<task_id>/<file name>`; set once received. */
+  filePath: string | null;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+/** What a new upload declares when it starts. */
+export interface BeginReceivingInput {
+  taskId: string;
+  protocol: IngestProtocol;
+  uploadRef: string;
+  fileName: string;
+  sessionName: string | null;
+  autoProcess: boolean;
+  uploadTime: string | null;
+  declaredSize: number | null;
+  declaredSha256: string | null;
+}
+
+/** The facts of a complete, verified file. */
+export interface ReceivedFile {
+  fileName: string;
+  fileSize: number;
+  sha256: string;
+  filePath: string;
+}
+
+interface Row {
+  task_id: string;
+  state: string;
+  protocol: string;
+  upload_ref: string;
+  file_name: string;
+  session_name: string | null;
+  auto_process: number;
+  upload_time: string | null;
+  declared_size: number | null;
+  declared_sha256: string | null;
+  file_size: number | null;
+  sha256: string | null;
+  file_path: string | null;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+function toTask(row: Row): IngestTask {
+  return {
+    taskId: row.task_id,
+    state: row.state === 'received' ? 'received' : 'receiving',
+    protocol: row.protocol === 'tus' ? 'tus' : 'multipart',
+    uploadRef: row.upload_ref,
+    fileName: row.file_name,
+    sessionName: row.session_name,
+    autoProcess: row.auto_process === 1,
+    uploadTime: row.upload_time,
+    declaredSize: row.declared_size,
+    declaredSha256: row.declared_sha256,
+    fileSize: row.file_size,
+    sha256: row.sha256,
+    filePath: row.file_path,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    completedAt: row.completed_at,
+  };
+}
+
+/** Typed access to the ingest server's `ingest_tasks` table. */
+export class IngestTaskRepository {
+  constructor(private readonly db: Db) {}
+
+  /** The task, or undefined when unknown. */
+  get(taskId: string): IngestTask | undefined {
+    const row = this.db.prepare('SELECT * FROM ingest_tasks WHERE task_id = ?').get(taskId) as
+      Row | undefined;
+    return row ? toTask(row) : undefined;
+  }
+
+  /** The task owned by an upload (tus id or multipart token), or undefined. */
+  getByUploadRef(uploadRef: string): IngestTask | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM ingest_tasks WHERE upload_ref = ? ORDER BY created_at DESC LIMIT 1')
+      .get(uploadRef) as Row | undefined;
+    return row ? toTask(row) : undefined;
+  }
+
+  /** Most recent first. */
+  listRecent(limit: number): IngestTask[] {
+    const rows = this.db
+      .prepare('SELECT * FROM ingest_tasks ORDER BY created_at DESC, rowid DESC LIMIT ?')
+      .all(limit) as Row[];
+    return rows.map(toTask);
+  }
+
+  /** Tasks still receiving through one protocol (for start-up recovery and expiry). */
+  listReceiving(protocol: IngestProtocol): IngestTask[] {
+    const rows = this.db
+      .prepare("SELECT * FROM ingest_tasks WHERE state = 'receiving' AND protocol = ?")
+      .all(protocol) as Row[];
+    return rows.map(toTask);
+  }
+
+  /**
+   * Records that an upload started for a task, replacing a previous unfinished upload of the
+   * same task. Returns false (and changes nothing) when the task is already received.
+   */
+  beginReceiving(input: BeginReceivingInput, now = new Date()): boolean {
+    const at = now.toISOString();
+    const result = this.db
+      .prepare(
+        `INSERT INTO ingest_tasks (task_id, state, protocol, upload_ref, file_name, session_name,
+           auto_process, upload_time, declared_size, declared_sha256, created_at, updated_at)
+         VALUES (@taskId, 'receiving', @protocol, @uploadRef, @fileName, @sessionName,
+           @autoProcess, @uploadTime, @declaredSize, @declaredSha256, @at, @at)
+         ON CONFLICT (task_id) DO UPDATE SET
+           protocol = excluded.protocol, upload_ref = excluded.upload_ref,
+           file_name = excluded.file_name, session_name = excluded.session_name,
+           auto_process = excluded.auto_process, upload_time = excluded.upload_time,
+           declared_size = excluded.declared_size, declared_sha256 = excluded.declared_sha256,
+           updated_at = excluded.updated_at
+         WHERE ingest_tasks.state = 'receiving'`,
+      )
+      .run({ ...input, autoProcess: input.autoProcess ? 1 : 0, at });
+    return result.changes === 1;
+  }
+
+  /**
+   * Marks the task received with its verified file, creating the row if the upload never
+   * announced itself. Returns false when the task was already received (nothing changes).
+   */
+  markReceived(
+    input: Omit<BeginReceivingInput, 'declaredSize' | 'declaredSha256'> & {
+      declaredSize?: number | null;
+      declaredSha256?: string | null;
+    },
+    file: ReceivedFile,
+    now = new Date(),
+  ): boolean {
+    const at = now.toISOString();
+    const result = this.db
+      .prepare(
+        `INSERT INTO ingest_tasks (task_id, state, protocol, upload_ref, file_name, session_name,
+           auto_process, upload_time, declared_size, declared_sha256, file_size, sha256, file_path,
+           created_at, updated_at, completed_at)
+         VALUES (@taskId, 'received', @protocol, @uploadRef, @fileName, @sessionName, @autoProcess,
+           @uploadTime, @declaredSize, @declaredSha256, @fileSize, @sha256, @filePath, @at, @at, @at)
+         ON CONFLICT (task_id) DO UPDATE SET
+           state = 'received', protocol = excluded.protocol, upload_ref = excluded.upload_ref,
+           file_name = excluded.file_name, session_name = excluded.session_name,
+           auto_process = excluded.auto_process, upload_time = excluded.upload_time,
+           declared_size = COALESCE(excluded.declared_size, ingest_tasks.declared_size),
+           declared_sha256 = COALESCE(excluded.declared_sha256, ingest_tasks.declared_sha256),
+           file_size = excluded.file_size, sha256 = excluded.sha256, file_path = excluded.file_path,
+           updated_at = excluded.updated_at, completed_at = excluded.completed_at
+         WHERE ingest_tasks.state = 'receiving'`,
+      )
+      .run({
+        taskId: input.taskId,
+        protocol: input.protocol,
+        uploadRef: input.uploadRef,
+        fileName: file.fileName,
+        sessionName: input.sessionName,
+        autoProcess: input.autoProcess ? 1 : 0,
+        uploadTime: input.uploadTime,
+        declaredSize: input.declaredSize ?? null,
+        declaredSha256: input.declaredSha256 ?? null,
+        fileSize: file.fileSize,
+        sha256: file.sha256,
+        filePath: file.filePath,
+        at,
+      });
+    return result.changes === 1;
+  }
+
+  /** Forgets an unfinished upload, only if that upload still owns the task. */
+  deleteReceiving(taskId: string, uploadRef: string): boolean {
+    const result = this.db
+      .prepare("DELETE FROM ingest_tasks WHERE task_id = ? AND upload_ref = ? AND state = 'receiving'")
+      .run(taskId, uploadRef);
+    return result.changes === 1;
+  }
+}

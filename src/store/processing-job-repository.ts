@@ -1,0 +1,211 @@
+import type { Db } from './open-database.js';
+
+/** A processing job's state: queued → processing → done | failed (and back to queued on a re-run). */
+export type ProcessingJobState = 'queued' | 'processing' | 'done' | 'failed';
+
+/** One processing job as stored. JSON columns come back parsed but unvalidated: their owner checks them. */
+export interface ProcessingJob {
+  taskId: string;
+  state: ProcessingJobState;
+  filePath: string;
+  outputDir: string;
+  /** How many times a worker has claimed this job; names the current run. */
+  attempt: number;
+  progress: number;
+  steps: unknown;
+  report: unknown;
+  outputs: unknown;
+  error: { code: string; message: string } | null;
+  childPid: number | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  updatedAt: string;
+}
+
+interface Row {
+  task_id: string;
+  state: string;
+  file_path: string;
+  output_dir: string;
+  attempt: number;
+  progress: number;
+  steps: string;
+  report: string | null;
+  outputs: string;
+  error_code: string | null;
+  error_message: string | null;
+  child_pid: number | null;
+  queued_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+const STATES = new Set<string>(['queued', 'processing', 'done', 'failed']);
+
+function toJob(row: Row): ProcessingJob {
+  return {
+    taskId: row.task_id,
+    state: STATES.has(row.state) ? (row.state as ProcessingJobState) : 'failed',
+    filePath: row.file_path,
+    outputDir: row.output_dir,
+    attempt: row.attempt,
+    progress: row.progress,
+    steps: parse(row.steps, []),
+    report: row.report === null ? null : parse(row.report, null),
+    outputs: parse(row.outputs, []),
+    error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
+    childPid: row.child_pid,
+    queuedAt: row.queued_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function parse(text: string, fallback: unknown): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The processing queue in the ingest database (`processing_jobs`, ingest schema v2). */
+export class ProcessingJobRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Queues a job, or re-queues an existing one from scratch (its previous results are dropped). */
+  enqueue(
+    job: { taskId: string; filePath: string; outputDir: string; steps: unknown },
+    now: Date,
+  ): ProcessingJob {
+    const at = now.toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO processing_jobs (task_id, state, file_path, output_dir, steps, queued_at, updated_at)
+         VALUES (@taskId, 'queued', @filePath, @outputDir, @steps, @at, @at)
+         ON CONFLICT (task_id) DO UPDATE SET
+           state = 'queued', file_path = @filePath, output_dir = @outputDir, progress = 0, steps = @steps,
+           report = NULL, outputs = '[]', error_code = NULL, error_message = NULL, child_pid = NULL,
+           queued_at = @at, started_at = NULL, finished_at = NULL, updated_at = @at`,
+      )
+      .run({ ...job, steps: JSON.stringify(job.steps), at });
+    return this.get(job.taskId) as ProcessingJob;
+  }
+
+  get(taskId: string): ProcessingJob | undefined {
+    const row = this.db.prepare('SELECT * FROM processing_jobs WHERE task_id = ?').get(taskId) as
+      Row | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
+  /** Jobs in one state, oldest queued first. */
+  listByState(state: ProcessingJobState): ProcessingJob[] {
+    const rows = this.db
+      .prepare('SELECT * FROM processing_jobs WHERE state = ? ORDER BY queued_at, task_id')
+      .all(state) as Row[];
+    return rows.map(toJob);
+  }
+
+  /** Moves the oldest queued job (other than `exclude`) to processing and returns it with its new attempt number. */
+  claimNext(now: Date, exclude: string[] = []): ProcessingJob | undefined {
+    return this.db.transaction(() => {
+      const row = this.db
+        .prepare(
+          `SELECT task_id FROM processing_jobs WHERE state = 'queued'
+             AND task_id NOT IN (SELECT value FROM json_each(?))
+           ORDER BY queued_at, task_id LIMIT 1`,
+        )
+        .get(JSON.stringify(exclude)) as { task_id: string } | undefined;
+      if (!row) return undefined;
+      const at = now.toISOString();
+      this.db
+        .prepare(
+          `UPDATE processing_jobs SET state = 'processing', attempt = attempt + 1, started_at = @at,
+             finished_at = NULL, error_code = NULL, error_message = NULL, updated_at = @at
+           WHERE task_id = @taskId`,
+        )
+        .run({ taskId: row.task_id, at });
+      return this.get(row.task_id);
+    })();
+  }
+
+  /** Records a running job's steps and progress; ignored when that run is no longer the current one. */
+  updateProgress(taskId: string, attempt: number, progress: number, steps: unknown, now: Date): boolean {
+    return this.runWrite(
+      `UPDATE processing_jobs SET progress = @progress, steps = @steps, updated_at = @at
+       WHERE task_id = @taskId AND attempt = @attempt AND state = 'processing'`,
+      { taskId, attempt, progress, steps: JSON.stringify(steps), at: now.toISOString() },
+    );
+  }
+
+  /** Remembers (or forgets, with null) the ffmpeg child of a running job. */
+  setChildPid(taskId: string, attempt: number, pid: number | null): boolean {
+    return this.runWrite(
+      `UPDATE processing_jobs SET child_pid = @pid WHERE task_id = @taskId AND attempt = @attempt AND state = 'processing'`,
+      { taskId, attempt, pid },
+    );
+  }
+
+  /** Ends a run as done with its report and outputs. */
+  complete(
+    taskId: string,
+    attempt: number,
+    result: { steps: unknown; report: unknown; outputs: unknown },
+    now: Date,
+  ): boolean {
+    const at = now.toISOString();
+    return this.runWrite(
+      `UPDATE processing_jobs SET state = 'done', progress = 1, steps = @steps, report = @report, outputs = @outputs,
+         child_pid = NULL, finished_at = @at, updated_at = @at
+       WHERE task_id = @taskId AND attempt = @attempt AND state = 'processing'`,
+      {
+        taskId,
+        attempt,
+        steps: JSON.stringify(result.steps),
+        report: JSON.stringify(result.report),
+        outputs: JSON.stringify(result.outputs),
+        at,
+      },
+    );
+  }
+
+  /** Ends a run as failed with a stable error code. */
+  fail(
+    taskId: string,
+    attempt: number,
+    result: { steps: unknown; outputs: unknown; error: { code: string; message: string } },
+    now: Date,
+  ): boolean {
+    const at = now.toISOString();
+    return this.runWrite(
+      `UPDATE processing_jobs SET state = 'failed', steps = @steps, outputs = @outputs, error_code = @code,
+         error_message = @message, child_pid = NULL, finished_at = @at, updated_at = @at
+       WHERE task_id = @taskId AND attempt = @attempt AND state = 'processing'`,
+      {
+        taskId,
+        attempt,
+        steps: JSON.stringify(result.steps),
+        outputs: JSON.stringify(result.outputs),
+        code: result.error.code,
+        message: result.error.message,
+        at,
+      },
+    );
+  }
+
+  /** Puts a job being processed back in the queue, keeping its steps so the next run can resume. */
+  requeue(taskId: string, attempt: number | undefined, now: Date): boolean {
+    return this.runWrite(
+      `UPDATE processing_jobs SET state = 'queued', child_pid = NULL, updated_at = @at
+       WHERE task_id = @taskId AND state = 'processing' AND (@attempt IS NULL OR attempt = @attempt)`,
+      { taskId, attempt: attempt ?? null, at: now.toISOString() },
+    );
+  }
+
+  private runWrite(sql: string, params: Record<string, unknown>): boolean {
+    return this.db.prepare(sql).run(params).changes > 0;
+  }
+}

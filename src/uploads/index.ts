@@ -1,0 +1,21 @@
+/** The station's upload service: durable queue, tus and multipart transports, retry, checksum, compression. */
+export { UploadService } from './upload-service.js';
+export { uploadSettingsFromConfig } from './upload-settings.js';
+export type {
+  UploadState,
+  UploadTask,
+  UploadProgress,
+  UploadServiceEvents,
+  UploadSettings,
+} from './upload-types.js';
+export { TRANSITIONS, FINISHED_STATES, UNFINISHED_STATES, isFinished } from './upload-state-machine.js';
+export { RETRYABLE_CODES, isRetryable, retryDelayMs, parseRetryAfter } from './retry-policy.js';
+export { isTaskId } from './task-id.js';
+export { UploadHttpClient } from './http-client.js';
+export { probeServer, fetchRemoteStatus, type ServerCapabilities, type RemoteStatus } from './server-api.js';
+export {
+  runConnectionCheck,
+  describeFailure,
+  type ConnectionCheck,
+  type ConnectionCheckOptions,
+} from './connection-check.js';

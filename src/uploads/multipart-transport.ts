@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../errors/index.js';
+import { bodyBuffers, fileBody } from './file-body.js';
+import { errorFromAnswer, type UploadHttpClient } from './http-client.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { StallWatchdog } from './stall-watchdog.js';
+import type { Transport, TransportJob, TransportResult } from './transport.js';
+
+/** A quoted multipart parameter: raw UTF-8 (what browsers send) with quotes and newlines escaped. */
+function quoted(value: string): string {
+  return `"${value.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}"`;
+}
+
+/**
+ * The multipart/form-data head and tail around the file: the original client's form fields
+ * (`task_id`, `session_name`, `auto_process`, `upload_time`) plus `sha256`, then the `file`
+ * part. Fields come first so a server can check them before the file streams in.
+ */
+export function multipartFrame(
+  boundary: string,
+  fields: Record<string, string>,
+  fileName: string,
+): { head: Buffer; tail: Buffer } {
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    lines.push(`--${boundary}\r\nContent-Disposition: form-data; name=${quoted(name)}\r\n\r\n${value}\r\n`);
+  }
+  const star = /^[\x20-\x7e]*$/.test(fileName) ? '' : `; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+  lines.push(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename=${quoted(fileName)}${star}\r\n` +
+      // The original client always sent video/mp4 (even for .mkv); servers written for it expect that.
+      'Content-Type: video/mp4\r\n\r\n',
+  );
+  return { head: Buffer.from(lines.join(''), 'utf8'), tail: Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8') };
+}
+
+/** The original client's `upload_time`: local time as `YYYY-MM-DD HH:MM:SS`. */
+export function originalUploadTime(date: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return (
+    `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
+    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`
+  );
+}
+
+/**
+ * A streamed multipart POST to VULTR_API_URL + VULTR_UPLOAD_ENDPOINT, as the original client
+ * sent it, so servers users already run keep working. Not resumable: a retry sends it all again.
+ */
+export class MultipartTransport implements Transport {
+  readonly protocol = 'multipart' as const;
+
+  constructor(
+    private readonly http: UploadHttpClient,
+    private readonly options: {
+      endpoint: string;
+      stallTimeoutMs: number;
+      requestTimeoutMs: number;
+      limiter: RateLimiter | undefined;
+    },
+  ) {}
+
+  async upload(job: TransportJob): Promise<TransportResult> {
+    job.onConfirmed(0);
+    const boundary = `----streamai${randomBytes(12).toString('hex')}`;
+    const { head, tail } = multipartFrame(
+      boundary,
+      {
+        task_id: job.taskId,
+        session_name: job.sessionName ?? '',
+        auto_process: job.autoProcess ? 'true' : 'false',
+        upload_time: originalUploadTime(new Date()),
+        sha256: job.sha256,
+      },
+      job.fileName,
+    );
+    const controller = new AbortController();
+    const forward = (): void => controller.abort(job.signal.reason);
+    if (job.signal.aborted) forward();
+    job.signal.addEventListener('abort', forward, { once: true });
+    const watchdog = new StallWatchdog(
+      controller,
+      this.options.stallTimeoutMs,
+      Math.max(this.options.stallTimeoutMs, this.options.requestTimeoutMs),
+    );
+    const limiter = this.options.limiter;
+    const buffers = bodyBuffers();
+    async function* body(): AsyncGenerator<Uint8Array> {
+      yield head;
+      yield* fileBody(job.filePath, 0, job.size, {
+        buffers,
+        limiter,
+        signal: controller.signal,
+        onBytes: job.onBytes,
+        onPull: () => watchdog.touch(),
+      });
+      yield tail;
+      watchdog.bodyDone();
+    }
+    let answer;
+    try {
+      answer = await this.http.send('POST', this.options.endpoint, {
+        headers: {
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(head.length + job.size + tail.length),
+        },
+        body: body(),
+        signal: controller.signal,
+        what: 'upload',
+      });
+    } finally {
+      watchdog.stop();
+      job.signal.removeEventListener('abort', forward);
+    }
+    if (answer.status < 200 || answer.status >= 300) throw errorFromAnswer(answer, 'upload');
+    let parsed: Record<string, unknown> = {};
+    try {
+      const value: unknown = JSON.parse(answer.text);
+      if (value && typeof value === 'object') parsed = value as Record<string, unknown>;
+    } catch {
+      // A 2xx without JSON: an older server; the size check below still applies if it answers one.
+    }
+    if (parsed['success'] === false) throw errorFromAnswer({ ...answer, status: 502 }, 'upload');
+    const size = parsed['file_size'];
+    if (typeof size === 'number' && size !== job.size) {
+      throw new AppError(
+        'UPLOAD_INCOMPLETE',
+        `upload: the server stored ${size} bytes of ${job.size}; upload the file again`,
+      );
+    }
+    job.onConfirmed(job.size);
+    const digest = parsed['sha256'];
+    return { serverSha256: typeof digest === 'string' && digest !== '' ? digest.toLowerCase() : null };
+  }
+
+  async terminate(): Promise<void> {
+    // Nothing is kept on the server for an unfinished multipart upload.
+  }
+}

@@ -1,0 +1,201 @@
+import { AppError } from '../errors/index.js';
+import { bodyBuffers, fileBody } from './file-body.js';
+import { originalUploadTime } from './multipart-transport.js';
+import { errorFromAnswer, type UploadHttpClient } from './http-client.js';
+import { fetchRemoteStatus } from './server-api.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { StallWatchdog } from './stall-watchdog.js';
+import type { Transport, TransportJob, TransportResult } from './transport.js';
+
+const TUS_VERSION = '1.0.0';
+
+/** tus Upload-Metadata: comma-separated "key base64(value)" pairs. */
+export function tusMetadata(pairs: Record<string, string | null>): string {
+  return Object.entries(pairs)
+    .filter((entry): entry is [string, string] => entry[1] !== null)
+    .map(([key, value]) => `${key} ${Buffer.from(value, 'utf8').toString('base64')}`)
+    .join(',');
+}
+
+function offsetOf(header: string | undefined): number | undefined {
+  if (header === undefined || !/^\d+$/.test(header.trim())) return undefined;
+  const n = Number(header.trim());
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * A small tus 1.0 client on undici (core + creation + termination). Chosen over tus-js-client
+ * because the resume URL must live in our task store (tus-js-client's Node default keeps none),
+ * each PATCH must stream a file range at the shared rate with a stall watchdog, and memory must
+ * stay flat on huge files (tus-js-client#363). Each PATCH carries at most one chunk, so a
+ * crash re-sends at most one chunk.
+ */
+export class TusTransport implements Transport {
+  readonly protocol = 'tus' as const;
+
+  constructor(
+    private readonly http: UploadHttpClient,
+    private readonly options: {
+      endpoint: string;
+      chunkSizeBytes: number;
+      stallTimeoutMs: number;
+      requestTimeoutMs: number;
+      limiter: RateLimiter | undefined;
+    },
+  ) {}
+
+  async upload(job: TransportJob): Promise<TransportResult> {
+    let url = job.remoteUrl;
+    let offset: number | undefined;
+    if (url !== null) {
+      offset = await this.serverOffset(url, job);
+      if (offset === undefined) {
+        url = null;
+        job.onRemoteUrl(null);
+      }
+    }
+    if (url === null) {
+      // The server may already hold it all (a crash after the last PATCH, before we recorded it):
+      // its /status then says so, and sending it again would only be refused or duplicated.
+      const known = await fetchRemoteStatus(this.http, job.taskId, job.signal).catch(() => undefined);
+      if (known?.sha256 !== undefined && known.state !== 'receiving' && known.state !== 'failed') {
+        job.onConfirmed(job.size);
+        return { serverSha256: known.sha256 };
+      }
+      url = await this.create(job);
+      job.onRemoteUrl(url);
+      offset = 0;
+    }
+    let current = offset ?? 0;
+    job.onConfirmed(current);
+    let conflicts = 0;
+    const buffers = bodyBuffers();
+    while (current < job.size) {
+      const end = Math.min(job.size, current + this.options.chunkSizeBytes);
+      const answer = await this.patch(url, job, current, end, buffers);
+      if (answer.status === 204 || answer.status === 200) {
+        const next = offsetOf(answer.headers['upload-offset']);
+        if (next === undefined || next < current || next > job.size) {
+          throw new AppError('SERVER_ERROR', `tus PATCH: the server answered a bad Upload-Offset`);
+        }
+        current = next;
+        conflicts = 0;
+        job.onConfirmed(current);
+        const digest = answer.headers['upload-sha256'];
+        if (current === job.size && digest) return { serverSha256: digest.toLowerCase() };
+        continue;
+      }
+      if (answer.status === 409 && conflicts < 3) {
+        // Offset mismatch (e.g. a PATCH the server half-received): ask where it stands.
+        conflicts += 1;
+        const where = await this.serverOffset(url, job);
+        if (where === undefined) throw new AppError('SERVER_ERROR', 'tus: the upload vanished on the server');
+        current = where;
+        job.onConfirmed(current);
+        continue;
+      }
+      if (answer.status === 404 || answer.status === 410) {
+        // Expired or removed on the server: start over on the next attempt.
+        job.onRemoteUrl(null);
+        throw new AppError('SERVER_ERROR', 'tus: the server no longer holds this upload; starting it again');
+      }
+      throw errorFromAnswer(answer, 'upload');
+    }
+    return { serverSha256: null };
+  }
+
+  async terminate(remoteUrl: string): Promise<void> {
+    try {
+      await this.http.short('DELETE', remoteUrl, {
+        headers: { 'tus-resumable': TUS_VERSION },
+        what: 'tus terminate',
+      });
+    } catch {
+      // Best effort: the server expires unfinished uploads anyway.
+    }
+  }
+
+  /** The server's offset for an upload, or undefined when it no longer has it (or it differs). */
+  private async serverOffset(url: string, job: TransportJob): Promise<number | undefined> {
+    const answer = await this.http.short('HEAD', url, {
+      headers: { 'tus-resumable': TUS_VERSION },
+      signal: job.signal,
+      what: 'tus resume',
+    });
+    if (answer.status === 404 || answer.status === 410 || answer.status === 403) return undefined;
+    if (answer.status !== 200 && answer.status !== 204) throw errorFromAnswer(answer, 'tus resume');
+    const offset = offsetOf(answer.headers['upload-offset']);
+    const length = offsetOf(answer.headers['upload-length']);
+    if (offset === undefined || (length !== undefined && length !== job.size) || offset > job.size) {
+      return undefined;
+    }
+    return offset;
+  }
+
+  private async create(job: TransportJob): Promise<string> {
+    const answer = await this.http.short('POST', this.options.endpoint, {
+      headers: {
+        'tus-resumable': TUS_VERSION,
+        'upload-length': String(job.size),
+        'upload-metadata': tusMetadata({
+          filename: job.fileName,
+          task_id: job.taskId,
+          session_name: job.sessionName,
+          auto_process: job.autoProcess ? 'true' : 'false',
+          sha256: job.sha256,
+          upload_time: originalUploadTime(new Date()),
+        }),
+        'content-length': '0',
+      },
+      signal: job.signal,
+      what: 'tus create',
+    });
+    const location = answer.headers['location'];
+    if (answer.status !== 201 || !location) {
+      if (answer.status === 201) throw new AppError('SERVER_ERROR', 'tus create: no Location in the answer');
+      throw errorFromAnswer(answer, 'upload');
+    }
+    return this.http.resolve(location);
+  }
+
+  private async patch(url: string, job: TransportJob, start: number, end: number, buffers: Buffer[]) {
+    const controller = new AbortController();
+    const forward = (): void => controller.abort(job.signal.reason);
+    if (job.signal.aborted) forward();
+    job.signal.addEventListener('abort', forward, { once: true });
+    // Socket buffers can swallow the rest of a chunk the server no longer reads, so silence
+    // after a middle chunk is a stall too; only the last one may take longer (the server
+    // verifies and stores the whole file before it answers).
+    const answerMs =
+      end < job.size
+        ? this.options.stallTimeoutMs
+        : Math.max(this.options.stallTimeoutMs, this.options.requestTimeoutMs);
+    const watchdog = new StallWatchdog(controller, this.options.stallTimeoutMs, answerMs);
+    const limiter = this.options.limiter;
+    try {
+      return await this.http.send('PATCH', url, {
+        headers: {
+          'tus-resumable': TUS_VERSION,
+          'upload-offset': String(start),
+          'content-type': 'application/offset+octet-stream',
+          'content-length': String(end - start),
+        },
+        body: (async function* () {
+          yield* fileBody(job.filePath, start, end, {
+            buffers,
+            limiter,
+            signal: controller.signal,
+            onBytes: job.onBytes,
+            onPull: () => watchdog.touch(),
+          });
+          watchdog.bodyDone();
+        })(),
+        signal: controller.signal,
+        what: 'upload',
+      });
+    } finally {
+      watchdog.stop();
+      job.signal.removeEventListener('abort', forward);
+    }
+  }
+}

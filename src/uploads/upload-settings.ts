@@ -1,0 +1,29 @@
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import { AppError } from '../errors/index.js';
+import type { UploadSettings } from './upload-types.js';
+
+/**
+ * The upload service's settings from the configuration. `apiUrl` overrides VULTR_API_URL
+ * (the station's embedded ingest server passes its own); with neither, CONFIG_INVALID.
+ */
+export function uploadSettingsFromConfig(config: Config, apiUrl?: string): UploadSettings {
+  const url = apiUrl ?? config.upload.apiUrl;
+  if (url === undefined) {
+    throw new AppError(
+      'CONFIG_INVALID',
+      'VULTR_API_URL: is not set; set it to the processing server, e.g. VULTR_API_URL=https://ingest.example.com',
+    );
+  }
+  return {
+    ...config.upload,
+    apiUrl: url.replace(/\/+$/, ''),
+    tempDir: path.join(config.station.dataDir, 'tmp'),
+    retryBaseDelayMs: 1000,
+    retryMaxDelayMs: 60_000,
+    insufficientStorageDelayMs: 5 * 60_000,
+    retryAfterMaxMs: 15 * 60_000,
+    growthCheckMs: 1000,
+    confirmTimeoutMs: 60_000,
+  };
+}

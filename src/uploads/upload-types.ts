@@ -1,0 +1,70 @@
+import type { Config } from '../config/index.js';
+
+/** Where an upload task is in its life; see `upload-state-machine.ts` for the allowed moves. */
+export type UploadState =
+  'queued' | 'validating' | 'compressing' | 'uploading' | 'retry_wait' | 'completed' | 'failed' | 'cancelled';
+
+/** One upload task as callers see it. */
+export interface UploadTask {
+  /** "task_…", unique across restarts. */
+  id: string;
+  filePath: string;
+  fileName: string;
+  sessionName: string | null;
+  recordingId: string | null;
+  autoProcess: boolean;
+  state: UploadState;
+  attempts: number;
+  nextAttemptAt: string | null;
+  /** Bytes the server holds (tus: its offset) or has been sent in the current attempt (multipart). */
+  bytesSent: number;
+  /** Bytes to upload: the file's size, or the compressed copy's. */
+  size: number;
+  sha256: string | null;
+  protocol: 'tus' | 'multipart' | null;
+  remoteUrl: string | null;
+  lastError: { code: string; message: string } | null;
+  /** Compressed size / original size when VULTR_COMPRESS was used, else null. */
+  compressionRatio: number | null;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+/** A progress report for the CLI and the web page. */
+export interface UploadProgress {
+  taskId: string;
+  state: UploadState;
+  bytesSent: number;
+  totalBytes: number;
+  rateBytesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+/** The upload service's typed events. */
+export interface UploadServiceEvents {
+  progress: [UploadProgress];
+  state: [UploadTask];
+}
+
+/**
+ * What the upload service needs: the configuration's `upload` part with a server URL, plus
+ * a few tunables with defaults (`uploadSettingsFromConfig`) that tests shorten.
+ */
+export interface UploadSettings extends Omit<Config['upload'], 'apiUrl'> {
+  apiUrl: string;
+  /** Where temporary compressed copies go (`<STREAMAI_DATA_DIR>/tmp`). */
+  tempDir: string;
+  /** First retry delay; doubles each attempt, with full jitter. */
+  retryBaseDelayMs: number;
+  /** Longest retry delay (before Retry-After, which is honoured up to `retryAfterMaxMs`). */
+  retryMaxDelayMs: number;
+  /** Shortest delay after 507 Insufficient Storage: the server needs time to free space. */
+  insufficientStorageDelayMs: number;
+  /** Longest Retry-After honoured. */
+  retryAfterMaxMs: number;
+  /** How long a file must keep the same size and mtime to count as finished. */
+  growthCheckMs: number;
+  /** How long to wait for the server to confirm the digest after the last byte. */
+  confirmTimeoutMs: number;
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { access, readFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { tempDir } from '../helpers/temp-dir.js';
+import {
+  sha256File,
+  tusCreate,
+  tusOffset,
+  tusPatch,
+  visibleUploads,
+  writeRandomFile,
+} from './ingest-support.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Runs an ingest server as a child process and resolves with its URL once it listens: the
+ * `streamai ingest` command itself, or (for the kill test) a fixture that loads only the ingest part.
+ */
+async function startChild(
+  t: TestContext,
+  dataDir: string,
+  logDir: string,
+  how: 'cli' | 'fixture' = 'fixture',
+): Promise<{ child: ChildProcess; url: string }> {
+  const args =
+    how === 'cli'
+      ? [path.join(root, 'src/cli/main.ts'), 'ingest', '--port', '0', '--data-dir', dataDir]
+      : [path.join(root, 'test/ingest/fixtures/ingest-process.ts'), dataDir];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      STREAMAI_LOG_FILE: path.join(logDir, 'streamai.log'),
+      INGEST_API_KEYS: '',
+      INGEST_DISK_RESERVE_BYTES: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (https?:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`ingest exited (${code}) before listening: ${out} ${err}`)));
+  });
+  return { child, url };
+}
+
+test('tus: the server process killed mid-upload and restarted resumes from its offset to a verified file', async (t) => {
+  const dir = await tempDir(t);
+  const dataDir = path.join(dir, 'data');
+  const file = path.join(dir, 'long session.mkv');
+  const size = 48 * 1024 * 1024;
+  const digest = await writeRandomFile(file, size);
+  const data = await readFile(file);
+
+  const first = await startChild(t, dataDir, path.join(dir, 'logs'));
+  const created = await tusCreate(first.url, size, {
+    filename: 'long session.mkv',
+    task_id: 'restart-task',
+    sha256: digest,
+  });
+  assert.equal(created.status, 201);
+  const uploadPath = new URL(created.location ?? '').pathname;
+
+  // Stream part of the body, then SIGKILL the server while the request is still open.
+  const sent = 20 * 1024 * 1024;
+  const req = http.request(`${first.url}${uploadPath}`, {
+    method: 'PATCH',
+    headers: {
+      'tus-resumable': '1.0.0',
+      'upload-offset': '0',
+      'content-type': 'application/offset+octet-stream',
+      'content-length': String(size),
+    },
+  });
+  req.on('error', () => undefined);
+  await new Promise<void>((resolve) => req.write(data.subarray(0, sent), () => resolve()));
+  // Wait until the server has written some of it, so the kill really lands mid-upload.
+  const tusFile = path.join(dataDir, '.tus', path.basename(uploadPath));
+  for (let i = 0; i < 200; i++) {
+    const size_ = await readFile(tusFile).then(
+      (b) => b.length,
+      () => 0,
+    );
+    if (size_ > 0) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  first.child.kill('SIGKILL');
+  await once(first.child, 'exit');
+  req.destroy();
+  assert.deepEqual(await visibleUploads(dataDir), []);
+
+  const second = await startChild(t, dataDir, path.join(dir, 'logs'));
+  const uploadUrl = `${second.url}${uploadPath}`;
+  const offset = await tusOffset(uploadUrl);
+  assert.ok(offset > 0 && offset <= sent, `offset after restart: ${offset}`);
+  const status = await request(`${second.url}/status/restart-task`);
+  const view = (await status.body.json()) as { state: string };
+  assert.equal(view.state, 'receiving');
+
+  const rest = await tusPatch(uploadUrl, offset, data.subarray(offset));
+  assert.equal(rest.status, 204);
+  assert.equal(rest.headers['upload-sha256'], digest);
+  assert.equal(await sha256File(path.join(dataDir, 'restart-task', 'long session.mkv')), digest);
+
+  second.child.kill('SIGTERM');
+  const [code] = (await once(second.child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+});
+
+test('`streamai ingest --port 0 --data-dir …` prints its URL, serves, logs to ingest.log and exits 0 on SIGTERM', async (t) => {
+  const dir = await tempDir(t);
+  const { child, url } = await startChild(t, path.join(dir, 'data'), path.join(dir, 'logs'), 'cli');
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const health = await request(`${url}/health`);
+  assert.equal(health.statusCode, 200);
+  assert.equal(((await health.body.json()) as { status: string }).status, 'ok');
+  child.kill('SIGTERM');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+  await access(path.join(dir, 'logs', 'ingest.log'));
+  await access(path.join(dir, 'data', 'ingest.db'));
+});

@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FfmpegRecorder, parseFfmpegSource, type RecordingFinishedEvent } from '../../src/recorder/index.js';
+import { probeRecording } from '../../src/sessions/index.js';
+import { isAppError } from '../../src/errors/index.js';
+import { makeClip } from '../helpers/make-media.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { startXvfb, stopChild } from '../helpers/obs-studio.js';
+
+test('a 3-second testsrc recording is a finalised Matroska file of 3 ± 0.5 s with video and audio', async (t) => {
+  const dir = await tempDir(t);
+  const recorder = new FfmpegRecorder({ source: 'testsrc' });
+  t.after(() => recorder.close());
+  await recorder.start();
+  const started = await recorder.startRecording({ directory: dir, baseName: 'my session 2026' });
+  assert.equal(started.outputPath, path.join(dir, 'my session 2026.mkv'));
+  assert.equal(recorder.status().recording, true);
+  await sleep(3000);
+  const finished = await recorder.stopRecording();
+  assert.equal(finished.outputPath, started.outputPath);
+  assert.equal(finished.external, false);
+  assert.equal(finished.interrupted, false);
+  assert.equal(recorder.status().recording, false);
+
+  const probe = await probeRecording(finished.outputPath);
+  assert.ok(Math.abs(probe.duration - 3) <= 0.5, `duration ${probe.duration} s`);
+  assert.match(probe.technical.container ?? '', /matroska/);
+  assert.equal(probe.technical.video?.codec, 'h264');
+  assert.equal(probe.technical.audio?.codec, 'aac');
+  assert.equal(probe.size, (await stat(finished.outputPath)).size);
+});
+
+test('starting twice, or stopping while idle, is a clear error', async (t) => {
+  const dir = await tempDir(t);
+  const recorder = new FfmpegRecorder({ source: 'testsrc' });
+  t.after(() => recorder.close());
+  await assert.rejects(recorder.stopRecording(), (e) => isAppError(e) && e.code === 'NOT_RECORDING');
+  await recorder.startRecording({ directory: dir, baseName: 'a' });
+  await assert.rejects(
+    recorder.startRecording({ directory: dir, baseName: 'b' }),
+    (e) => isAppError(e) && e.code === 'ALREADY_RECORDING',
+  );
+  await recorder.stopRecording();
+});
+
+test('a url: source records a live input and reports the file when the input ends by itself', async (t) => {
+  const dir = await tempDir(t);
+  const input = await makeClip(path.join(dir, 'live input.mkv'), { seconds: 2, format: 'matroska' });
+  const recorder = new FfmpegRecorder({ source: `url:${input}` });
+  t.after(() => recorder.close());
+  const finishedEvent = once(recorder, 'finished') as Promise<[RecordingFinishedEvent]>;
+  await recorder.startRecording({ directory: path.join(dir, 'out'), baseName: 'stream' });
+  const [finished] = await finishedEvent;
+  assert.equal(finished.external, true, 'ended by the source, not by us');
+  assert.equal(finished.interrupted, false);
+  const probe = await probeRecording(finished.outputPath);
+  assert.ok(Math.abs(probe.duration - 2) <= 0.5, `duration ${probe.duration} s`);
+  assert.equal(probe.technical.video?.codec, 'h264', 'copied, not re-encoded');
+});
+
+test('a source that cannot be opened fails the start with RECORDER_UNAVAILABLE', async (t) => {
+  const dir = await tempDir(t);
+  const recorder = new FfmpegRecorder({ source: 'url:/nonexistent/input.mkv' });
+  t.after(() => recorder.close());
+  await assert.rejects(
+    recorder.startRecording({ directory: dir, baseName: 'x' }),
+    (e) => isAppError(e) && e.code === 'RECORDER_UNAVAILABLE' && /nonexistent/.test(e.message),
+  );
+  assert.equal(recorder.status().recording, false);
+});
+
+test('the screen source records an X display (here a headless Xvfb)', async (t) => {
+  const dir = await tempDir(t);
+  const xvfb = await startXvfb(20_000);
+  t.after(() => stopChild(xvfb.child, 2000));
+  const recorder = new FfmpegRecorder({ source: `screen:${xvfb.display}` });
+  t.after(() => recorder.close());
+  await recorder.startRecording({ directory: dir, baseName: 'screen' });
+  await sleep(1000);
+  const finished = await recorder.stopRecording();
+  const probe = await probeRecording(finished.outputPath);
+  assert.equal(probe.technical.video?.codec, 'h264');
+  assert.equal(probe.technical.video?.width, 1280);
+  assert.equal(probe.technical.video?.height, 720);
+});
+
+test('FFMPEG_SOURCE forms are parsed, and unknown ones refused', () => {
+  assert.deepEqual(parseFfmpegSource('testsrc'), { type: 'testsrc' });
+  assert.deepEqual(parseFfmpegSource('screen'), { type: 'screen', display: null });
+  assert.deepEqual(parseFfmpegSource('screen::99'), { type: 'screen', display: ':99' });
+  assert.deepEqual(parseFfmpegSource('v4l2:/dev/video0'), { type: 'v4l2', device: '/dev/video0' });
+  assert.deepEqual(parseFfmpegSource('url:rtmp://host/app/key'), {
+    type: 'url',
+    input: 'rtmp://host/app/key',
+  });
+  assert.throws(
+    () => parseFfmpegSource('webcam'),
+    (e) => isAppError(e) && e.code === 'BAD_REQUEST',
+  );
+  assert.throws(
+    () => parseFfmpegSource('url:'),
+    (e) => isAppError(e) && e.code === 'BAD_REQUEST',
+  );
+});

@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import { makeClip } from '../helpers/make-media.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { runCli } from './run-cli.js';
+
+function envFor(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    STREAMAI_DATA_DIR: path.join(dir, 'data'),
+    STREAMAI_LOG_FILE: path.join(dir, 'streamai.log'),
+    ...extra,
+  };
+}
+
+test('streamai test checks configuration, health, auth, a round trip and its status, one ✓ line each', async (t) => {
+  const dir = await tempDir(t);
+  const ingest = await startIngestServer(t, { apiKeys: ['secret'] });
+
+  const good = await runCli(
+    ['test'],
+    envFor(dir, { VULTR_API_URL: ingest.url, VULTR_API_KEY: 'secret' }),
+    dir,
+  );
+  assert.equal(good.code, 0, good.stdout + good.stderr);
+  const lines = good.stdout.trim().split('\n');
+  assert.deepEqual(
+    lines.map((l) => l.split(':')[0]),
+    ['✓ configuration', '✓ health', '✓ auth', '✓ upload', '✓ status'],
+  );
+
+  const bad = await runCli(['test'], envFor(dir, { VULTR_API_URL: ingest.url, VULTR_API_KEY: 'wrong' }), dir);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /^✗ auth: .*VULTR_API_KEY/m);
+});
+
+test('upload, uploads and upload-status show a task locally and on the server', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'clip one.mkv'), { format: 'matroska' });
+  const ingest = await startIngestServer(t);
+  const env = envFor(dir, { VULTR_API_URL: ingest.url });
+
+  const upload = await runCli(['upload', file, '--session-name', 'Morning', '--no-process'], env, dir);
+  assert.equal(upload.code, 0, upload.stderr);
+  const [taskId, result] = upload.stdout.trim().split('\n');
+  assert.match(taskId ?? '', /^task_/);
+  assert.match(result ?? '', /^completed task_.*clip one\.mkv.*sha256 [0-9a-f]{64} confirmed/);
+
+  const list = await runCli(['uploads', '--json', '--limit', '5'], env, dir);
+  assert.equal(list.code, 0, list.stderr);
+  const tasks = JSON.parse(list.stdout) as Array<{ id: string; state: string; sessionName: string }>;
+  assert.deepEqual(
+    tasks.map((x) => [x.id, x.state, x.sessionName]),
+    [[taskId, 'completed', 'Morning']],
+  );
+
+  const status = await runCli(['upload-status', taskId as string, '--json'], env, dir);
+  assert.equal(status.code, 0, status.stderr);
+  const body = JSON.parse(status.stdout) as {
+    history: Array<{ state: string }>;
+    remote: { upload: { auto_process: boolean; session_name: string } };
+  };
+  assert.equal(body.history.at(-1)?.state, 'completed');
+  assert.equal(body.remote.upload.auto_process, false);
+  assert.equal(body.remote.upload.session_name, 'Morning');
+});
+
+test('commands that need a server fail with one CONFIG_INVALID line when VULTR_API_URL is unset', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'a.mkv'), { format: 'matroska' });
+  const result = await runCli(['upload', file, '--wait'], envFor(dir), dir);
+  assert.equal(result.code, 78);
+  assert.equal(result.stderr.trim().split('\n').length, 1);
+  assert.match(result.stderr, /^error \[CONFIG_INVALID\]: VULTR_API_URL: is not set/);
+  const missing = await runCli(['upload-status', 'task_nope'], envFor(dir), dir);
+  assert.equal(missing.code, 66);
+  assert.match(missing.stderr, /TASK_NOT_FOUND/);
+});
