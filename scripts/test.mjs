@@ -12,6 +12,7 @@ export const REQUIRED = [
   { command: 'curl', pkg: 'curl' },
   { command: 'obs', pkg: 'obs-studio' },
   { command: 'Xvfb', pkg: 'xvfb' },
+  { command: 'chromium', pkg: 'chromium' },
 ];
 
 function has(command) {
@@ -21,7 +22,7 @@ function has(command) {
 function ensurePackages() {
   const missing = [...new Set(REQUIRED.filter((r) => !has(r.command)).map((r) => r.pkg))];
   if (missing.length === 0) return;
-  const install = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  const install = `apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends ${missing.join(' ')}`;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) {
     console.error(`The tests need Debian packages that are not installed: ${missing.join(', ')}.`);

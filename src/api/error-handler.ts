@@ -31,7 +31,8 @@ export function registerErrorHandling(app: FastifyInstance, logger: Logger): voi
       logger.error({ err: error, url: request.url }, 'request failed');
       appError = new AppError('INTERNAL_ERROR', 'Internal error; see logs/streamai.log');
     }
-    if (appError.code !== 'INTERNAL_ERROR') logger.debug({ code: appError.code, url: request.url }, appError.message);
+    if (appError.code !== 'INTERNAL_ERROR')
+      logger.debug({ code: appError.code, url: request.url }, appError.message);
     void reply.status(appError.httpStatus).send(errorBody(appError));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -24,7 +24,11 @@ export class EventStream {
   }
 
   /** Takes over the reply and keeps it open until the client leaves; `initial` events are sent first. */
-  attach(request: FastifyRequest, reply: FastifyReply, initial: Array<[StationEventName, unknown]> = []): void {
+  attach(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    initial: Array<[StationEventName, unknown]> = [],
+  ): void {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

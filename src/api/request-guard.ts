@@ -77,15 +77,23 @@ export function registerRequestGuard(app: FastifyInstance, options: GuardOptions
         } catch {
           throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
         }
-        if (originHost !== host) throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
+        if (originHost !== host)
+          throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
       } else if (origin === 'null') {
         throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
       }
     }
-    if (options.apiToken !== undefined && request.url.startsWith('/api/') && !request.url.startsWith('/api/login')) {
+    if (
+      options.apiToken !== undefined &&
+      request.url.startsWith('/api/') &&
+      !request.url.startsWith('/api/login')
+    ) {
       const token = presentedToken(request);
       if (token === undefined || !secretsEqual(token, options.apiToken)) {
-        throw new AppError('UNAUTHORIZED', 'This station needs its API token (Authorization: Bearer <STREAMAI_API_TOKEN>)');
+        throw new AppError(
+          'UNAUTHORIZED',
+          'This station needs its API token (Authorization: Bearer <STREAMAI_API_TOKEN>)',
+        );
       }
     }
   });

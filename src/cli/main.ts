@@ -5,6 +5,7 @@ import { registerIngestCommands } from './ingest-commands.js';
 import { registerUploadCommands } from './upload-commands.js';
 import { registerRecordCommands } from './record-commands.js';
 import { registerServeCommands } from './serve-commands.js';
+import { registerStationCommands } from './station-commands.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(text) });
   registerServeCommands(program);
+  registerStationCommands(program);
   registerRecordCommands(program);
   registerUploadCommands(program);
   registerIngestCommands(program);

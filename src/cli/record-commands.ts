@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { StationClient, stationUrl } from '../api/index.js';
 import cliProgress from 'cli-progress';
 import { formatBytes, type Config } from '../config/index.js';
 import { AppError, exitCodeFor, isErrorCode } from '../errors/index.js';
@@ -280,6 +281,23 @@ async function listAction(ctx: CommandContext, options: { limit: string; json?: 
 /** `streamai status`: the recorder's reachability and what the station database holds. */
 async function statusAction(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
   const { config, logger } = ctx;
+  // A running station owns the recorder: ask it first, and fall back to a local look.
+  const live = await new StationClient(stationUrl(config), config.station.apiToken, 3000).status().catch(() => undefined);
+  if (live) {
+    if (options.json) print(JSON.stringify({ station: stationUrl(config), ...live }, null, 2));
+    else {
+      const r = live.recorder;
+      print(`station    ${stationUrl(config)} (v${live.version})`);
+      print(
+        `recorder   ${r.kind}: ${r.connected ? 'connected' : 'NOT connected'}${r.recording ? `, recording "${r.session?.name ?? ''}" for ${r.elapsedSeconds} s` : ', idle'}`,
+      );
+      if (r.error) print(`           ${r.error}`);
+      print(
+        `uploads    ${live.uploads.active} active, ${live.uploads.queued} queued; server ${live.vultr.url}${live.vultr.embedded ? ' (embedded)' : ''}, auto-upload ${live.vultr.autoUpload ? 'on' : 'off'}`,
+      );
+    }
+    return 0;
+  }
   const recorder = createRecorder(config, logger);
   let recorderStatus: RecorderStatus;
   try {

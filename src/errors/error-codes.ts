@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   ALREADY_RECORDING: { http: 409, exit: 75 },
   NOT_RECORDING: { http: 409, exit: 75 },
   RECORDER_UNAVAILABLE: { http: 503, exit: 69 },
+  STATION_UNREACHABLE: { http: 503, exit: 69 },
   OBS_AUTH_FAILED: { http: 502, exit: 77 },
   OBS_UNREACHABLE: { http: 503, exit: 69 },
   // Upload client

@@ -55,10 +55,16 @@ export class ProcessingWatcher extends EventEmitter<{ change: [string, Processin
         this.logger.debug({ err: error, taskId }, 'processing status not available yet');
       }
       if (!this.closed && Date.now() < deadline) {
-        this.timers.set(taskId, setTimeout(() => void tick(), this.intervalMs));
+        this.timers.set(
+          taskId,
+          setTimeout(() => void tick(), this.intervalMs),
+        );
       }
     };
-    this.timers.set(taskId, setTimeout(() => void tick(), 0));
+    this.timers.set(
+      taskId,
+      setTimeout(() => void tick(), 0),
+    );
   }
 
   close(): void {

@@ -92,7 +92,11 @@ export class Station extends EventEmitter<StationEvents> {
       }
       this.settings = uploadSettingsFromConfig(config, apiUrl);
       this.db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
-      const uploads = new UploadService({ db: this.db, settings: this.settings, logger: logger.child({ part: 'uploads' }) });
+      const uploads = new UploadService({
+        db: this.db,
+        settings: this.settings,
+        logger: logger.child({ part: 'uploads' }),
+      });
       this.uploadsService = uploads;
       this.watcher = new ProcessingWatcher(uploads, logger.child({ part: 'processing-watcher' }));
       this.wireUploads(uploads, this.watcher);
@@ -111,7 +115,8 @@ export class Station extends EventEmitter<StationEvents> {
       manager.on('state', () => this.emit('status', this.status()));
       manager.on('recording', (r) => this.emit('recordings', { id: r.id }));
       await manager.start();
-      for (const task of uploads.list(20)) if (task.state === 'completed' && task.autoProcess) this.watcher.watch(task.id);
+      for (const task of uploads.list(20))
+        if (task.state === 'completed' && task.autoProcess) this.watcher.watch(task.id);
     } catch (error) {
       await this.close();
       throw error;
@@ -120,8 +125,12 @@ export class Station extends EventEmitter<StationEvents> {
 
   async close(): Promise<void> {
     this.watcher?.close();
-    await this.managerInstance?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'manager close'));
-    await this.uploadsService?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'uploads close'));
+    await this.managerInstance
+      ?.close()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'manager close'));
+    await this.uploadsService
+      ?.close()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'uploads close'));
     await this.ingest?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'ingest close'));
     this.db?.close();
     this.db = undefined;
@@ -172,7 +181,10 @@ export class Station extends EventEmitter<StationEvents> {
     const recording = this.requireRecording(id);
     const file = which === 'video' ? recording.filePath : recording.thumbnailPath;
     if (!file) {
-      throw new AppError('FILE_NOT_FOUND', `recording ${id} has no ${which === 'video' ? 'file' : 'thumbnail'} yet`);
+      throw new AppError(
+        'FILE_NOT_FOUND',
+        `recording ${id} has no ${which === 'video' ? 'file' : 'thumbnail'} yet`,
+      );
     }
     return { path: file, fileName: path.basename(file) };
   }
@@ -255,6 +267,11 @@ export class Station extends EventEmitter<StationEvents> {
   private get manager(): RecordingManager {
     if (!this.managerInstance) throw new AppError('INVALID_STATE', 'the station is not started');
     return this.managerInstance;
+  }
+
+  /** The station's upload service (for callers that upload files that are not recordings). */
+  get uploadService(): UploadService {
+    return this.uploads;
   }
 
   private get uploads(): UploadService {

@@ -8,7 +8,13 @@ import { AppError, isAppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { UploadTaskRepository, type Db, type UploadTaskRecord } from '../store/index.js';
 import { compressFile } from './compress-file.js';
-import { assertMediaFile, assertNotGrowing, sha256File, statUploadable } from './file-checks.js';
+import {
+  assertMediaFile,
+  assertNotGrowing,
+  sha256File,
+  statUploadable,
+  type FileFingerprint,
+} from './file-checks.js';
 import { UploadHttpClient } from './http-client.js';
 import { MultipartTransport } from './multipart-transport.js';
 import { ProgressMeter } from './progress-meter.js';
@@ -494,8 +500,11 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   }
 
   /**
-   * Validation, hashing and compression. Done once per task: a resumed task only checks that
-   * the file is still the one it hashed (same size and mtime).
+   * Validation, hashing and compression. The content is pinned when its sha256 is computed:
+   * from then on any change of size or mtime is FILE_CHANGED (the digest would no longer match
+   * what is sent). Before that, a file that changed while queued is noticed, and uploaded as it
+   * is once it stops changing (a recording may still have been finalised when it was queued);
+   * the history says so.
    */
   private async prepare(
     taskId: string,
@@ -504,26 +513,41 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     let task = this.require(taskId);
     const record = this.repo.get(taskId) as UploadTaskRecord;
     const fingerprint = await statUploadable(task.filePath);
-    const changed = (f: { size: number; mtimeMs: number }): boolean =>
-      f.size !== record.fileSize || f.mtimeMs !== record.fileMtimeMs;
-    if (changed(fingerprint)) {
-      throw new AppError(
-        'FILE_CHANGED',
-        `${task.filePath} changed after it was queued (${record.fileSize} → ${fingerprint.size} bytes); enqueue it again to upload the new content`,
-      );
-    }
-    const alreadyPrepared =
-      task.sha256 !== null &&
-      (record.uploadPath === null ||
+    const differs = (a: FileFingerprint, b: FileFingerprint): boolean =>
+      a.size !== b.size || a.mtimeMs !== b.mtimeMs;
+    const pinned = { size: record.fileSize, mtimeMs: record.fileMtimeMs };
+
+    if (task.sha256 !== null) {
+      if (differs(fingerprint, pinned)) {
+        throw new AppError(
+          'FILE_CHANGED',
+          `${task.filePath} changed after it was checked and hashed (${pinned.size} → ${fingerprint.size} bytes); enqueue it again to upload the new content`,
+        );
+      }
+      const copyReady =
+        record.uploadPath === null ||
         (await stat(record.uploadPath).then(
           (s) => s.size === task.size,
           () => false,
-        )));
-    if (alreadyPrepared)
-      return { path: record.uploadPath ?? task.filePath, size: task.size, sha256: task.sha256 as string };
+        ));
+      if (copyReady)
+        return { path: record.uploadPath ?? task.filePath, size: task.size, sha256: task.sha256 };
+    }
 
     await assertNotGrowing(task.filePath, fingerprint, this.settings.growthCheckMs, signal);
     await assertMediaFile(task.filePath, signal);
+    if (task.sha256 === null && differs(fingerprint, pinned)) {
+      this.logger.warn({ taskId, before: pinned, now: fingerprint }, 'file changed while queued');
+      this.repo.update(
+        taskId,
+        { fileSize: fingerprint.size, fileMtimeMs: fingerprint.mtimeMs, size: fingerprint.size },
+        new Date().toISOString(),
+        {
+          state: 'validating',
+          message: `the file changed while queued (${pinned.size} → ${fingerprint.size} bytes); uploading it as it is now`,
+        },
+      );
+    }
 
     if (this.settings.compress !== 'none') {
       task = this.move(taskId, 'compressing', `compressing with ${this.settings.compress}`);
@@ -539,6 +563,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
         signal,
       );
       const sha256 = await sha256File(copy.path, signal);
+      await this.assertUnchangedSince(task.filePath, fingerprint);
       this.repo.update(
         taskId,
         {
@@ -559,15 +584,20 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     }
 
     const sha256 = await sha256File(task.filePath, signal);
-    const after = await statUploadable(task.filePath);
-    if (changed(after)) {
-      throw new AppError(
-        'FILE_CHANGED',
-        `${task.filePath} changed while it was being checked; enqueue it again`,
-      );
-    }
+    await this.assertUnchangedSince(task.filePath, fingerprint);
     this.repo.update(taskId, { sha256, size: fingerprint.size }, new Date().toISOString());
     return { path: task.filePath, size: fingerprint.size, sha256 };
+  }
+
+  /** A file that changed while it was being hashed or compressed is still being written. */
+  private async assertUnchangedSince(filePath: string, before: FileFingerprint): Promise<void> {
+    const after = await statUploadable(filePath);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new AppError(
+        'FILE_STILL_GROWING',
+        `${filePath} changed while it was being checked (${before.size} → ${after.size} bytes); it will be tried again`,
+      );
+    }
   }
 
   private async send(

@@ -16,7 +16,10 @@ test('records, stops, lists, serves and auto-uploads a recording through the RES
   assert.equal(recorder.recording, false);
   assert.equal((status.body.vultr as Json).embedded, true);
 
-  const started = await call(`${url}/api/recording/start`, { method: 'POST', json: { sessionName: 'Réunion équipe' } });
+  const started = await call(`${url}/api/recording/start`, {
+    method: 'POST',
+    json: { sessionName: 'Réunion équipe' },
+  });
   assert.equal(started.status, 200, JSON.stringify(started.body));
   const again = await call(`${url}/api/recording/start`, { method: 'POST', json: { sessionName: 'Other' } });
   assert.equal(again.status, 409);
@@ -30,7 +33,10 @@ test('records, stops, lists, serves and auto-uploads a recording through the RES
   assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
   const recording = stopped.body.recording as Json;
   assert.equal(recording.sessionName, 'Réunion équipe');
-  assert.ok(typeof recording.durationSeconds === 'number' && recording.durationSeconds > 1.5, `duration ${String(recording.durationSeconds)}`);
+  assert.ok(
+    typeof recording.durationSeconds === 'number' && recording.durationSeconds > 1.5,
+    `duration ${String(recording.durationSeconds)}`,
+  );
   const stopAgain = await call(`${url}/api/recording/stop`, { method: 'POST', json: {} });
   assert.equal(stopAgain.status, 409);
   assert.equal((stopAgain.body.error as Json).code, 'NOT_RECORDING');
@@ -60,7 +66,10 @@ test('records, stops, lists, serves and auto-uploads a recording through the RES
   const disposition = download.headers.get('content-disposition') ?? '';
   assert.match(disposition, /^attachment; filename="[^"]*"; filename\*=UTF-8''R%C3%A9union%20%C3%A9quipe/);
   const downloaded = Buffer.from(await download.arrayBuffer());
-  assert.equal(createHash('sha256').update(downloaded).digest('hex'), createHash('sha256').update(whole).digest('hex'));
+  assert.equal(
+    createHash('sha256').update(downloaded).digest('hex'),
+    createHash('sha256').update(whole).digest('hex'),
+  );
 
   // Auto-upload (VULTR_AUTO_UPLOAD defaults to true) reaches the embedded ingest server.
   const uploaded = await eventually(
@@ -78,10 +87,17 @@ test('records, stops, lists, serves and auto-uploads a recording through the RES
   assert.equal(taskStatus.status, 200);
   assert.equal(taskStatus.body.state, 'completed');
   assert.ok((taskStatus.body.history as Json[]).length >= 2, 'history of state changes');
-  assert.equal(((taskStatus.body.server as Json).upload as Json).sha256, uploaded.sha256, 'the server holds the same bytes');
+  assert.equal(
+    ((taskStatus.body.server as Json).upload as Json).sha256,
+    uploaded.sha256,
+    'the server holds the same bytes',
+  );
 
   // On-demand upload answers 202 at once with a task id.
-  const manual = await call(`${url}/api/vultr/upload`, { method: 'POST', json: { recording_id: id, auto_process: false } });
+  const manual = await call(`${url}/api/vultr/upload`, {
+    method: 'POST',
+    json: { recording_id: id, auto_process: false },
+  });
   assert.equal(manual.status, 202);
   assert.match(String(manual.body.task_id), /^task_/);
 });
@@ -91,11 +107,22 @@ test('bad input gets a clear error with a code, never a stack trace', async (t) 
   const cases: Array<[string, RequestInit & { json?: unknown }, number, string, RegExp?]> = [
     ['/api/recording/start', { method: 'POST', json: {} }, 400, 'BAD_REQUEST', /sessionName/],
     ['/api/recording/start', { method: 'POST', json: { sessionName: '../../etc' } }, 400, 'INVALID_NAME'],
-    ['/api/recording/start', { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } }, 400, 'BAD_REQUEST'],
+    [
+      '/api/recording/start',
+      { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } },
+      400,
+      'BAD_REQUEST',
+    ],
     ['/api/recording/stop', { method: 'POST', json: {} }, 409, 'NOT_RECORDING'],
     ['/api/recordings/nope/video', {}, 404, 'RECORDING_NOT_FOUND'],
     ['/api/recordings/..%2F..%2Fetc/download', {}, 400, 'BAD_REQUEST'],
-    ['/api/vultr/upload', { method: 'POST', json: { auto_process: true } }, 400, 'BAD_REQUEST', /recording_id/],
+    [
+      '/api/vultr/upload',
+      { method: 'POST', json: { auto_process: true } },
+      400,
+      'BAD_REQUEST',
+      /recording_id/,
+    ],
     ['/api/vultr/upload', { method: 'POST', json: { recording_id: 'missing' } }, 404, 'RECORDING_NOT_FOUND'],
     ['/api/vultr/upload/status/task_unknown', {}, 404, 'TASK_NOT_FOUND'],
     ['/api/vultr/upload/status/not-a-task', {}, 400, 'BAD_REQUEST'],
@@ -128,7 +155,13 @@ test('status, config and connection test say what the user needs and no secrets'
   const openapi = await call(`${url}/api/openapi.json`);
   assert.equal(openapi.status, 200);
   const paths = Object.keys(openapi.body.paths as Json);
-  for (const route of ['/api/status', '/api/recording/start', '/api/vultr/upload', '/api/vultr/uploads', '/api/events']) {
+  for (const route of [
+    '/api/status',
+    '/api/recording/start',
+    '/api/vultr/upload',
+    '/api/vultr/uploads',
+    '/api/events',
+  ]) {
     assert.ok(paths.includes(route), `OpenAPI documents ${route}`);
   }
 });
@@ -158,10 +191,17 @@ test('live events: the page hears recording state and upload progress without po
       }
     }
   })();
-  await eventually(async () => (seen.some((e) => e.event === 'status') ? true : undefined), 5000, 'the first status event');
+  await eventually(
+    async () => (seen.some((e) => e.event === 'status') ? true : undefined),
+    5000,
+    'the first status event',
+  );
   await call(`${url}/api/recording/start`, { method: 'POST', json: { sessionName: 'Live' } });
   await eventually(
-    async () => (seen.some((e) => e.event === 'status' && (e.data.recorder as Json).recording === true) ? true : undefined),
+    async () =>
+      seen.some((e) => e.event === 'status' && (e.data.recorder as Json).recording === true)
+        ? true
+        : undefined,
     10_000,
     'a recording status event',
   );
@@ -172,7 +212,10 @@ test('live events: the page hears recording state and upload progress without po
     90_000,
     'an upload completed event',
   );
-  assert.ok(seen.some((e) => e.event === 'recordings'), 'recordings changed event');
+  assert.ok(
+    seen.some((e) => e.event === 'recordings'),
+    'recordings changed event',
+  );
   controller.abort();
   await pump;
 });

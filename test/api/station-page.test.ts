@@ -42,7 +42,9 @@ test('in the page: start a recording, stop it, see it listed and its upload comp
   await page.screenshot({ path: path.join(ARTIFACTS, 'station-page.png'), fullPage: true });
 
   // The thumbnail really loaded (not a broken image).
-  const thumbnailWidth = await card.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+  const thumbnailWidth = await card
+    .locator('img')
+    .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
   assert.ok(thumbnailWidth > 0, 'thumbnail decoded');
   assert.deepEqual(problems, [], 'no errors in the page');
 });

@@ -60,13 +60,21 @@ test('bound to loopback, a request for another host name (DNS rebinding) is refu
 test('bound beyond loopback it refuses to start without a token, and then requires it', async (t) => {
   const dir = await tempDir(t);
   const config = loadConfig({
-    env: { RECORDINGS_PATH: `${dir}/r`, STREAMAI_DATA_DIR: `${dir}/d`, INGEST_DATA_DIR: `${dir}/i`, STREAMAI_LOG_FILE: `${dir}/l.log` },
+    env: {
+      RECORDINGS_PATH: `${dir}/r`,
+      STREAMAI_DATA_DIR: `${dir}/d`,
+      INGEST_DATA_DIR: `${dir}/i`,
+      STREAMAI_LOG_FILE: `${dir}/l.log`,
+    },
     envFile: false,
   });
   const exposed = new StationServer({ config, logger: silentLogger(), host: '0.0.0.0', port: 0 });
   await assert.rejects(
     exposed.start(),
-    (error: unknown) => error instanceof AppError && error.code === 'CONFIG_INVALID' && /STREAMAI_API_TOKEN/.test(error.message),
+    (error: unknown) =>
+      error instanceof AppError &&
+      error.code === 'CONFIG_INVALID' &&
+      /STREAMAI_API_TOKEN/.test(error.message),
   );
 
   const { url } = await startStation(t, { STREAMAI_API_TOKEN: 'letmein-0123456789' }, { host: '0.0.0.0' });
@@ -76,7 +84,9 @@ test('bound beyond loopback it refuses to start without a token, and then requir
   assert.equal((anonymous.body.error as Json).code, 'UNAUTHORIZED');
   const wrong = await call(`${local}/api/status`, { headers: { authorization: 'Bearer nope' } });
   assert.equal(wrong.status, 401);
-  const right = await call(`${local}/api/status`, { headers: { authorization: 'Bearer letmein-0123456789' } });
+  const right = await call(`${local}/api/status`, {
+    headers: { authorization: 'Bearer letmein-0123456789' },
+  });
   assert.equal(right.status, 200);
 
   // The page trades the token for an HttpOnly SameSite=Strict cookie.

@@ -118,7 +118,7 @@ test('a missing, empty or non-media file fails at once with its code', async (t)
   }
 });
 
-test('a file that changes while queued is detected, and re-enqueueing an unfinished file resumes its task', async (t) => {
+test('a file that changes while queued is noticed and uploaded as it is now; re-enqueueing resumes the task', async (t) => {
   const dir = await tempDir(t);
   const ingest = await startIngestServer(t);
   const changing = await makeClip(path.join(dir, 'changing.mkv'), { format: 'matroska' });
@@ -133,10 +133,53 @@ test('a file that changes while queued is detected, and re-enqueueing an unfinis
   service.start();
 
   const changed = await service.waitFor(a.id);
-  assert.equal(changed.state, 'failed');
-  assert.equal(changed.lastError?.code, 'FILE_CHANGED');
+  assert.equal(changed.state, 'completed', JSON.stringify(changed.lastError));
+  assert.equal(changed.sha256, await sha256Of(changing), 'the current content, not the queued one');
+  assert.ok(service.history(a.id).some((e) => /changed while queued/.test(e.message ?? '')));
   assert.equal((await service.waitFor(b1.id)).state, 'completed');
   assert.equal(service.list(10).length, 2);
+});
+
+test('a file that changes after it was hashed fails with FILE_CHANGED instead of sending other bytes', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'a.mkv'), { format: 'matroska' });
+  const ingest = await startIngestServer(t);
+  const port = await freePort();
+  const { service } = openService(t, dir, testSettings(dir, `http://127.0.0.1:${port}`));
+
+  const queued = await service.enqueue(file);
+  await waitUntil('it waits to retry, hashed', () => service.get(queued.id)?.state === 'retry_wait');
+  assert.ok(service.get(queued.id)?.sha256);
+  await appendFile(file, Buffer.alloc(1000, 1));
+  await startFaultProxy(t, ingest.url, {}, { port });
+  const task = await service.waitFor(queued.id);
+
+  assert.equal(task.state, 'failed');
+  assert.equal(task.lastError?.code, 'FILE_CHANGED');
+});
+
+test('a file still being written is retried until it stops growing, then uploaded whole', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'growing.mkv'), { format: 'matroska' });
+  const ingest = await startIngestServer(t);
+  const { service } = openService(t, dir, testSettings(dir, ingest.url, { growthCheckMs: 200, retries: 30 }));
+  let writes = 0;
+  const writer = setInterval(() => {
+    writes += 1;
+    void appendFile(file, Buffer.alloc(4096, writes));
+    if (writes >= 20) clearInterval(writer);
+  }, 50);
+  t.after(() => clearInterval(writer));
+
+  const task = await service.waitFor((await service.enqueue(file)).id);
+
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  assert.ok(
+    service
+      .history(task.id)
+      .some((e) => e.state === 'retry_wait' && /FILE_STILL_GROWING/.test(e.message ?? '')),
+  );
+  assert.equal(await sha256Of(path.join(ingest.dataDir, task.id, 'growing.mkv')), await sha256Of(file));
 });
 
 test('server down when the upload starts: retries, then succeeds once it is up', async (t) => {

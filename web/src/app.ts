@@ -27,7 +27,10 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const response = await fetch(path, { ...init, headers, credentials: 'same-origin' });
   const body = (await response.json().catch(() => ({}))) as T | ErrorResponse;
   if (!response.ok) {
-    const error = (body as ErrorResponse).error ?? { code: 'HTTP_' + response.status, message: response.statusText };
+    const error = (body as ErrorResponse).error ?? {
+      code: 'HTTP_' + response.status,
+      message: response.statusText,
+    };
     if (response.status === 401) showLogin();
     throw new ApiError(error.code, error.message, response.status);
   }
@@ -76,7 +79,9 @@ function renderStatus(next: StatusResponse): void {
   status = next;
   const r = next.recorder;
   $('recorder-kind').textContent = r.kind === 'obs' ? 'OBS Studio' : 'ffmpeg';
-  $('recorder-connection').textContent = r.connected ? 'connected' : `not connected${r.error ? ` (${r.error})` : ''}`;
+  $('recorder-connection').textContent = r.connected
+    ? 'connected'
+    : `not connected${r.error ? ` (${r.error})` : ''}`;
   $('recorder-state').textContent = r.recording ? `recording “${r.session?.name ?? ''}”` : 'idle';
   const button = $<HTMLButtonElement>('record-button');
   button.textContent = r.recording ? 'Stop recording' : 'Start recording';
@@ -134,9 +139,18 @@ async function loadRecordings(): Promise<void> {
 }
 
 function uploadBadge(upload: UploadView | null): HTMLElement {
-  const state = upload ? (upload.processing && upload.state === 'completed' ? upload.processing.state : upload.state) : 'not uploaded';
-  const label = upload?.processing && upload.state === 'completed' ? `processing: ${state}` : `upload: ${state}`;
-  return el('span', { class: `badge ${state}`, 'data-testid': 'upload-state' }, upload ? label : 'not uploaded');
+  const state = upload
+    ? upload.processing && upload.state === 'completed'
+      ? upload.processing.state
+      : upload.state
+    : 'not uploaded';
+  const label =
+    upload?.processing && upload.state === 'completed' ? `processing: ${state}` : `upload: ${state}`;
+  return el(
+    'span',
+    { class: `badge ${state}`, 'data-testid': 'upload-state' },
+    upload ? label : 'not uploaded',
+  );
 }
 
 function renderRecording(recording: RecordingView): HTMLElement {
@@ -179,7 +193,10 @@ async function uploadRecording(recording: RecordingView, button: HTMLButtonEleme
   button.disabled = true;
   try {
     if (recording.upload && ['failed', 'cancelled'].includes(recording.upload.state)) {
-      await api(`/api/vultr/upload/${encodeURIComponent(recording.upload.task_id)}/retry`, { method: 'POST', body: '{}' });
+      await api(`/api/vultr/upload/${encodeURIComponent(recording.upload.task_id)}/retry`, {
+        method: 'POST',
+        body: '{}',
+      });
     } else {
       await api('/api/vultr/upload', {
         method: 'POST',
@@ -202,7 +219,9 @@ function renderVultrConfig(next: StatusResponse): void {
     ['Protocol', next.vultr.protocol],
     ['Active uploads', `${next.uploads.active} (${next.uploads.queued} queued)`],
   ];
-  $('vultr-config').replaceChildren(...facts.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', {}, v))));
+  $('vultr-config').replaceChildren(
+    ...facts.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', {}, v))),
+  );
 }
 
 async function testConnection(): Promise<void> {
@@ -211,7 +230,9 @@ async function testConnection(): Promise<void> {
   button.disabled = true;
   list.replaceChildren(el('li', {}, 'Testing…'));
   try {
-    const result = await api<{ checks: Array<{ name: string; ok: boolean; detail: string }> }>('/api/vultr/test');
+    const result = await api<{ checks: Array<{ name: string; ok: boolean; detail: string }> }>(
+      '/api/vultr/test',
+    );
     list.replaceChildren(
       ...result.checks.map((c) => el('li', { class: c.ok ? 'pass' : 'fail' }, `${c.name}: ${c.detail}`)),
     );
@@ -237,7 +258,11 @@ function renderUploads(): void {
 
 function renderUpload(u: UploadView): HTMLElement {
   const percent = u.size > 0 ? Math.min(100, (u.bytes_sent / u.size) * 100) : 0;
-  const bar = el('progress', { max: '100', value: percent.toFixed(1), 'aria-label': `Upload progress of ${u.file_name}` });
+  const bar = el('progress', {
+    max: '100',
+    value: percent.toFixed(1),
+    'aria-label': `Upload progress of ${u.file_name}`,
+  });
   const detail =
     u.state === 'uploading'
       ? `${percent.toFixed(0)}% · ${formatBytes(u.rate_bytes_per_second)}/s · ETA ${formatDuration(u.eta_seconds)}`
@@ -256,7 +281,12 @@ function renderUpload(u: UploadView): HTMLElement {
   const item = el(
     'li',
     { 'data-task-id': u.task_id, 'data-state': u.state },
-    el('div', { class: 'line' }, el('strong', {}, u.file_name), el('span', { class: `badge ${u.state}` }, u.state)),
+    el(
+      'div',
+      { class: 'line' },
+      el('strong', {}, u.file_name),
+      el('span', { class: `badge ${u.state}` }, u.state),
+    ),
     bar,
     el('div', { class: 'line' }, el('span', { class: 'detail' }, detail), actions),
   );
@@ -267,17 +297,28 @@ function renderUpload(u: UploadView): HTMLElement {
       el(
         'div',
         { class: 'line processing', 'data-processing-state': p.state },
-        el('span', {}, `Processing: ${p.state}${p.state === 'processing' ? ` (${Math.round(p.progress * 100)}%)` : ''}`),
+        el(
+          'span',
+          {},
+          `Processing: ${p.state}${p.state === 'processing' ? ` (${Math.round(p.progress * 100)}%)` : ''}`,
+        ),
       ),
     );
     if (p.report) {
-      const entries = Object.entries(p.report).filter(([, v]) => typeof v === 'number' || typeof v === 'string');
+      const entries = Object.entries(p.report).filter(
+        ([, v]) => typeof v === 'number' || typeof v === 'string',
+      );
       item.append(
         el(
           'dl',
           { class: 'report' },
           ...entries.map(([k, v]) =>
-            el('div', {}, el('dt', {}, k.replaceAll('_', ' ')), el('dd', {}, typeof v === 'number' ? v.toFixed(2) : String(v))),
+            el(
+              'div',
+              {},
+              el('dt', {}, k.replaceAll('_', ' ')),
+              el('dd', {}, typeof v === 'number' ? v.toFixed(2) : String(v)),
+            ),
           ),
         ),
       );
@@ -307,7 +348,9 @@ function connectEvents(): void {
     connection.textContent = 'Reconnecting…';
     connection.className = 'badge offline';
   });
-  source.addEventListener('status', (e) => renderStatus(JSON.parse((e as MessageEvent<string>).data) as StatusResponse));
+  source.addEventListener('status', (e) =>
+    renderStatus(JSON.parse((e as MessageEvent<string>).data) as StatusResponse),
+  );
   source.addEventListener('upload', (e) => {
     const view = JSON.parse((e as MessageEvent<string>).data) as UploadView;
     uploads.set(view.task_id, view);

@@ -16,7 +16,11 @@ export const loginRoutes =
         schema: {
           summary: 'Exchange the API token for a session cookie',
           tags: ['station'],
-          body: { type: 'object', required: ['token'], properties: { token: { type: 'string', maxLength: 1000 } } },
+          body: {
+            type: 'object',
+            required: ['token'],
+            properties: { token: { type: 'string', maxLength: 1000 } },
+          },
         },
       },
       async (request, reply) => {

@@ -9,8 +9,10 @@ const errorResponse = { $ref: 'ErrorResponse#' } as const;
 export const recordingRoutes =
   (station: Station): FastifyPluginAsync =>
   async (app) => {
-    app.get('/api/status', { schema: { summary: 'Recorder, upload and server state', tags: ['station'] } }, async () =>
-      station.status(),
+    app.get(
+      '/api/status',
+      { schema: { summary: 'Recorder, upload and server state', tags: ['station'] } },
+      async () => station.status(),
     );
 
     app.post<{ Body: { sessionName: string } }>(
@@ -27,7 +29,10 @@ export const recordingRoutes =
           response: { 409: errorResponse, 400: errorResponse },
         },
       },
-      async (request) => ({ success: true, recording: await station.startRecording(request.body.sessionName) }),
+      async (request) => ({
+        success: true,
+        recording: await station.startRecording(request.body.sessionName),
+      }),
     );
 
     app.post(
@@ -66,7 +71,13 @@ export const recordingRoutes =
     // Range requests (seeking in the browser's player) are answered by @fastify/static's send.
     app.get<{ Params: { id: string } }>(
       '/api/recordings/:id/video',
-      { schema: { summary: 'The recording, streamed with HTTP Range support', tags: ['recording'], params: idParams } },
+      {
+        schema: {
+          summary: 'The recording, streamed with HTTP Range support',
+          tags: ['recording'],
+          params: idParams,
+        },
+      },
       async (request, reply) => {
         const file = station.recordingFile(request.params.id, 'video');
         const type = file.fileName.toLowerCase().endsWith('.mp4') ? 'video/mp4' : 'video/x-matroska';

@@ -78,7 +78,12 @@ export const vultrRoutes =
 
     app.get(
       '/api/vultr/test',
-      { schema: { summary: 'Check configuration, /health and the API key against the server', tags: ['vultr'] } },
+      {
+        schema: {
+          summary: 'Check configuration, /health and the API key against the server',
+          tags: ['vultr'],
+        },
+      },
       async () => {
         const checks = await station.testConnection();
         return { success: checks.every((c) => c.ok), checks };

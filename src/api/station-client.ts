@@ -1,0 +1,69 @@
+import type { Config } from '../config/index.js';
+import { AppError, isErrorCode } from '../errors/index.js';
+import type { RecordingView, StatusView } from '../station/index.js';
+
+/** The running station's base URL as seen from this machine (a wildcard bind is reached on loopback). */
+export function stationUrl(config: Config): string {
+  const host = ['0.0.0.0', '::', ''].includes(config.station.host) ? '127.0.0.1' : config.station.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.station.port}`;
+}
+
+/**
+ * A small client of the station's REST API, for CLI commands that act on the running station
+ * (`streamai start`, `stop`, `status`): a recording belongs to the station process, not to a
+ * short-lived CLI process.
+ */
+export class StationClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string | undefined,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  static fromConfig(config: Config): StationClient {
+    return new StationClient(stationUrl(config), config.station.apiToken);
+  }
+
+  status(): Promise<StatusView> {
+    return this.call<StatusView>('GET', '/api/status');
+  }
+
+  async start(sessionName: string): Promise<RecordingView> {
+    return (await this.call<{ recording: RecordingView }>('POST', '/api/recording/start', { sessionName }))
+      .recording;
+  }
+
+  async stop(): Promise<RecordingView> {
+    return (await this.call<{ recording: RecordingView }>('POST', '/api/recording/stop', {})).recording;
+  }
+
+  private async call<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${route}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new AppError(
+        'STATION_UNREACHABLE',
+        `no station answers at ${this.baseUrl}; start it with \`streamai serve\` (or npm start)`,
+        { cause: error },
+      );
+    }
+    const parsed = (await response.json().catch(() => undefined)) as
+      { success?: boolean; error?: { code?: unknown; message?: unknown } } | undefined;
+    if (!response.ok) {
+      const code = parsed?.error?.code;
+      const message =
+        typeof parsed?.error?.message === 'string' ? parsed.error.message : `HTTP ${response.status}`;
+      throw new AppError(isErrorCode(code) ? code : 'SERVER_ERROR', message);
+    }
+    return parsed as T;
+  }
+}

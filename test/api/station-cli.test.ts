@@ -1,0 +1,103 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const MAIN = path.resolve('src/cli/main.ts');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function serve(t: TestContext, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`station did not start: ${out}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Press Ctrl-C')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`station exited ${code}: ${out}`)));
+  });
+  assert.match(out, /StreamAI station on http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(out, /embedded ingest server/);
+  return child;
+}
+
+test('streamai serve, then start / status / stop from another terminal', async (t) => {
+  const dir = await tempDir(t);
+  const env = {
+    ...process.env,
+    PORT: String(await freePort()),
+    RECORDINGS_PATH: path.join(dir, 'recordings'),
+    STREAMAI_DATA_DIR: path.join(dir, 'data'),
+    INGEST_DATA_DIR: path.join(dir, 'ingest'),
+    STREAMAI_LOG_FILE: path.join(dir, 'streamai.log'),
+    INGEST_DISK_RESERVE_BYTES: '1MiB',
+    RECORDER: 'ffmpeg',
+  };
+
+  const nobody = await cli(['start', '--session-name', 'Nobody home'], env);
+  assert.equal(nobody.code, 69);
+  assert.match(nobody.stderr, /^error \[STATION_UNREACHABLE\]: no station answers at/);
+
+  const station = await serve(t, env);
+  const started = await cli(['start', '--session-name', 'Réunion équipe'], env);
+  assert.equal(started.code, 0, started.stderr);
+  assert.match(started.stdout, /recording "Réunion équipe"/);
+
+  const again = await cli(['start', '--session-name', 'Other'], env);
+  assert.equal(again.code, 75);
+  assert.match(again.stderr, /ALREADY_RECORDING/);
+
+  const status = await cli(['status', '--json'], env);
+  assert.equal(status.code, 0, status.stderr);
+  const live = JSON.parse(status.stdout) as { recorder: { recording: boolean; session: { name: string } } };
+  assert.equal(live.recorder.recording, true);
+  assert.equal(live.recorder.session.name, 'Réunion équipe');
+
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const stopped = await cli(['stop'], env);
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.match(stopped.stdout, /stopped "Réunion équipe"/);
+
+  const exited = new Promise<number | null>((resolve) => station.on('exit', (code) => resolve(code)));
+  station.kill('SIGTERM');
+  assert.equal(await exited, 0, 'the station stops cleanly on SIGTERM');
+});
