@@ -1,20 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { formatBytes, type Config } from '../config/index.js';
 import { AppError, exitCodeFor, isAppError, isErrorCode } from '../errors/index.js';
-import { ffmpegPath } from '../media/index.js';
 import { openDatabase, stationMigrations, type Db } from '../store/index.js';
 import {
-  UploadHttpClient,
   UploadService,
+  describeFailure,
   isTaskId,
-  probeServer,
+  runConnectionCheck,
   uploadSettingsFromConfig,
+  type ConnectionCheck,
   type UploadProgress,
   type UploadSettings,
   type UploadTask,
@@ -247,128 +243,30 @@ async function uploadStatusAction(
 }
 
 /**
- * `streamai test`: the integration check — configuration, /health, auth, a round-trip upload
- * of a short clip it makes, and that clip's status on the server; one ✓/✗ line each.
+ * `streamai test`: the integration check — configuration, then `runConnectionCheck` (/health,
+ * auth, a round-trip upload of a short clip it makes, that clip's status); one ✓/✗ line each.
  */
 async function testAction(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
-  const results: Array<{ check: string; ok: boolean; detail: string }> = [];
-  const report = (check: string, ok: boolean, detail: string): void => {
-    results.push({ check, ok, detail });
-    if (!options.json) print(`${ok ? '✓' : '✗'} ${check}: ${detail}`);
+  const checks: ConnectionCheck[] = [];
+  const show = (check: ConnectionCheck): void => {
+    checks.push(check);
+    if (!options.json) print(`${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}`);
   };
-  const describe = (error: unknown): string =>
-    isAppError(error)
-      ? `[${error.code}] ${error.message}`
-      : error instanceof Error
-        ? error.message
-        : String(error);
-
   let settings: UploadSettings | undefined;
   try {
     settings = uploadSettingsFromConfig(ctx.config);
-    report(
-      'configuration',
-      true,
-      `VULTR_API_URL=${settings.apiUrl}${settings.apiKey ? ', API key set' : ''}`,
-    );
+    show({
+      name: 'configuration',
+      ok: true,
+      detail: `VULTR_API_URL=${settings.apiUrl}${settings.apiKey ? ', API key set' : ''}`,
+    });
   } catch (error) {
-    report('configuration', false, describe(error));
+    show({ name: 'configuration', ok: false, detail: describeFailure(error) });
   }
-  if (settings) {
-    const http = new UploadHttpClient(settings);
-    let healthy = false;
-    try {
-      const caps = await probeServer(http);
-      healthy = true;
-      report(
-        'health',
-        true,
-        caps.health === undefined
-          ? 'no /health (an older multipart-only server)'
-          : `${caps.tusEndpoint ? 'tus' : 'multipart'}${caps.maxUploadBytes ? `, max ${formatBytes(caps.maxUploadBytes)}` : ''}`,
-      );
-    } catch (error) {
-      report('health', false, describe(error));
-    }
-    if (healthy) {
-      try {
-        const answer = await http.short('GET', '/uploads?limit=1', { what: 'auth check' });
-        if (answer.status === 401 || answer.status === 403) {
-          report(
-            'auth',
-            false,
-            `the server refused the API key (HTTP ${answer.status}); check VULTR_API_KEY`,
-          );
-        } else if (answer.status === 404) report('auth', true, 'not checked (the server has no /uploads)');
-        else if (answer.status === 200)
-          report('auth', true, settings.apiKey ? 'API key accepted' : 'no key needed');
-        else report('auth', false, `unexpected HTTP ${answer.status} from /uploads`);
-      } catch (error) {
-        report('auth', false, describe(error));
-      }
-    }
-    await http.close();
-    if (results.every((r) => r.ok)) await roundTrip(ctx, settings, report, describe);
-  }
-  if (options.json) print(JSON.stringify({ ok: results.every((r) => r.ok), checks: results }, null, 2));
-  return results.every((r) => r.ok) ? 0 : 1;
-}
-
-async function roundTrip(
-  ctx: CommandContext,
-  settings: UploadSettings,
-  report: (check: string, ok: boolean, detail: string) => void,
-  describe: (error: unknown) => string,
-): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'streamai-test-'));
-  // A database of its own: the check's upload does not belong in the station's history.
-  const db = openDatabase(path.join(dir, 'test.db'), stationMigrations);
-  const service = new UploadService({
-    db,
-    settings: { ...settings, retries: 0, growthCheckMs: 50, tempDir: path.join(dir, 'tmp') },
-    logger: ctx.logger,
-  });
-  try {
-    const clip = path.join(dir, 'streamai-test-clip.mp4');
-    await promisify(execFile)(ffmpegPath, [
-      '-hide_banner', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', clip,
-    ]); // prettier-ignore
-    service.start();
-    const started = performance.now();
-    const queued = await service.enqueue(clip, { sessionName: 'streamai test', autoProcess: false });
-    const task = await service.waitFor(queued.id);
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    if (task.state !== 'completed') {
-      report(
-        'upload',
-        false,
-        task.lastError ? `[${task.lastError.code}] ${task.lastError.message}` : task.state,
-      );
-      return;
-    }
-    report(
-      'upload',
-      true,
-      `${formatBytes(task.size)} via ${task.protocol} in ${seconds} s, sha256 confirmed (${task.id})`,
-    );
-    try {
-      const remote = await service.remoteStatus(task.id);
-      const state = (remote as { state?: unknown } | undefined)?.state;
-      if (remote === undefined) report('status', true, 'not checked (the server has no /status)');
-      else report('status', true, `the server reports ${typeof state === 'string' ? state : 'the task'}`);
-    } catch (error) {
-      report('status', false, describe(error));
-    }
-  } catch (error) {
-    report('upload', false, describe(error));
-  } finally {
-    await service.close();
-    db.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  if (settings) await runConnectionCheck(settings, { roundTrip: true, onCheck: show, logger: ctx.logger });
+  const ok = checks.every((c) => c.ok);
+  if (options.json) print(JSON.stringify({ ok, checks }, null, 2));
+  return ok ? 0 : 1;
 }
 
 /** Registers `upload`, `uploads`, `upload-status` and `test`. */

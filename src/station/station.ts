@@ -8,7 +8,9 @@ import { processorFromConfig } from '../processing/index.js';
 import { createRecorder, type Recorder } from '../recorder/index.js';
 import { RecordingManager, type RecordingView as ManagedRecording } from '../sessions/index.js';
 import { openDatabase, stationMigrations, type Db } from '../store/index.js';
+import type { Readable } from 'node:stream';
 import {
+  UploadHttpClient,
   UploadService,
   runConnectionCheck,
   uploadSettingsFromConfig,
@@ -61,6 +63,7 @@ export class Station extends EventEmitter<StationEvents> {
   private managerInstance: RecordingManager | undefined;
   private watcher: ProcessingWatcher | undefined;
   private settings: UploadSettings | undefined;
+  private outputsClient: UploadHttpClient | undefined;
   private readonly progress = new Map<string, UploadProgress>();
   private readonly lastProgressEvent = new Map<string, number>();
 
@@ -91,6 +94,7 @@ export class Station extends EventEmitter<StationEvents> {
         logger.info({ url: apiUrl }, 'embedded ingest server started');
       }
       this.settings = uploadSettingsFromConfig(config, apiUrl);
+      this.outputsClient = new UploadHttpClient(this.settings);
       this.db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
       const uploads = new UploadService({
         db: this.db,
@@ -131,6 +135,8 @@ export class Station extends EventEmitter<StationEvents> {
     await this.uploadsService
       ?.close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'uploads close'));
+    await this.outputsClient?.close().catch(() => undefined);
+    this.outputsClient = undefined;
     await this.ingest?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'ingest close'));
     this.db?.close();
     this.db = undefined;
@@ -220,6 +226,39 @@ export class Station extends EventEmitter<StationEvents> {
 
   retryUpload(taskId: string): UploadView {
     return this.uploadView(this.uploads.retry(taskId));
+  }
+
+  /**
+   * A file the processing server made for an upload (thumbnail, web version, edit), streamed
+   * from its GET /outputs/:task_id/:name with the station's API key, so the page never needs it.
+   */
+  async processedOutput(
+    taskId: string,
+    name: string,
+  ): Promise<{ contentType: string; size: number | undefined; body: Readable }> {
+    if (!this.uploads.get(taskId)) throw new AppError('TASK_NOT_FOUND', `no upload task ${taskId}`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name))
+      throw new AppError('BAD_REQUEST', `bad output name "${name}"`);
+    const client = this.outputsClient;
+    if (!client) throw new AppError('INVALID_STATE', 'the station is not started');
+    const answer = await client.stream(`/outputs/${encodeURIComponent(taskId)}/${encodeURIComponent(name)}`, {
+      what: 'processed output',
+    });
+    if (answer.status !== 200) {
+      answer.body.resume(); // drain the small error body so the connection can be reused
+      if (answer.status === 404)
+        throw new AppError('OUTPUT_NOT_FOUND', `the server has no output "${name}" for ${taskId}`);
+      throw new AppError(
+        'SERVER_ERROR',
+        `the processing server answered HTTP ${answer.status} for output "${name}"`,
+      );
+    }
+    const length = Number(answer.headers['content-length']);
+    return {
+      contentType: answer.headers['content-type'] ?? 'application/octet-stream',
+      size: Number.isFinite(length) ? length : undefined,
+      body: answer.body,
+    };
   }
 
   /** Configuration, /health and auth against the processing server (no upload). */

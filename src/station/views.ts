@@ -8,6 +8,8 @@ export interface ProcessingView {
   progress: number;
   report: Record<string, unknown> | null;
   error: { code: string; message: string } | null;
+  /** Output files the server made (thumbnail.jpg, web.mp4, edited.mp4, …), served by the station at `/api/vultr/upload/:task_id/outputs/:name`. */
+  outputs: Array<{ name: string; size: number }>;
 }
 
 /** One upload task as the API sends it (snake_case, as the original /api/vultr routes did). */
@@ -138,6 +140,7 @@ const remoteStatusSchema = z.looseObject({
       progress: z.number().optional(),
       report: z.record(z.string(), z.unknown()).nullable().optional(),
       error: z.looseObject({ code: z.string(), message: z.string() }).nullable().optional(),
+      outputs: z.array(z.looseObject({ name: z.string(), size: z.number() })).optional(),
     })
     .nullable()
     .optional(),
@@ -153,5 +156,6 @@ export function processingFromRemote(body: unknown): ProcessingView | null {
     progress: p?.progress ?? 0,
     report: p?.report ?? null,
     error: p?.error ? { code: p.error.code, message: p.error.message } : null,
+    outputs: (p?.outputs ?? []).map((o) => ({ name: o.name, size: o.size })),
   };
 }

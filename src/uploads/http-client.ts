@@ -257,6 +257,32 @@ export class UploadHttpClient {
     }
   }
 
+  /**
+   * A GET whose body is streamed to the caller (processed outputs: thumbnails, videos); only
+   * the wait for the headers is bounded by VULTR_UPLOAD_TIMEOUT. The caller must consume or
+   * destroy `body`.
+   */
+  async stream(
+    pathOrUrl: string,
+    options: { what: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Record<string, string | undefined>; body: Readable }> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.settings.requestTimeoutMs);
+    try {
+      const res = await request(this.resolve(pathOrUrl), {
+        method: 'GET',
+        headers: { ...this.authHeaders(), ...options.headers },
+        dispatcher: this.agent,
+        signal: controller.signal,
+      });
+      return { status: res.statusCode, headers: headerMap(res.headers), body: res.body };
+    } catch (error) {
+      throw errorFromNetwork(error, options.what, this.baseUrl);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     await this.agent.destroy();
   }

@@ -93,6 +93,32 @@ test('records, stops, lists, serves and auto-uploads a recording through the RES
     'the server holds the same bytes',
   );
 
+  // The server processes it (auto_process): the station follows and shows state, report and thumbnail.
+  const processed = await eventually(
+    async () => {
+      const answer = await call(`${url}/api/vultr/upload/status/${String(uploaded.task_id)}`);
+      const processing = answer.body.processing as Json | null;
+      return processing && ['done', 'failed'].includes(String(processing.state)) ? processing : undefined;
+    },
+    120_000,
+    'processing to finish',
+  );
+  assert.equal(processed.state, 'done', JSON.stringify(processed));
+  const report = processed.report as Json;
+  assert.ok(
+    Math.abs(Number(report.original_duration) - Number(recording.durationSeconds)) < 0.5,
+    'report measured from the file',
+  );
+  const outputThumbnail = await fetch(
+    `${url}/api/vultr/upload/${String(uploaded.task_id)}/outputs/thumbnail.jpg`,
+  );
+  assert.equal(outputThumbnail.status, 200);
+  assert.equal(outputThumbnail.headers.get('content-type'), 'image/jpeg');
+  assert.deepEqual([...Buffer.from(await outputThumbnail.arrayBuffer()).subarray(0, 2)], [0xff, 0xd8]);
+  const missingOutput = await call(`${url}/api/vultr/upload/${String(uploaded.task_id)}/outputs/nothing.jpg`);
+  assert.equal(missingOutput.status, 404);
+  assert.equal((missingOutput.body.error as Json).code, 'OUTPUT_NOT_FOUND');
+
   // On-demand upload answers 202 at once with a task id.
   const manual = await call(`${url}/api/vultr/upload`, {
     method: 'POST',

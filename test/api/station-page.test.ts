@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { launchChromium } from '../helpers/browser.js';
-import { startStation } from '../helpers/station.js';
+import { eventually, startStation } from '../helpers/station.js';
 
 // Screenshots are kept as artifacts of the run (artifacts/ is ignored by git).
 const ARTIFACTS = path.resolve('artifacts');
@@ -38,6 +38,23 @@ test('in the page: start a recording, stop it, see it listed and its upload comp
   assert.equal(await upload.locator('progress').getAttribute('value'), '100.0');
   assert.match((await upload.textContent()) ?? '', /\.mkv/);
 
+  // Processing on the server shows up too: its state, its report and the thumbnail it made.
+  await upload.locator('[data-processing-state="done"]').waitFor({ timeout: 120_000 });
+  await upload.locator('dl.report').waitFor();
+  assert.match((await upload.locator('dl.report').textContent()) ?? '', /Original.*Edited.*Time saved/);
+  const processedThumbnail = upload.locator('img.processed-thumbnail');
+  await processedThumbnail.waitFor();
+  await eventually(
+    async () => {
+      const width = await processedThumbnail.evaluate(
+        (img) => (img as unknown as { naturalWidth: number }).naturalWidth,
+      );
+      return width > 0 ? true : undefined;
+    },
+    10_000,
+    'the processed thumbnail to decode',
+  );
+
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'station-page.png'), fullPage: true });
 
@@ -63,7 +80,13 @@ test('a page on another origin cannot start a recording through the browser', as
     );
   });
   await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => evil.close(() => resolve())));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        evil.close(() => resolve());
+        evil.closeAllConnections();
+      }),
+  );
   const evilUrl = `http://localhost:${(evil.address() as AddressInfo).port}/`;
 
   const browser = await launchChromium(t);
@@ -75,4 +98,5 @@ test('a page on another origin cannot start a recording through the browser', as
   assert.match(await response.text(), /CROSS_SITE_REQUEST/);
   const status = (await (await fetch(`${url}/api/status`)).json()) as { recorder: { recording: boolean } };
   assert.equal(status.recorder.recording, false, 'the cross-site request did not start a recording');
+  await browser.close(); // before the servers close, so that no open connection keeps them waiting
 });

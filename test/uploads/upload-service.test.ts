@@ -368,3 +368,37 @@ test('HTTPS with a self-signed server: trusted through VULTR_CA_CERT, refused at
   const task = await trusted.service.waitFor((await trusted.service.enqueue(file)).id);
   assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
 });
+
+test('no more uploads run at once than VULTR_UPLOAD_CONCURRENCY allows', async (t) => {
+  const dir = await tempDir(t);
+  const ingest = await startIngestServer(t);
+  const files = await Promise.all(
+    ['one', 'two', 'three'].map((n) => makeClip(path.join(dir, `${n}.mkv`), { format: 'matroska' })),
+  );
+  const { service } = openService(
+    t,
+    dir,
+    testSettings(dir, ingest.url, { concurrency: 2, growthCheckMs: 200 }),
+    {
+      start: false,
+    },
+  );
+  const active = new Set<string>();
+  let most = 0;
+  service.on('state', (task) => {
+    if (['validating', 'compressing', 'uploading'].includes(task.state)) active.add(task.id);
+    else active.delete(task.id);
+    most = Math.max(most, active.size);
+  });
+  const tasks = [];
+  for (const file of files) tasks.push(await service.enqueue(file));
+  service.start();
+
+  const done = await Promise.all(tasks.map((task) => service.waitFor(task.id)));
+
+  assert.deepEqual(
+    done.map((task) => task.state),
+    ['completed', 'completed', 'completed'],
+  );
+  assert.equal(most, 2);
+});

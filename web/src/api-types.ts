@@ -22,6 +22,7 @@ export interface ProcessingView {
   progress: number;
   report: Record<string, unknown> | null;
   error: { code: string; message: string } | null;
+  outputs: Array<{ name: string; size: number }>;
 }
 
 export interface UploadView {

@@ -304,28 +304,57 @@ function renderUpload(u: UploadView): HTMLElement {
         ),
       ),
     );
-    if (p.report) {
-      const entries = Object.entries(p.report).filter(
-        ([, v]) => typeof v === 'number' || typeof v === 'string',
+    if (p.report) item.append(renderReport(p.report));
+    if (p.error) item.append(el('p', { class: 'error' }, p.error.message));
+    const base = `/api/vultr/upload/${encodeURIComponent(u.task_id)}/outputs/`;
+    const names = new Set(p.outputs.map((o) => o.name));
+    if (names.has('thumbnail.jpg')) {
+      item.append(
+        el('img', {
+          class: 'processed-thumbnail',
+          src: `${base}thumbnail.jpg`,
+          alt: `Thumbnail made by the processing server for ${u.file_name}`,
+          loading: 'lazy',
+        }),
       );
+    }
+    const links = [
+      ['web.mp4', 'Web version'],
+      ['edited.mp4', 'Edited (silences cut)'],
+      ['contact-sheet.jpg', 'Contact sheet'],
+    ].filter(([name]) => names.has(name ?? ''));
+    if (links.length > 0) {
       item.append(
         el(
-          'dl',
-          { class: 'report' },
-          ...entries.map(([k, v]) =>
-            el(
-              'div',
-              {},
-              el('dt', {}, k.replaceAll('_', ' ')),
-              el('dd', {}, typeof v === 'number' ? v.toFixed(2) : String(v)),
-            ),
+          'div',
+          { class: 'actions outputs' },
+          ...links.map(([name, label]) =>
+            el('a', { href: `${base}${name ?? ''}`, target: '_blank', rel: 'noopener' }, label ?? ''),
           ),
         ),
       );
     }
-    if (p.error) item.append(el('p', { class: 'error' }, p.error.message));
   }
   return item;
+}
+
+/** The report fields a user reads, with their units; the rest stays in the server's report.json. */
+const REPORT_FIELDS: Array<[string, string, (v: number) => string]> = [
+  ['original_duration', 'Original', (v) => formatDuration(v)],
+  ['edited_duration', 'Edited', (v) => formatDuration(v)],
+  ['time_saved', 'Time saved', (v) => `${v.toFixed(1)} s`],
+  ['segments_removed', 'Silences cut', (v) => String(Math.round(v))],
+  ['silence_removed', 'Silence removed', (v) => `${v.toFixed(1)} s`],
+  ['integrated_loudness', 'Loudness', (v) => `${v.toFixed(1)} LUFS`],
+];
+
+function renderReport(report: Record<string, unknown>): HTMLElement {
+  const loudness = report.loudness as Record<string, unknown> | undefined;
+  const values: Record<string, unknown> = { ...report, integrated_loudness: loudness?.integrated_lufs };
+  const rows = REPORT_FIELDS.filter(([key]) => typeof values[key] === 'number').map(([key, label, format]) =>
+    el('div', {}, el('dt', {}, label), el('dd', {}, format(values[key] as number))),
+  );
+  return el('dl', { class: 'report', 'aria-label': 'Processing report' }, ...rows);
 }
 
 async function taskAction(taskId: string, action: 'cancel' | 'retry'): Promise<void> {

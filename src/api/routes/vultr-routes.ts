@@ -49,6 +49,31 @@ export const vultrRoutes =
       },
     );
 
+    app.get<{ Params: { task_id: string; name: string } }>(
+      '/api/vultr/upload/:task_id/outputs/:name',
+      {
+        schema: {
+          summary:
+            'A file the processing server made (thumbnail.jpg, contact-sheet.jpg, web.mp4, edited.mp4, …)',
+          tags: ['vultr'],
+          params: {
+            type: 'object',
+            required: ['task_id', 'name'],
+            properties: {
+              ...taskParams.properties,
+              name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        const output = await station.processedOutput(request.params.task_id, request.params.name);
+        void reply.type(output.contentType);
+        if (output.size !== undefined) void reply.header('content-length', output.size);
+        return reply.send(output.body);
+      },
+    );
+
     app.post<{ Params: { task_id: string } }>(
       '/api/vultr/upload/:task_id/cancel',
       { schema: { summary: 'Cancel an unfinished upload', tags: ['vultr'], params: taskParams } },
