@@ -1,8 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../logging/index.js';
-import { IngestServer, ingestOptionsFromConfig } from '../ingest/index.js';
-import { processorFromConfig } from '../processing/index.js';
 import { parseIntegerOption, runAction } from './run-action.js';
 
 interface IngestCommandOptions {
@@ -24,6 +22,9 @@ export function registerIngestCommands(program: Command): void {
     .action(
       runAction(
         async ({ config }, opts: IngestCommandOptions) => {
+          // Imported here so that other commands do not load the server (see lazyAction).
+          const { IngestServer, ingestOptionsFromConfig } = await import('../ingest/index.js');
+          const { processorFromConfig } = await import('../processing/index.js');
           const options = ingestOptionsFromConfig(config);
           options.createProcessor = processorFromConfig(config);
           if (opts.host !== undefined) options.host = opts.host;

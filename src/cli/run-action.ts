@@ -53,3 +53,15 @@ export function parseIntegerOption(name: string, value: string, min: number, max
   }
   return n;
 }
+
+/**
+ * Like runAction, but the action's module is imported only when its command runs: `--help`
+ * and every other command then load none of its dependencies (less memory for long uploads,
+ * and one part's failure to load cannot break another part's command).
+ */
+export function lazyAction<A extends unknown[]>(
+  load: () => Promise<(ctx: CommandContext, ...args: A) => Promise<number | void>>,
+  options: { consoleLogs?: boolean } = {},
+): (...args: A) => Promise<void> {
+  return runAction(async (ctx: CommandContext, ...args: A) => (await load())(ctx, ...args), options);
+}

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { StationServer } from '../api/index.js';
 import { parseIntegerOption, runAction } from './run-action.js';
 
 /** Registers `streamai serve`: the station (API, web page, recorder, uploads) on :5000. */
@@ -14,6 +13,8 @@ export function registerServeCommands(program: Command): void {
     .action(
       runAction(
         async ({ config, logger }, opts: { host?: string; port?: string }) => {
+          // Imported here so that other commands do not load the station (see lazyAction).
+          const { StationServer } = await import('../api/index.js');
           const server = new StationServer({
             config,
             logger,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { StationClient } from '../api/index.js';
+// The client alone, not the api face: that would load Fastify and the whole station for a request.
+import { StationClient } from '../api/station-client.js';
 import { runAction } from './run-action.js';
 
 function print(line: string): void {

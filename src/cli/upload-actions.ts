@@ -1,0 +1,272 @@
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { formatBytes, type Config } from '../config/index.js';
+import { AppError, exitCodeFor, isAppError, isErrorCode } from '../errors/index.js';
+import { openDatabase, stationMigrations, type Db } from '../store/index.js';
+import {
+  UploadService,
+  describeFailure,
+  isTaskId,
+  runConnectionCheck,
+  uploadSettingsFromConfig,
+  type ConnectionCheck,
+  type UploadProgress,
+  type UploadSettings,
+  type UploadTask,
+} from '../uploads/index.js';
+import { parseIntegerOption, type CommandContext } from './run-action.js';
+
+/** Used for commands that only read the local queue: they never connect anywhere. */
+const OFFLINE_URL = 'http://offline.invalid';
+
+function openStationDb(config: Config): Db {
+  return openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function percent(task: { bytesSent: number; size: number }): string {
+  return task.size > 0 ? `${Math.floor((task.bytesSent / task.size) * 100)}%` : '-';
+}
+
+/** The exit status a finished task stands for (0 when completed). */
+function exitFor(task: UploadTask): number {
+  if (task.state === 'completed') return 0;
+  const code = task.lastError?.code;
+  if (task.state === 'cancelled') return exitCodeFor('UPLOAD_CANCELLED');
+  return code !== undefined && isErrorCode(code) ? exitCodeFor(code) : exitCodeFor('UPLOAD_FAILED');
+}
+
+function resultLine(task: UploadTask): string {
+  if (task.state === 'completed') {
+    const ratio =
+      task.compressionRatio === null ? '' : `, compressed to ${Math.round(task.compressionRatio * 100)}%`;
+    return `completed ${task.id}: ${task.fileName} (${formatBytes(task.size)} via ${task.protocol}${ratio}), sha256 ${task.sha256} confirmed by the server`;
+  }
+  return `${task.state} ${task.id}: ${task.fileName}`;
+}
+
+/** Shows progress on stderr: a bar on a terminal, a line per 10% otherwise. */
+function progressView(quiet: boolean): { update: (p: UploadProgress) => void; stop: () => void } {
+  if (quiet) return { update: () => undefined, stop: () => undefined };
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: process.stderr,
+        format: '{bar} {percentage}% | {sent} / {total} | {rate}/s | ETA {eta}',
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update: (p) => {
+        const payload = {
+          sent: formatBytes(p.bytesSent),
+          total: formatBytes(p.totalBytes),
+          rate: formatBytes(p.rateBytesPerSecond),
+          eta: p.etaSeconds === null ? '-' : `${p.etaSeconds}s`,
+        };
+        if (!started) {
+          bar.start(p.totalBytes, p.bytesSent, payload);
+          started = true;
+        } else bar.update(p.bytesSent, payload);
+      },
+      stop: () => {
+        if (started) bar.stop();
+      },
+    };
+  }
+  let shown = -1;
+  return {
+    update: (p) => {
+      const tenth = p.totalBytes > 0 ? Math.floor((p.bytesSent / p.totalBytes) * 10) : 0;
+      if (tenth === shown) return;
+      shown = tenth;
+      const eta = p.etaSeconds === null ? '' : `, ETA ${p.etaSeconds}s`;
+      process.stderr.write(
+        `${tenth * 10}% ${formatBytes(p.bytesSent)} / ${formatBytes(p.totalBytes)} at ${formatBytes(p.rateBytesPerSecond)}/s${eta}\n`,
+      );
+    },
+    stop: () => undefined,
+  };
+}
+
+/**
+ * `streamai upload`: there is no station daemon yet to hand a task to, so the command runs the
+ * upload service in the foreground until its task finishes (other unfinished tasks in the
+ * queue are resumed alongside). It prints the task id at once, then the result. `--wait` adds
+ * a progress bar. Ctrl-C leaves the task resumable: the same command again continues it.
+ */
+export async function uploadAction(
+  ctx: CommandContext,
+  file: string,
+  options: { sessionName?: string; process: boolean; wait?: boolean; json?: boolean },
+): Promise<number> {
+  const settings = uploadSettingsFromConfig(ctx.config);
+  const db = openStationDb(ctx.config);
+  const service = new UploadService({ db, settings, logger: ctx.logger });
+  const view = progressView(!options.wait || options.json === true);
+  const stopSignals = ['SIGINT', 'SIGTERM'] as const;
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    void service.close();
+  };
+  for (const s of stopSignals) process.once(s, onSignal);
+  try {
+    service.start();
+    const task = await service.enqueue(file, {
+      ...(options.sessionName !== undefined ? { sessionName: options.sessionName } : {}),
+      autoProcess: options.process,
+    });
+    if (!options.json) print(task.id);
+    service.on('progress', (p) => {
+      if (p.taskId === task.id) view.update(p);
+    });
+    let finished: UploadTask;
+    try {
+      finished = await service.waitFor(task.id);
+    } catch (error) {
+      if (interrupted) {
+        view.stop();
+        process.stderr.write(`interrupted: ${task.id} is kept; run the same command again to resume it\n`);
+        return 130;
+      }
+      throw error;
+    }
+    view.stop();
+    if (options.json) print(JSON.stringify(finished, null, 2));
+    else if (finished.state === 'completed') print(resultLine(finished));
+    if (finished.state !== 'completed') {
+      const error = finished.lastError ?? { code: 'UPLOAD_FAILED', message: `${finished.state}` };
+      process.stderr.write(`error [${error.code}]: ${error.message}\n`);
+    }
+    return exitFor(finished);
+  } finally {
+    for (const s of stopSignals) process.removeListener(s, onSignal);
+    view.stop();
+    await service.close();
+    db.close();
+  }
+}
+
+function offlineService(ctx: CommandContext, db: Db): UploadService {
+  return new UploadService({
+    db,
+    settings: uploadSettingsFromConfig(ctx.config, ctx.config.upload.apiUrl ?? OFFLINE_URL),
+    logger: ctx.logger,
+  });
+}
+
+export async function uploadsAction(
+  ctx: CommandContext,
+  options: { limit: string; json?: boolean },
+): Promise<void> {
+  const limit = parseIntegerOption('--limit', options.limit, 1, 1000);
+  const db = openStationDb(ctx.config);
+  const service = offlineService(ctx, db);
+  try {
+    const tasks = service.list(limit);
+    if (options.json) {
+      print(JSON.stringify(tasks, null, 2));
+      return;
+    }
+    if (tasks.length === 0) {
+      print('no uploads yet');
+      return;
+    }
+    for (const t of tasks) {
+      const error = t.lastError && t.state !== 'completed' ? `  ${t.lastError.code}` : '';
+      print(
+        `${t.id}  ${t.state.padEnd(10)} ${percent(t).padStart(4)}  ${formatBytes(t.size).padStart(10)}  ${t.createdAt}  ${t.fileName}${error}`,
+      );
+    }
+  } finally {
+    await service.close();
+    db.close();
+  }
+}
+
+export async function uploadStatusAction(
+  ctx: CommandContext,
+  taskId: string,
+  options: { json?: boolean },
+): Promise<number> {
+  if (!isTaskId(taskId)) throw new AppError('INVALID_TASK_ID', `"${taskId}" is not a task id (task_…)`);
+  const db = openStationDb(ctx.config);
+  const service = offlineService(ctx, db);
+  try {
+    const task = service.get(taskId);
+    let remote: unknown;
+    let remoteError: { code: string; message: string } | undefined;
+    if (ctx.config.upload.apiUrl === undefined) {
+      remoteError = { code: 'CONFIG_INVALID', message: 'VULTR_API_URL is not set: the server was not asked' };
+    } else {
+      try {
+        remote = task ? await service.remoteStatus(taskId) : undefined;
+      } catch (error) {
+        const appError = isAppError(error) ? error : new AppError('SERVER_UNREACHABLE', String(error));
+        remoteError = appError.toJSON();
+      }
+    }
+    if (!task) throw new AppError('TASK_NOT_FOUND', `no upload task ${taskId} on this station`);
+    if (options.json) {
+      print(
+        JSON.stringify(
+          {
+            task,
+            history: service.history(taskId),
+            remote: remote ?? null,
+            remoteError: remoteError ?? null,
+          },
+          null,
+          2,
+        ),
+      );
+      return 0;
+    }
+    print(`${task.id}  ${task.state}  ${percent(task)} of ${formatBytes(task.size)}  ${task.filePath}`);
+    if (task.sha256) print(`sha256 ${task.sha256}${task.protocol ? `  via ${task.protocol}` : ''}`);
+    if (task.lastError) print(`last error [${task.lastError.code}]: ${task.lastError.message}`);
+    if (task.nextAttemptAt && task.state === 'retry_wait') print(`next attempt at ${task.nextAttemptAt}`);
+    print('history:');
+    for (const e of service.history(taskId)) print(`  ${e.at}  ${e.state.padEnd(10)} ${e.message ?? ''}`);
+    if (remoteError) print(`server: not available [${remoteError.code}]: ${remoteError.message}`);
+    else if (remote === undefined) print('server: does not know this task');
+    else print(`server: ${JSON.stringify(remote)}`);
+    return 0;
+  } finally {
+    await service.close();
+    db.close();
+  }
+}
+
+/**
+ * `streamai test`: the integration check — configuration, then `runConnectionCheck` (/health,
+ * auth, a round-trip upload of a short clip it makes, that clip's status); one ✓/✗ line each.
+ */
+export async function testAction(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
+  const checks: ConnectionCheck[] = [];
+  const show = (check: ConnectionCheck): void => {
+    checks.push(check);
+    if (!options.json) print(`${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}`);
+  };
+  let settings: UploadSettings | undefined;
+  try {
+    settings = uploadSettingsFromConfig(ctx.config);
+    show({
+      name: 'configuration',
+      ok: true,
+      detail: `VULTR_API_URL=${settings.apiUrl}${settings.apiKey ? ', API key set' : ''}`,
+    });
+  } catch (error) {
+    show({ name: 'configuration', ok: false, detail: describeFailure(error) });
+  }
+  if (settings) await runConnectionCheck(settings, { roundTrip: true, onCheck: show, logger: ctx.logger });
+  const ok = checks.every((c) => c.ok);
+  if (options.json) print(JSON.stringify({ ok, checks }, null, 2));
+  return ok ? 0 : 1;
+}
