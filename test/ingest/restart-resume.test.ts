@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { access, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { startIngestProcess } from '../helpers/ingest-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import {
   sha256File,
@@ -17,48 +17,21 @@ import {
   writeRandomFile,
 } from './ingest-support.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 /**
  * Runs an ingest server as a child process and resolves with its URL once it listens: the
  * `streamai ingest` command itself, or (for the kill test) a fixture that loads only the ingest part.
  */
-async function startChild(
+function startChild(
   t: TestContext,
   dataDir: string,
   logDir: string,
   how: 'cli' | 'fixture' = 'fixture',
 ): Promise<{ child: ChildProcess; url: string }> {
-  const args =
-    how === 'cli'
-      ? [path.join(root, 'src/cli/main.ts'), 'ingest', '--port', '0', '--data-dir', dataDir]
-      : [path.join(root, 'test/ingest/fixtures/ingest-process.ts'), dataDir];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: root,
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'warn',
-      STREAMAI_LOG_FILE: path.join(logDir, 'streamai.log'),
-      INGEST_API_KEYS: '',
-      INGEST_DISK_RESERVE_BYTES: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startIngestProcess(t, {
+    script: how === 'cli' ? 'src/cli/main.ts' : 'test/ingest/fixtures/ingest-process.ts',
+    args: how === 'cli' ? ['ingest', '--port', '0', '--data-dir', dataDir] : [dataDir],
+    env: { STREAMAI_LOG_FILE: path.join(logDir, 'streamai.log'), INGEST_API_KEYS: '' },
   });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening on (https?:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`ingest exited (${code}) before listening: ${out} ${err}`)));
-  });
-  return { child, url };
 }
 
 test('tus: the server process killed mid-upload and restarted resumes from its offset to a verified file', async (t) => {

@@ -1,20 +1,19 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { openAsBlob } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
 import { processorFromConfig, type ProcessingReport } from '../../src/processing/index.js';
+import { startIngestProcess as startIngestChild } from '../helpers/ingest-process.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { ProcessingJobRepository } from '../../src/store/index.js';
 import { gone, makeTalkClip, probe } from './processing-media.js';
 import { openIngestDb } from './service-helpers.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KEY = 'processing-test-key';
 
 interface StatusBody {
@@ -154,41 +153,16 @@ test('POST /process answers 503 PROCESSING_UNAVAILABLE on a server without a pro
 });
 
 /** Runs `streamai ingest` (the real command, with processing wired in) as a child process. */
-async function startIngestProcess(
-  t: TestContext,
-  dataDir: string,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'ingest', '--port', '0', '--data-dir', dataDir],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        STREAMAI_LOG_FILE: path.join(dataDir, '..', 'logs', 'streamai.log'),
-        INGEST_API_KEYS: KEY,
-        INGEST_DISK_RESERVE_BYTES: '0',
-        INGEST_WORKERS: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+function startIngestProcess(t: TestContext, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  return startIngestChild(t, {
+    script: 'src/cli/main.ts',
+    args: ['ingest', '--port', '0', '--data-dir', dataDir],
+    env: {
+      STREAMAI_LOG_FILE: path.join(dataDir, '..', 'logs', 'streamai.log'),
+      INGEST_API_KEYS: KEY,
+      INGEST_WORKERS: '1',
     },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening on (https?:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`ingest exited (${code}) before listening: ${out} ${err}`)));
-  });
-  return { child, url };
 }
 
 test('the ingest server killed mid-job (SIGKILL) and restarted: the job completes', async (t) => {
