@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OBSWebSocket } from 'obs-websocket-js';
 import { loadConfig } from '../../src/config/index.js';
 import { isAppError } from '../../src/errors/index.js';
+import { processorFromConfig } from '../../src/processing/index.js';
 import { ObsRecorder, type RecorderStatus } from '../../src/recorder/index.js';
 import {
   METADATA_FILE,
@@ -133,9 +134,12 @@ test("OBS: a session started and stopped through the manager gets OBS's complete
   await assert.rejects(manager.stopRecording(), (e) => isAppError(e) && e.code === 'NOT_RECORDING');
 });
 
-test('OBS: a recording started and stopped by another client becomes a session and is auto-uploaded', async (t) => {
+test('OBS: a recording started and stopped by another client becomes a session, is auto-uploaded and processed', async (t) => {
   const obs = await startObsStudio(t);
-  const ingest = await startIngestServer(t);
+  // The real processing pipeline on the server: an OBS recording processed end to end (issue 6).
+  const ingest = await startIngestServer(t, {
+    createProcessor: processorFromConfig(loadConfig({ env: {}, envFile: false })),
+  });
   const { manager } = await obsStation(t, obs, { apiUrl: ingest.url });
 
   const other = new OBSWebSocket();
@@ -169,6 +173,26 @@ test('OBS: a recording started and stopped by another client becomes a session a
   const upload = await uploaded;
   assert.equal(upload.state, 'completed', JSON.stringify(upload.error));
   assert.equal(upload.recordingId, recording.id);
+
+  const deadline = Date.now() + 90_000;
+  let status: {
+    state: string;
+    processing: { report: Record<string, unknown> | null; outputs: Array<{ name: string }> };
+  };
+  for (;;) {
+    status = (await (await fetch(`${ingest.url}/status/${upload.taskId}`)).json()) as typeof status;
+    if (status.state === 'done' || status.state === 'failed' || Date.now() > deadline) break;
+    await sleep(500);
+  }
+  assert.equal(status.state, 'done', JSON.stringify(status));
+  const report = status.processing.report ?? {};
+  assert.ok(
+    Math.abs(Number(report.original_duration) - Number(recording.duration)) < 0.5,
+    JSON.stringify(report),
+  );
+  const outputs = status.processing.outputs.map((o) => o.name);
+  for (const name of ['thumbnail.jpg', 'contact-sheet.jpg', 'web.mp4'])
+    assert.ok(outputs.includes(name), name);
 });
 
 test("OBS: killed mid-session and restarted, the session is kept and OBS's file is attached", async (t) => {
