@@ -47,6 +47,8 @@ export interface RecordingView {
   sessionId: string;
   title: string;
   date: string;
+  /** recording | finalizing | ready | failed | lost */
+  state: string;
   durationSeconds: number | null;
   sizeBytes: number | null;
   hasThumbnail: boolean;

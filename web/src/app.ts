@@ -168,7 +168,7 @@ function renderRecording(recording: RecordingView): HTMLElement {
   const download = el('a', { href: `${base}/download`, download: '' }, 'Download');
   const failed = recording.upload && ['failed', 'cancelled'].includes(recording.upload.state);
   const uploadButton = el('button', { type: 'button' }, failed ? 'Retry upload' : 'Upload');
-  uploadButton.hidden = recording.upload !== null && !failed;
+  uploadButton.hidden = recording.state !== 'ready' || (recording.upload !== null && !failed);
   uploadButton.addEventListener('click', () => void uploadRecording(recording, uploadButton));
   return el(
     'li',
@@ -183,7 +183,13 @@ function renderRecording(recording: RecordingView): HTMLElement {
         { class: 'meta' },
         `${new Date(recording.date).toLocaleString()} · ${formatDuration(recording.durationSeconds)} · ${formatBytes(recording.sizeBytes)}`,
       ),
-      uploadBadge(recording.upload),
+      recording.state === 'ready'
+        ? uploadBadge(recording.upload)
+        : el(
+            'span',
+            { class: `badge ${recording.state}`, 'data-testid': 'recording-state' },
+            recording.state,
+          ),
       el('div', { class: 'actions' }, play, download, uploadButton),
     ),
   );
