@@ -37,6 +37,11 @@ export class StationClient {
     return (await this.call<{ recording: RecordingView }>('POST', '/api/recording/stop', {})).recording;
   }
 
+  /** The station's view of an upload, with the processing server's own `/status` as `server`. */
+  uploadStatus(taskId: string): Promise<{ server: unknown }> {
+    return this.call<{ server: unknown }>('GET', `/api/vultr/upload/status/${encodeURIComponent(taskId)}`);
+  }
+
   private async call<T>(method: string, route: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;

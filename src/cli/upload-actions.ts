@@ -7,6 +7,7 @@ import {
   UploadService,
   describeFailure,
   isTaskId,
+  processingFromRemote,
   runConnectionCheck,
   uploadSettingsFromConfig,
   type ConnectionCheck,
@@ -14,6 +15,7 @@ import {
   type UploadSettings,
   type UploadTask,
 } from '../uploads/index.js';
+import { StationClient, stationUrl } from '../api/station-client.js';
 import { parseIntegerOption, type CommandContext } from './run-action.js';
 
 /** Used for commands that only read the local queue: they never connect anywhere. */
@@ -190,6 +192,31 @@ export async function uploadsAction(
   }
 }
 
+/** The server's view in words: its state, processing progress, report figures and outputs. */
+function printRemote(remote: unknown, apiUrl: string | undefined, taskId: string): void {
+  const processing = processingFromRemote(remote);
+  if (!processing) {
+    print(`server: ${JSON.stringify(remote)}`);
+    return;
+  }
+  print(
+    `server: ${processing.state}${processing.state === 'processing' ? ` (${Math.round(processing.progress * 100)}%)` : ''}`,
+  );
+  if (processing.error) print(`  processing failed [${processing.error.code}]: ${processing.error.message}`);
+  const r = processing.report;
+  if (r) {
+    const n = (key: string): string => (typeof r[key] === 'number' ? (r[key] as number).toFixed(2) : '-');
+    print(
+      `  report: original ${n('original_duration')} s, edited ${n('edited_duration')} s, saved ${n('time_saved')} s, ` +
+        `${typeof r.segments_removed === 'number' ? r.segments_removed : '-'} silences cut (${n('silence_removed')} s)`,
+    );
+  }
+  for (const output of processing.outputs) {
+    const where = apiUrl ? `  ${apiUrl}/outputs/${encodeURIComponent(taskId)}/${output.name}` : '';
+    print(`  output ${output.name.padEnd(18)} ${formatBytes(output.size).padStart(10)}${where}`);
+  }
+}
+
 export async function uploadStatusAction(
   ctx: CommandContext,
   taskId: string,
@@ -203,7 +230,18 @@ export async function uploadStatusAction(
     let remote: unknown;
     let remoteError: { code: string; message: string } | undefined;
     if (ctx.config.upload.apiUrl === undefined) {
-      remoteError = { code: 'CONFIG_INVALID', message: 'VULTR_API_URL is not set: the server was not asked' };
+      // No server configured: a running station (with its embedded ingest server) may know.
+      const viaStation = task
+        ? await new StationClient(stationUrl(ctx.config), ctx.config.station.apiToken, 5000)
+            .uploadStatus(taskId)
+            .catch(() => undefined)
+        : undefined;
+      if (viaStation) remote = viaStation.server ?? undefined;
+      else
+        remoteError = {
+          code: 'CONFIG_INVALID',
+          message: 'VULTR_API_URL is not set and no station answers: the server was not asked',
+        };
     } else {
       try {
         remote = task ? await service.remoteStatus(taskId) : undefined;
@@ -236,7 +274,7 @@ export async function uploadStatusAction(
     for (const e of service.history(taskId)) print(`  ${e.at}  ${e.state.padEnd(10)} ${e.message ?? ''}`);
     if (remoteError) print(`server: not available [${remoteError.code}]: ${remoteError.message}`);
     else if (remote === undefined) print('server: does not know this task');
-    else print(`server: ${JSON.stringify(remote)}`);
+    else printRemote(remote, ctx.config.upload.apiUrl, taskId);
     return 0;
   } finally {
     await service.close();

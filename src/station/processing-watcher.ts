@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logging/index.js';
-import { processingFromRemote, type ProcessingView } from './views.js';
+import { processingFromRemote, type ProcessingView } from '../uploads/index.js';
 
 /** Anything that can fetch the processing server's GET /status/:task_id body. */
 export interface RemoteStatusSource {

@@ -19,3 +19,4 @@ export {
   type ConnectionCheck,
   type ConnectionCheckOptions,
 } from './connection-check.js';
+export { processingFromRemote, type ProcessingView } from './remote-processing.js';

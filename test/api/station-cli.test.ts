@@ -97,6 +97,23 @@ test('streamai serve, then start / status / stop from another terminal', async (
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stdout, /stopped "Réunion équipe"/);
 
+  const taskId = /\((task_[^)]+)\)/.exec(stopped.stdout)?.[1];
+  assert.ok(taskId, `the auto-upload's task id is printed: ${stopped.stdout}`);
+
+  // upload-status asks the running station (no VULTR_API_URL here) and shows processing in words.
+  let shown = '';
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const status = await cli(['upload-status', taskId], env);
+    assert.equal(status.code, 0, status.stderr);
+    shown = status.stdout;
+    if (/^server: (done|failed)/m.test(shown)) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  assert.match(shown, /^server: done$/m, shown);
+  assert.match(shown, /report: original \d+\.\d\d s, edited \d+\.\d\d s/);
+  assert.match(shown, /output thumbnail\.jpg/);
+
   const exited = new Promise<number | null>((resolve) => station.on('exit', (code) => resolve(code)));
   station.kill('SIGTERM');
   assert.equal(await exited, 0, 'the station stops cleanly on SIGTERM');
