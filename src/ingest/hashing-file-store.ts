@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import type http from 'node:http';
-import { truncate } from 'node:fs/promises';
+import { access, readdir, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -139,6 +139,25 @@ export class HashingFileStore extends FileStore {
   async forget(id: string): Promise<void> {
     this.hashes.delete(id);
     await this.configstore.delete(id);
+  }
+
+  /**
+   * Uploads whose record outlived their bytes: a crash after the bytes were moved into their
+   * task folder (or removed at start-up because they did not verify), before `forget`.
+   */
+  async orphanRecords(): Promise<string[]> {
+    const entries = await readdir(this.directory).catch(() => [] as string[]);
+    const orphans: string[] = [];
+    for (const entry of entries) {
+      if (!entry.endsWith('.json')) continue;
+      const id = entry.slice(0, -'.json'.length);
+      const hasBytes = await access(this.pathOf(id)).then(
+        () => true,
+        () => false,
+      );
+      if (!hasBytes) orphans.push(id);
+    }
+    return orphans;
   }
 
   /** Where the store keeps an unfinished upload's bytes. */

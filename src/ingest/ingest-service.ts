@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
@@ -87,16 +88,79 @@ export class IngestService {
     return this.options.maxUploadBytes;
   }
 
-  /** Creates the folders and forgets multipart uploads a previous run left half-received. */
+  /**
+   * Creates the folders, finishes uploads a previous run stored but did not record (see
+   * `recoverInterrupted`), and forgets multipart uploads it left half-received.
+   */
   async prepare(): Promise<void> {
     await mkdir(this.paths.incomingDir, { recursive: true });
     await mkdir(this.paths.tusDir, { recursive: true });
     for (const entry of await readdir(this.paths.incomingDir)) {
       await rm(path.join(this.paths.incomingDir, entry), { force: true, recursive: true });
     }
+    await this.recoverInterrupted();
     for (const task of this.tasks.listReceiving('multipart')) {
       this.tasks.deleteReceiving(task.taskId, task.uploadRef);
     }
+  }
+
+  /**
+   * A crash between renaming a complete upload into `<task_id>/<file name>` and recording it
+   * leaves the task "receiving" with its file in place (and its tus bytes gone, so HEAD would
+   * answer 410). Such a file is recorded as received when it verifies against what the client
+   * declared (length, and sha256 when given), recomputing its sha256; otherwise it is removed,
+   * so that no unverified file stays visible.
+   */
+  private async recoverInterrupted(): Promise<void> {
+    const receiving = [...this.tasks.listReceiving('tus'), ...this.tasks.listReceiving('multipart')];
+    for (const task of receiving) {
+      try {
+        await this.recoverTask(task);
+      } catch (error) {
+        // One unreadable task must not keep the server from starting; it stays "receiving".
+        this.options.logger.error(
+          { err: error, taskId: task.taskId },
+          'could not check an interrupted upload',
+        );
+      }
+    }
+  }
+
+  /** Records or removes one task's file left in place by a crash (see `recoverInterrupted`). */
+  private async recoverTask(task: IngestTask): Promise<void> {
+    const finalPath = path.join(this.taskDir(task.taskId), task.fileName);
+    const size = await fileSize(finalPath);
+    if (size === undefined) return;
+    const sha256 = await sha256OfFile(finalPath);
+    // Without a declared length (multipart, or tus with a deferred length) there is nothing to
+    // compare the size with; the rename only ever follows a complete, checked body.
+    const verified =
+      size > 0 &&
+      (task.declaredSize === null || task.declaredSize === size) &&
+      (task.declaredSha256 === null || task.declaredSha256 === sha256);
+    if (!verified) {
+      await rm(finalPath, { force: true });
+      // Only an empty folder goes: a task folder never holds anything else while receiving.
+      await rmdir(this.taskDir(task.taskId)).catch(() => undefined);
+      this.options.logger.warn(
+        { taskId: task.taskId, bytes: size, declaredSize: task.declaredSize, sha256 },
+        'removed an interrupted upload that does not verify',
+      );
+      return;
+    }
+    this.tasks.markReceived(task, {
+      fileName: task.fileName,
+      fileSize: size,
+      sha256,
+      filePath: path.relative(this.paths.dataDir, finalPath),
+    });
+    const received = this.tasks.get(task.taskId);
+    if (!received) return;
+    this.options.logger.info(
+      { taskId: task.taskId, protocol: task.protocol, bytes: size, sha256 },
+      'interrupted upload recovered',
+    );
+    this.enqueue(received);
   }
 
   /** A fresh temporary path for a multipart body. */
@@ -292,6 +356,25 @@ function conflict(taskId: string): AppError {
     'TASK_CONFLICT',
     `task ${taskId} already holds a different file; use a new task_id for different content`,
   );
+}
+
+/** The size of a regular file, or undefined when there is none. */
+async function fileSize(file: string): Promise<number | undefined> {
+  try {
+    const stats = await stat(file);
+    return stats.isFile() ? stats.size : undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
+async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }))
+    hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 async function fsyncFile(file: string): Promise<void> {

@@ -8,7 +8,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import {
-  looksLikeVideo,
+  looksLikeMedia,
   parseAutoProcess,
   parseSha256,
   parseUploadTime,
@@ -83,8 +83,8 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
           throw new AppError('BAD_REQUEST', 'the form must carry exactly one file, in the part named "file"');
         }
         const fileName = sanitizeFileName(part.filename);
-        if (!looksLikeVideo(fileName, part.mimetype)) {
-          throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${fileName} is not a video file`);
+        if (!looksLikeMedia(fileName, part.mimetype)) {
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${fileName} is not an audio or video file`);
         }
         // The original client sends its fields before the file: check them before reading it.
         if (fields.task_id !== undefined) {

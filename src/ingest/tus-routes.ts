@@ -8,7 +8,7 @@ import { TaskLock } from './task-lock.js';
 import { webBodyOf } from './web-body.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import {
-  looksLikeVideo,
+  looksLikeMedia,
   parseAutoProcess,
   parseSha256,
   parseUploadTime,
@@ -47,8 +47,8 @@ function parseMetadata(header: string | undefined): Record<string, string | null
 function declarationOf(metadata: Record<string, string | null | undefined>): TusDeclaration {
   const taskId = metadata.task_id ? validateTaskId(metadata.task_id) : undefined;
   const fileName = sanitizeFileName(metadata.filename ?? metadata.name ?? undefined);
-  if (!looksLikeVideo(fileName, metadata.filetype ?? metadata.content_type ?? undefined)) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${fileName} is not a video file`);
+  if (!looksLikeMedia(fileName, metadata.filetype ?? metadata.content_type ?? undefined)) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${fileName} is not an audio or video file`);
   }
   return {
     taskId,
@@ -269,6 +269,18 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   const methods = ['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS'] as const;
   app.route({ method: [...methods], url: TUS_PATH, handler: bridge });
   app.route({ method: [...methods], url: `${TUS_PATH}/*`, handler: bridge });
+
+  // Start-up, before any request: records left by a crash between moving an upload out of the
+  // store and forgetting it. A received one answers HEAD from its task; any other is gone.
+  try {
+    for (const id of await store.orphanRecords()) {
+      const task = tasks.getByUploadRef(id);
+      if (task?.state === 'receiving') tasks.deleteReceiving(task.taskId, id);
+      await store.forget(id);
+    }
+  } catch (error) {
+    logger.warn({ err: error }, 'could not clear orphaned tus records');
+  }
 
   const sweepEvery = Math.max(1000, Math.min(ctx.expirationMs / 2, 15 * 60 * 1000));
   const sweep = async (): Promise<void> => {

@@ -112,11 +112,31 @@ const VIDEO_EXTENSIONS = new Set([
   '.mxf',
 ]);
 
+/** Audio-only recordings are media too (the station's upload service counts an audio stream). */
+const AUDIO_EXTENSIONS = new Set([
+  '.m4a',
+  '.aac',
+  '.wav',
+  '.mp3',
+  '.flac',
+  '.ogg',
+  '.oga',
+  '.opus',
+  '.wma',
+  '.aif',
+  '.aiff',
+  '.mka',
+]);
+
 /**
- * Whether an upload looks like a video: a video file extension, or a `video/*` type. The
- * original client always sends `video/mp4` (even for .mkv), so the type alone is enough.
+ * Whether an upload looks like audio or video: a media file extension, or an `audio/*` or
+ * `video/*` type. The original client always sends `video/mp4` (even for .mkv), so the type
+ * alone is enough.
  */
-export function looksLikeVideo(fileName: string, mimeType: string | undefined): boolean {
-  if (VIDEO_EXTENSIONS.has(path.extname(fileName).toLowerCase())) return true;
-  return typeof mimeType === 'string' && mimeType.trim().toLowerCase().startsWith('video/');
+export function looksLikeMedia(fileName: string, mimeType: string | undefined): boolean {
+  const ext = path.extname(fileName).toLowerCase();
+  if (VIDEO_EXTENSIONS.has(ext) || AUDIO_EXTENSIONS.has(ext)) return true;
+  if (typeof mimeType !== 'string') return false;
+  const type = mimeType.trim().toLowerCase();
+  return type.startsWith('video/') || type.startsWith('audio/');
 }
