@@ -12,6 +12,7 @@ export {
   runPipeline,
   listOutputs,
   overallProgress,
+  OPTIONAL_STEPS,
   REPORT_NAME,
   STEP_NAMES,
   type OutputFile,

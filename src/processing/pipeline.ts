@@ -1,12 +1,14 @@
-import { readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, stat, writeFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, toAppError } from '../errors/index.js';
 import { probeMedia, type MediaInfo } from './probe-step.js';
-import { makeThumbnails } from './thumbnail-step.js';
-import { makeWebVersion, type WebResult } from './web-step.js';
+import { CONTACT_SHEET_NAME, makeThumbnails, THUMBNAIL_NAME } from './thumbnail-step.js';
+import { makeWebVersion, WEB_NAME, type WebResult } from './web-step.js';
 import { analyseAudio, type AudioAnalysis } from './audio-analysis-step.js';
-import { DEFAULT_CUT_PAD_SECONDS, makeEdit, type EditReport } from './edit-step.js';
+import { DEFAULT_CUT_PAD_SECONDS, EDITED_NAME, makeEdit, type EditReport } from './edit-step.js';
 import {
+  CHAPTERS_JSON_NAME,
+  CHAPTERS_VTT_NAME,
   DEFAULT_CHAPTER_SETTINGS,
   detectChapters,
   type Chapter,
@@ -17,6 +19,25 @@ import { writeOutput } from './step-output.js';
 /** The steps, in the order they run. */
 export const STEP_NAMES = ['probe', 'thumbnail', 'web', 'audio', 'edit', 'chapters'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
+
+/**
+ * Steps whose failure does not fail the job: the report's numbers (durations, cuts, loudness) and
+ * the files it is for (web copy, edit) do not depend on them, and the report already has an empty
+ * value for them (null thumbnail, null chapters) when they do not apply. Such a step that fails is
+ * recorded "failed" with its error, its outputs are removed, the job goes on and ends "done", and
+ * the report lists it in `failed_steps`. Every other step (probe, web, audio, edit) fails the job.
+ */
+export const OPTIONAL_STEPS: ReadonlySet<StepName> = new Set<StepName>(['thumbnail', 'chapters']);
+
+/** Every file each step may write in the output folder (edit writes none when there is nothing to cut). */
+const STEP_FILES: Record<StepName, readonly string[]> = {
+  probe: [],
+  thumbnail: [THUMBNAIL_NAME, CONTACT_SHEET_NAME],
+  web: [WEB_NAME],
+  audio: [],
+  edit: [EDITED_NAME],
+  chapters: [CHAPTERS_JSON_NAME, CHAPTERS_VTT_NAME],
+};
 
 /** A step's state: pending → running → done | skipped | failed. */
 export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
@@ -34,11 +55,21 @@ export interface StepRecord {
   error?: { code: string; message: string };
   /** What the step found, kept so that a restarted job resumes after it. */
   result?: unknown;
+  /**
+   * The files a finished step wrote, with their sizes when it finished. A resumed job runs the
+   * step again when one of them is missing or has another size (or when none were recorded).
+   */
+  outputs?: OutputFile[];
 }
 
 /** Pipeline settings, from INGEST_* (see processorFromConfig). */
 export interface PipelineSettings {
   stepTimeoutMs: number;
+  /**
+   * Per-step limits that replace `stepTimeoutMs` for the steps named. Not read from INGEST_*: it
+   * exists so that tests (and benchmarks) can make one given step fail, e.g. a 1 ms limit.
+   */
+  stepTimeoutOverridesMs?: Partial<Record<StepName, number>>;
   silenceThresholdDb: number;
   silenceMinSeconds: number;
   chapters: boolean;
@@ -60,6 +91,8 @@ export interface ProcessingReport extends Omit<EditReport, 'cuts' | 'output'> {
   thumbnail: string | null;
   contact_sheet: string | null;
   chapters: Chapter[] | null;
+  /** Optional steps (OPTIONAL_STEPS) that failed without failing the job; empty when none did. */
+  failed_steps: Array<{ name: StepName; code: string; message: string }>;
 }
 
 /** A file the pipeline wrote, as listed in the status. */
@@ -109,9 +142,11 @@ export function overallProgress(steps: StepRecord[]): number {
 
 /**
  * Runs the whole pipeline on one upload and returns the report. Each step has its own time limit
- * (`stepTimeoutMs`) and reports progress; the first step that fails stops the run with its
- * AppError (NOT_A_MEDIA_FILE, CORRUPT_MEDIA, STEP_TIMEOUT, FFMPEG_FAILED, ...). Outputs are written
- * under `outputDir`, each renamed into place only when complete.
+ * (`stepTimeoutMs`) and reports progress; the first essential step that fails stops the run with
+ * its AppError (NOT_A_MEDIA_FILE, CORRUPT_MEDIA, STEP_TIMEOUT, FFMPEG_FAILED, ...), while an
+ * optional one (OPTIONAL_STEPS) is recorded as failed and the run goes on. Outputs are written
+ * under `outputDir`, each renamed into place only when complete. Steps of `hooks.previous` that
+ * finished are kept only while the files they wrote are still there with the same sizes.
  */
 export async function runPipeline(
   input: string,
@@ -124,7 +159,8 @@ export async function runPipeline(
   const steps = initialSteps();
   for (const old of hooks.previous ?? []) {
     const i = steps.findIndex((s) => s.name === old.name);
-    if (i >= 0 && (old.state === 'done' || old.state === 'skipped') && old.result !== undefined)
+    if (i < 0 || old.result === undefined) continue;
+    if (old.state === 'skipped' || (old.state === 'done' && (await outputsIntact(outputDir, old.outputs))))
       steps[i] = old;
   }
   const update = (): void =>
@@ -133,9 +169,14 @@ export async function runPipeline(
       overallProgress(steps),
     );
 
+  const timeoutOf = (name: StepName): number =>
+    settings.stepTimeoutOverridesMs?.[name] ?? settings.stepTimeoutMs;
+
+  /** Runs one step; `files` names what a result wrote, recorded with sizes so a resume can check them. */
   async function step<T>(
     name: StepName,
     work: (onProgress: (f: number) => void, signal: AbortSignal) => Promise<T>,
+    files: (result: T) => readonly string[] = () => STEP_FILES[name],
   ): Promise<T> {
     const record = steps.find((s) => s.name === name);
     if (!record) throw new AppError('INTERNAL_ERROR', `unknown step ${name}`);
@@ -148,22 +189,23 @@ export async function runPipeline(
       finished_at: null,
     });
     delete record.error;
+    delete record.outputs;
     update();
 
     // One limit for the whole step, however many ffmpeg runs it makes.
     const controller = new AbortController();
+    const timeoutMs = timeoutOf(name);
     const timer = setTimeout(
       () =>
         controller.abort(
-          new AppError(
-            'STEP_TIMEOUT',
-            `${name} took longer than ${Math.round(settings.stepTimeoutMs / 1000)} s`,
-          ),
+          new AppError('STEP_TIMEOUT', `${name} took longer than ${Math.round(timeoutMs / 1000)} s`),
         ),
-      settings.stepTimeoutMs,
+      timeoutMs,
     );
     const onJobAbort = (): void => controller.abort(hooks.signal?.reason);
     hooks.signal?.addEventListener('abort', onJobAbort, { once: true });
+    // The job may have been stopped by a listener of the update above, before this listener existed.
+    if (hooks.signal?.aborted) onJobAbort();
     let lastTick = 0;
     const onProgress = (fraction: number): void => {
       // ffmpeg reports twice a second; a hundredth of a step is as fine as anyone reads.
@@ -174,7 +216,14 @@ export async function runPipeline(
     };
     try {
       const result = await work(onProgress, controller.signal);
-      Object.assign(record, { state: 'done', progress: 1, finished_at: now().toISOString(), result });
+      const outputs = await measure(outputDir, files(result));
+      Object.assign(record, {
+        state: 'done',
+        progress: 1,
+        finished_at: now().toISOString(),
+        result,
+        outputs,
+      });
       update();
       return result;
     } catch (error) {
@@ -203,6 +252,25 @@ export async function runPipeline(
     }
   }
 
+  /**
+   * An optional step: its failure is recorded (by step()) and its files removed, so the outputs
+   * never list half of what it makes, and the run goes on with null. Being stopped from outside is
+   * not a failure and still ends the run.
+   */
+  async function optionalStep<T>(
+    name: StepName,
+    work: (onProgress: (f: number) => void, signal: AbortSignal) => Promise<T>,
+  ): Promise<T | null> {
+    try {
+      return await step(name, work);
+    } catch (error) {
+      const record = steps.find((s) => s.name === name);
+      if (!OPTIONAL_STEPS.has(name) || hooks.signal?.aborted || record?.state !== 'failed') throw error;
+      await Promise.all(STEP_FILES[name].map((file) => rm(path.join(outputDir, file), { force: true })));
+      return null;
+    }
+  }
+
   function skip(name: StepName, note: string): void {
     const record = steps.find((s) => s.name === name);
     if (!record || record.state === 'done') return;
@@ -216,21 +284,23 @@ export async function runPipeline(
     update();
   }
 
-  const limits = (onProgress: (f: number) => void, signal: AbortSignal) => ({
-    timeoutMs: settings.stepTimeoutMs,
+  const limits = (name: StepName, onProgress: (f: number) => void, signal: AbortSignal) => ({
+    timeoutMs: timeoutOf(name),
     signal,
     onProgress,
     onSpawn: hooks.onSpawn,
   });
 
-  const media = await step('probe', (p, s) => probeMedia(input, limits(p, s)));
+  const media = await step('probe', (p, s) => probeMedia(input, limits('probe', p, s)));
 
   let thumbs: { thumbnail: string; contactSheet: string } | null = null;
   if (media.video)
-    thumbs = await step('thumbnail', (p, s) => makeThumbnails(input, outputDir, media, limits(p, s)));
+    thumbs = await optionalStep('thumbnail', (p, s) =>
+      makeThumbnails(input, outputDir, media, limits('thumbnail', p, s)),
+    );
   else skip('thumbnail', 'no video stream');
 
-  const web = await step('web', (p, s) => makeWebVersion(input, outputDir, media, limits(p, s)));
+  const web = await step('web', (p, s) => makeWebVersion(input, outputDir, media, limits('web', p, s)));
 
   let audio: AudioAnalysis | null = null;
   if (media.audio) {
@@ -239,34 +309,37 @@ export async function runPipeline(
         input,
         media,
         { thresholdDb: settings.silenceThresholdDb, minSeconds: settings.silenceMinSeconds },
-        limits(p, s),
+        limits('audio', p, s),
       ),
     );
   } else skip('audio', 'no audio stream');
 
   const silences = audio?.silences ?? [];
-  const edit = await step('edit', (p, s) =>
-    makeEdit(
-      input,
-      outputDir,
-      media,
-      silences,
-      { padSeconds: settings.cutPadSeconds ?? DEFAULT_CUT_PAD_SECONDS },
-      limits(p, s),
-    ),
+  const edit = await step(
+    'edit',
+    (p, s) =>
+      makeEdit(
+        input,
+        outputDir,
+        media,
+        silences,
+        { padSeconds: settings.cutPadSeconds ?? DEFAULT_CUT_PAD_SECONDS },
+        limits('edit', p, s),
+      ),
+    (result) => (result.output === null ? [] : [result.output]),
   );
 
   let chapters: Chapter[] | null = null;
   if (!settings.chapters) skip('chapters', 'INGEST_CHAPTERS is off');
   else if (!media.video) skip('chapters', 'no video stream');
   else {
-    chapters = await step('chapters', (p, s) =>
+    chapters = await optionalStep('chapters', (p, s) =>
       detectChapters(
         input,
         outputDir,
         media,
         settings.chapterSettings ?? DEFAULT_CHAPTER_SETTINGS,
-        limits(p, s),
+        limits('chapters', p, s),
       ),
     );
   }
@@ -290,6 +363,9 @@ export async function runPipeline(
     thumbnail: thumbs ? path.basename(thumbs.thumbnail) : null,
     contact_sheet: thumbs ? path.basename(thumbs.contactSheet) : null,
     chapters,
+    failed_steps: steps.flatMap((s) =>
+      s.state === 'failed' && s.error ? [{ name: s.name, code: s.error.code, message: s.error.message }] : [],
+    ),
   };
   await writeOutput(outputDir, REPORT_NAME, (tmp) => writeFile(tmp, JSON.stringify(report, null, 2)));
   return { report, outputs: await listOutputs(outputDir), steps: steps.map((s) => ({ ...s })) };
@@ -310,4 +386,28 @@ export async function listOutputs(outputDir: string): Promise<OutputFile[]> {
     if (info?.isFile()) files.push({ name, size: info.size });
   }
   return files;
+}
+
+/** The sizes of the named files in the output folder, as a step that just wrote them leaves them. */
+async function measure(outputDir: string, names: readonly string[]): Promise<OutputFile[]> {
+  const files: OutputFile[] = [];
+  for (const name of names) {
+    const info = await stat(path.join(outputDir, name));
+    files.push({ name, size: info.size });
+  }
+  return files;
+}
+
+/**
+ * Whether the files a finished step recorded are all still there with their recorded sizes. A
+ * step with no record (written before sizes were kept) cannot be checked and counts as not intact,
+ * so it runs again: rerunning costs time, trusting a missing file loses an output.
+ */
+async function outputsIntact(outputDir: string, recorded: OutputFile[] | undefined): Promise<boolean> {
+  if (!recorded) return false;
+  for (const file of recorded) {
+    const info = await stat(path.join(outputDir, file.name)).catch(() => undefined);
+    if (!info?.isFile() || info.size !== file.size) return false;
+  }
+  return true;
 }

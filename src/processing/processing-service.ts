@@ -75,6 +75,7 @@ const stepSchema = z
     note: z.string().optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     result: z.unknown().optional(),
+    outputs: z.array(z.object({ name: z.string(), size: z.number() })).optional(),
   })
   .transform((s): StepRecord => s as StepRecord);
 const stepsSchema = z.array(stepSchema);

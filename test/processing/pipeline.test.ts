@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   listOutputs,
@@ -165,4 +165,115 @@ test('a step over its time limit fails with STEP_TIMEOUT and leaves no partial o
     code: 'STEP_TIMEOUT',
   });
   assert.deepEqual(await listOutputs(outputDir), []);
+});
+
+test('optional steps that fail (thumbnail, chapters over their limit) are recorded as failed, and the run still ends with a report that says so', async (t) => {
+  const dir = await tempDir(t);
+  const input = await makeTalkClip(path.join(dir, 'talk.mp4'));
+  const outputDir = path.join(dir, 'outputs');
+  const { report, outputs, steps } = await runPipeline(input, outputDir, {
+    ...settings,
+    chapters: true,
+    stepTimeoutOverridesMs: { thumbnail: 1, chapters: 1 },
+  });
+
+  assert.deepEqual(
+    steps.map((s) => [s.name, s.state, s.error?.code]),
+    [
+      ['probe', 'done', undefined],
+      ['thumbnail', 'failed', 'STEP_TIMEOUT'],
+      ['web', 'done', undefined],
+      ['audio', 'done', undefined],
+      ['edit', 'done', undefined],
+      ['chapters', 'failed', 'STEP_TIMEOUT'],
+    ],
+  );
+  assert.deepEqual(
+    report.failed_steps.map((f) => [f.name, f.code]),
+    [
+      ['thumbnail', 'STEP_TIMEOUT'],
+      ['chapters', 'STEP_TIMEOUT'],
+    ],
+  );
+  assert.ok(report.failed_steps.every((f) => f.message.length > 0));
+  assert.equal(report.thumbnail, null);
+  assert.equal(report.chapters, null);
+  // The essential results are all there, and no file of a failed step is listed.
+  assert.equal(report.segments_removed, 2);
+  assert.deepEqual(
+    outputs.map((o) => o.name),
+    ['edited.mp4', 'report.json', 'web.mp4'],
+  );
+  const onDisk = JSON.parse(await readFile(path.join(outputDir, 'report.json'), 'utf8')) as {
+    failed_steps: unknown;
+  };
+  assert.deepEqual(onDisk.failed_steps, JSON.parse(JSON.stringify(report.failed_steps)));
+});
+
+test('an essential step that fails (web over its limit) still fails the run, and later steps do not run', async (t) => {
+  const dir = await tempDir(t);
+  const input = await makeTalkClip(path.join(dir, 'talk.mp4'));
+  let last: StepRecord[] = [];
+  await assert.rejects(
+    runPipeline(
+      input,
+      path.join(dir, 'outputs'),
+      { ...settings, chapters: true, stepTimeoutOverridesMs: { web: 1 } },
+      { onUpdate: (s) => (last = s) },
+    ),
+    { code: 'STEP_TIMEOUT' },
+  );
+  assert.deepEqual(
+    last.map((s) => [s.name, s.state]),
+    [
+      ['probe', 'done'],
+      ['thumbnail', 'done'],
+      ['web', 'failed'],
+      ['audio', 'pending'],
+      ['edit', 'pending'],
+      ['chapters', 'pending'],
+    ],
+  );
+});
+
+test('resuming keeps finished steps whose files are intact and runs again those whose files are missing or changed', async (t) => {
+  const dir = await tempDir(t);
+  const input = await makeTalkClip(path.join(dir, 'talk.mp4'));
+  const outputDir = path.join(dir, 'outputs');
+  const first = await runPipeline(input, outputDir, settings);
+  const recorded = (name: string): StepRecord => first.steps.find((s) => s.name === name)!;
+  assert.deepEqual(recorded('web').outputs, [
+    { name: 'web.mp4', size: (await stat(path.join(outputDir, 'web.mp4'))).size },
+  ]);
+
+  await rm(path.join(outputDir, 'web.mp4'));
+  await appendFile(path.join(outputDir, 'contact-sheet.jpg'), 'extra bytes');
+  const ran: string[] = [];
+  const second = await runPipeline(input, outputDir, settings, {
+    previous: first.steps,
+    onUpdate: (steps) => {
+      for (const s of steps) if (s.state === 'running' && !ran.includes(s.name)) ran.push(s.name);
+    },
+  });
+
+  assert.deepEqual(ran, ['thumbnail', 'web']);
+  const web = await probe(path.join(outputDir, 'web.mp4'));
+  assert.ok(Math.abs(web.duration - first.report.original_duration) < 0.1);
+  const sheet = second.outputs.find((o) => o.name === 'contact-sheet.jpg');
+  assert.equal(sheet?.size, first.outputs.find((o) => o.name === 'contact-sheet.jpg')?.size);
+  assert.deepEqual(
+    second.steps.find((s) => s.name === 'edit'),
+    recorded('edit'),
+  );
+
+  // A step recorded without its files' sizes (an older run) cannot be checked, so it runs again.
+  const { outputs: _outputs, ...withoutSizes } = recorded('edit');
+  ran.length = 0;
+  await runPipeline(input, outputDir, settings, {
+    previous: second.steps.map((s) => (s.name === 'edit' ? withoutSizes : s)),
+    onUpdate: (steps) => {
+      for (const s of steps) if (s.state === 'running' && !ran.includes(s.name)) ran.push(s.name);
+    },
+  });
+  assert.deepEqual(ran, ['edit']);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -196,6 +196,110 @@ test('close() kills the running job and leaves it queued; the next start resumes
     probeBefore,
   );
   assert.ok(Math.abs((second.status('long')?.report as ProcessingReport).edited_duration - 8) <= 0.3);
+});
+
+test('a failing optional step (chapters) does not fail the job: it ends done, the step says failed, the report lists it', async (t) => {
+  const dir = await tempDir(t);
+  const db = openIngestDb(dir);
+  t.after(() => db.close());
+  const service = makeService(db, dir, { chapters: true, stepTimeoutOverridesMs: { chapters: 1 } });
+  t.after(() => service.close());
+  const clip = await makeClip(path.join(dir, 'clip.mp4'), { seconds: 2 });
+  const seen: string[] = [];
+  service.on('step', ({ step }) => {
+    if (step.name === 'chapters') seen.push(`chapters:${step.state}`);
+  });
+  service.on('done', () => seen.push('done'));
+  service.on('failed', () => seen.push('failed'));
+  service.start();
+  const done = outcome(service, 'soft');
+  service.enqueue({ taskId: 'soft', filePath: clip, outputDir: path.join(dir, 'out') });
+  assert.equal(await done, 'done');
+  assert.deepEqual(seen, ['chapters:running', 'chapters:failed', 'done']);
+
+  const status = service.status('soft');
+  assert.equal(status?.state, 'done');
+  assert.equal(status?.error, undefined);
+  const chapters = status?.steps.find((s) => s.name === 'chapters');
+  assert.equal(chapters?.state, 'failed');
+  assert.equal(chapters?.error?.code, 'STEP_TIMEOUT');
+  assert.match(chapters?.error?.message ?? '', /chapters/);
+  const report = status?.report as ProcessingReport;
+  assert.deepEqual(
+    report.failed_steps.map((f) => [f.name, f.code]),
+    [['chapters', 'STEP_TIMEOUT']],
+  );
+  assert.equal(report.chapters, null);
+  assert.ok(status?.outputs.some((o) => o.name === 'web.mp4'));
+  assert.ok(!status?.outputs.some((o) => o.name.startsWith('chapters')));
+});
+
+test('closing while an optional step runs is not a failure of that step: the job is left queued to run it again', async (t) => {
+  const dir = await tempDir(t);
+  const db = openIngestDb(dir);
+  t.after(() => db.close());
+  const service = makeService(db, dir, { chapters: true });
+  const clip = await makeClip(path.join(dir, 'clip.mp4'), { seconds: 2 });
+  const seen: string[] = [];
+  service.on('done', () => seen.push('done'));
+  service.on('interrupted', ({ reason }) => seen.push(`interrupted:${reason}`));
+  let closing: Promise<void> | undefined;
+  service.on('step', ({ step }) => {
+    if (step.name === 'chapters' && step.state === 'running') closing = service.close();
+  });
+  const stopped = new Promise((resolve) => service.once('interrupted', resolve));
+  service.start();
+  service.enqueue({ taskId: 'closing', filePath: clip, outputDir: path.join(dir, 'out') });
+  await stopped;
+  await closing;
+  assert.deepEqual(seen, ['interrupted:closing']);
+  assert.equal(service.status('closing')?.state, 'queued');
+  assert.equal(service.status('closing')?.steps.find((s) => s.name === 'chapters')?.state, 'pending');
+});
+
+test('a resumed job runs again a finished step whose output was deleted or changed meanwhile', async (t) => {
+  const dir = await tempDir(t);
+  const clip = await makeTalkClip(path.join(dir, 'talk.mp4'));
+  const outputDir = path.join(dir, 'out');
+  const db = openIngestDb(dir);
+  t.after(() => db.close());
+
+  const first = makeService(db, dir);
+  const editRunning = new Promise<void>((resolve) =>
+    first.on('step', ({ step }) => {
+      if (step.name === 'edit' && step.state === 'running') resolve();
+    }),
+  );
+  first.start();
+  first.enqueue({ taskId: 'resume', filePath: clip, outputDir });
+  await editRunning;
+  await first.close();
+  assert.equal(first.status('resume')?.state, 'queued');
+  const webBefore = first.status('resume')?.steps.find((s) => s.name === 'web');
+  assert.equal(webBefore?.state, 'done');
+  assert.deepEqual(webBefore?.outputs, [
+    { name: 'web.mp4', size: (await stat(path.join(outputDir, 'web.mp4'))).size },
+  ]);
+
+  // Between the two runs, someone deletes the web copy and damages the thumbnail.
+  await rm(path.join(outputDir, 'web.mp4'));
+  await writeFile(path.join(outputDir, 'thumbnail.jpg'), 'not the thumbnail');
+
+  const second = makeService(db, dir);
+  t.after(() => second.close());
+  const ran: string[] = [];
+  second.on('step', ({ step }) => {
+    if (step.state === 'running') ran.push(step.name);
+  });
+  const done = outcome(second, 'resume');
+  second.start();
+  assert.equal(await done, 'done');
+  assert.deepEqual(ran, ['thumbnail', 'web', 'edit'], 'probe and audio were kept; the others ran');
+  const status = second.status('resume');
+  const web = status?.outputs.find((o) => o.name === 'web.mp4');
+  assert.ok(web && web.size === webBefore?.outputs?.[0]?.size, JSON.stringify(status?.outputs));
+  const thumbnail = await readFile(path.join(outputDir, 'thumbnail.jpg'));
+  assert.equal(thumbnail.readUInt16BE(0), 0xffd8, 'the thumbnail is a JPEG again');
 });
 
 test('processorFromConfig builds the processor the ingest server expects from INGEST_* settings', async (t) => {
