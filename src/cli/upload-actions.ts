@@ -119,12 +119,15 @@ export async function uploadAction(
   };
   for (const s of stopSignals) process.once(s, onSignal);
   try {
-    service.start();
+    // Enqueued before the workers start, so a resumed task's new options are in place before
+    // any attempt reads them.
     const task = await service.enqueue(file, {
       ...(options.sessionName !== undefined ? { sessionName: options.sessionName } : {}),
       autoProcess: options.process,
     });
+    service.start();
     if (!options.json) print(task.id);
+    if (task.optionsNotice !== null) process.stderr.write(`note: ${task.optionsNotice}\n`);
     service.on('progress', (p) => {
       if (p.taskId === task.id) view.update(p);
     });

@@ -234,6 +234,29 @@ export class UploadTaskRepository {
   }
 
   /**
+   * Reads the task and applies what `decide` returns for it in one immediate transaction, so
+   * no other process (a worker about to send the task) can change it between the decision and
+   * the write. Returns the updated task.
+   */
+  updateWith(
+    id: string,
+    at: string,
+    decide: (current: UploadTaskRecord) => {
+      changes: UploadTaskChanges;
+      event?: { state: string; message: string | null };
+    },
+  ): UploadTaskRecord {
+    return this.db
+      .transaction(() => {
+        const current = this.get(id);
+        if (!current) throw new Error(`upload task ${id} vanished`);
+        const { changes, event } = decide(current);
+        return this.update(id, changes, at, event);
+      })
+      .immediate();
+  }
+
+  /**
    * Takes the task for `owner` unless another live owner holds it. `isAlive` says whether a
    * recorded owner still runs (a crashed process leaves a stale lease behind).
    */

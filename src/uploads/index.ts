@@ -4,6 +4,7 @@ export { uploadSettingsFromConfig } from './upload-settings.js';
 export type {
   UploadState,
   UploadTask,
+  EnqueuedTask,
   UploadProgress,
   UploadServiceEvents,
   UploadSettings,

@@ -31,7 +31,13 @@ import {
   isFinished,
   isUploadState,
 } from './upload-state-machine.js';
-import type { UploadServiceEvents, UploadSettings, UploadState, UploadTask } from './upload-types.js';
+import type {
+  EnqueuedTask,
+  UploadServiceEvents,
+  UploadSettings,
+  UploadState,
+  UploadTask,
+} from './upload-types.js';
 
 /** Why a running attempt was stopped from outside. */
 type StopReason = 'cancel' | 'close';
@@ -88,6 +94,50 @@ function toTask(record: UploadTaskRecord): UploadTask {
     updatedAt: record.updatedAt,
     completedAt: record.completedAt,
   };
+}
+
+function optionsText(sessionName: string | null, autoProcess: boolean): string {
+  return `session name ${sessionName === null ? '(none)' : JSON.stringify(sessionName)}, auto_process=${autoProcess}`;
+}
+
+/**
+ * What enqueueing a file that already has an unfinished task does with the options given.
+ * Before the task's metadata reached the server (no tus upload created there, no attempt
+ * sending it) the new `sessionName`/`autoProcess` replace the old ones; after, they are kept,
+ * since tus metadata cannot change after creation (and a multipart body in flight carries
+ * them), and the history and `notice` say so. Options not given keep their value.
+ */
+function reenqueueOutcome(
+  current: UploadTaskRecord,
+  options: { sessionName?: string; autoProcess?: boolean },
+): {
+  changes: { sessionName?: string | null; autoProcess?: boolean };
+  event: { state: string; message: string };
+  notice: string | null;
+} {
+  const event = (message: string): { state: string; message: string } => ({ state: current.state, message });
+  const sessionName = options.sessionName ?? current.sessionName;
+  const autoProcess = options.autoProcess ?? current.autoProcess;
+  if (sessionName === current.sessionName && autoProcess === current.autoProcess) {
+    return { changes: {}, event: event('enqueued again: resuming this unfinished task'), notice: null };
+  }
+  const old = optionsText(current.sessionName, current.autoProcess);
+  const wanted = optionsText(sessionName, autoProcess);
+  const sending =
+    current.state === 'uploading' && current.leaseOwner !== null && ownerIsAlive(current.leaseOwner);
+  if (current.remoteUrl === null && !sending) {
+    return {
+      changes: { sessionName, autoProcess },
+      event: event(`enqueued again: resuming this unfinished task with ${wanted} (was ${old})`),
+      notice: null,
+    };
+  }
+  const why =
+    current.remoteUrl !== null
+      ? 'the upload was already created on the server, and tus metadata cannot change after creation'
+      : 'an attempt is already sending them to the server';
+  const notice = `${current.id} keeps ${old}, not ${wanted}: ${why}`;
+  return { changes: {}, event: event(`enqueued again: resuming this unfinished task; ${notice}`), notice };
 }
 
 function seconds(ms: number): string {
@@ -165,13 +215,15 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
 
   /**
    * Queues a file and returns its task at once; the upload runs in the background. A file that
-   * already has an unfinished task (same path, size and mtime) gets that task back, resumed.
+   * already has an unfinished task (same path, size and mtime) gets that task back, resumed,
+   * with the new `sessionName`/`autoProcess` unless the server already holds its metadata
+   * (then `optionsNotice` says they were kept; see `reenqueueOutcome`).
    * Problems with the file fail the task (FILE_NOT_FOUND, EMPTY_FILE, …) rather than throw.
    */
   async enqueue(
     filePath: string,
     options: { sessionName?: string; recordingId?: string; autoProcess?: boolean } = {},
-  ): Promise<UploadTask> {
+  ): Promise<EnqueuedTask> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the upload service is closed');
     const absolute = path.resolve(filePath);
     let fingerprint = { size: 0, mtimeMs: 0 };
@@ -188,14 +240,16 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       FINISHED_STATES,
     );
     if (existing) {
-      const now = new Date().toISOString();
-      const record = this.repo.update(existing.id, {}, now, {
-        state: existing.state,
-        message: 'enqueued again: resuming this unfinished task',
+      let optionsNotice: string | null = null;
+      const record = this.repo.updateWith(existing.id, new Date().toISOString(), (current) => {
+        const outcome = reenqueueOutcome(current, options);
+        optionsNotice = outcome.notice;
+        return outcome;
       });
       const task = toTask(record);
+      if (optionsNotice !== null) this.logger.warn({ taskId: task.id }, optionsNotice);
       if (this.started) this.schedule(task);
-      return task;
+      return { ...task, optionsNotice };
     }
     const now = new Date().toISOString();
     const record = this.repo.insert(
@@ -230,7 +284,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     this.logger.info({ taskId: task.id, file: absolute }, 'upload enqueued');
     this.emit('state', task);
     if (this.started) this.schedule(task);
-    return task;
+    return { ...task, optionsNotice: null };
   }
 
   get(taskId: string): UploadTask | undefined {
@@ -622,7 +676,9 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     }
     const before = this.require(taskId);
     const remoteUrl = before.protocol === protocol ? before.remoteUrl : null;
-    this.move(
+    // The options sent are read in the same write that marks the task `uploading`: from then on
+    // a re-enqueue from another process keeps them instead of changing what the server got.
+    const uploading = this.move(
       taskId,
       'uploading',
       `uploading via ${protocol}${remoteUrl ? ` (resuming ${remoteUrl})` : ''}${attempt > 1 ? `, attempt ${attempt}` : ''}`,
@@ -660,8 +716,8 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       fileName: before.fileName,
       size: file.size,
       sha256: file.sha256,
-      sessionName: before.sessionName,
-      autoProcess: before.autoProcess,
+      sessionName: uploading.sessionName,
+      autoProcess: uploading.autoProcess,
       remoteUrl,
       signal,
       onRemoteUrl: (url) => {

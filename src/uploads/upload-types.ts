@@ -31,6 +31,16 @@ export interface UploadTask {
   completedAt: string | null;
 }
 
+/** What `enqueue()` answers: the task, and a note when the options given could not be applied. */
+export interface EnqueuedTask extends UploadTask {
+  /**
+   * Set when the file already had an unfinished task whose metadata the server already holds
+   * (tus metadata cannot change after creation), so a different `sessionName`/`autoProcess`
+   * was not applied: one line saying so. Null otherwise.
+   */
+  optionsNotice: string | null;
+}
+
 /** A progress report for the CLI and the web page. */
 export interface UploadProgress {
   taskId: string;

@@ -1,10 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { runCli } from './run-cli.js';
+import { makeBigClip, openService, testSettings } from './upload-fixtures.js';
+
+const MiB = 1024 * 1024;
+
+async function serverOptions(url: string, taskId: string): Promise<[string, boolean]> {
+  const body = (await (await fetch(`${url}/status/${taskId}`)).json()) as {
+    upload: { session_name: string; auto_process: boolean };
+  };
+  return [body.upload.session_name, body.upload.auto_process];
+}
 
 function envFor(dir: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -64,6 +75,58 @@ test('upload, uploads and upload-status show a task locally and on the server', 
   assert.equal(body.history.at(-1)?.state, 'completed');
   assert.equal(body.remote.upload.auto_process, false);
   assert.equal(body.remote.upload.session_name, 'Morning');
+});
+
+test('upload again after a crash: new options apply until the server holds the upload, then one line says they were kept', async (t) => {
+  const dir = await tempDir(t);
+  const dataDir = path.join(dir, 'data');
+  const ingest = await startIngestServer(t);
+  const proxy = await startFaultProxy(t, ingest.url, { throttleBytesPerSecond: 4 * MiB });
+  const settings = testSettings(dataDir, proxy.url, { chunkSizeBytes: 2 * MiB });
+  const env = envFor(dir, { VULTR_API_URL: proxy.url });
+
+  // Left behind before anything reached the server, and after tus created the upload there.
+  const small = await makeClip(path.join(dir, 'small.mkv'), { format: 'matroska' });
+  const big = await makeBigClip(path.join(dir, 'big.mkv'), 12 * MiB);
+  const before = openService(t, dataDir, settings);
+  const created = await before.service.enqueue(big, { sessionName: 'Old' });
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const task = before.service.get(created.id);
+      if (task?.remoteUrl != null && task.bytesSent > 0) resolve(clearInterval(timer));
+    }, 20);
+  });
+  await before.service.close();
+  before.db.close();
+  // In a data folder of its own: `streamai upload` resumes every unfinished task of its folder.
+  const idleDir = path.join(dir, 'data-idle');
+  const idle = openService(t, idleDir, testSettings(idleDir, proxy.url), { start: false });
+  const queued = await idle.service.enqueue(small, { sessionName: 'Old' });
+  await idle.service.close();
+  idle.db.close();
+  proxy.set({});
+
+  const applied = await runCli(
+    ['upload', small, '--session-name', 'New', '--no-process'],
+    {
+      ...env,
+      STREAMAI_DATA_DIR: idleDir,
+    },
+    dir,
+  );
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.equal(applied.stdout.split('\n')[0], queued.id);
+  assert.equal(applied.stderr, '');
+  assert.deepEqual(await serverOptions(ingest.url, queued.id), ['New', false]);
+
+  const kept = await runCli(['upload', big, '--session-name', 'New', '--no-process'], env, dir);
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.equal(kept.stdout.split('\n')[0], created.id);
+  assert.match(
+    kept.stderr,
+    /^note: task_\S+ keeps session name "Old", auto_process=true, not session name "New", auto_process=false: .*tus metadata cannot change after creation\n$/,
+  );
+  assert.deepEqual(await serverOptions(ingest.url, created.id), ['Old', true]);
 });
 
 test('commands that need a server fail with one CONFIG_INVALID line when VULTR_API_URL is unset', async (t) => {

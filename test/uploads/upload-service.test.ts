@@ -140,6 +140,76 @@ test('a file that changes while queued is noticed and uploaded as it is now; re-
   assert.equal(service.list(10).length, 2);
 });
 
+test('re-enqueueing a task whose metadata the server has not seen applies the new session name and auto_process', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'a.mkv'), { format: 'matroska' });
+  const ingest = await startIngestServer(t);
+  const { service } = openService(t, dir, testSettings(dir, ingest.url), { start: false });
+
+  const first = await service.enqueue(file, { sessionName: 'Brouillon', autoProcess: true });
+  const again = await service.enqueue(file, { sessionName: 'Réunion finale', autoProcess: false });
+
+  assert.equal(again.id, first.id, 'the same unfinished task');
+  assert.deepEqual(
+    [again.sessionName, again.autoProcess, again.optionsNotice],
+    ['Réunion finale', false, null],
+  );
+  assert.match(
+    service.history(first.id).at(-1)?.message ?? '',
+    /with session name "Réunion finale", auto_process=false \(was session name "Brouillon", auto_process=true\)/,
+  );
+  service.start();
+  const task = await service.waitFor(first.id);
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  const remote = (await service.remoteStatus(task.id)) as {
+    upload: { session_name: string; auto_process: boolean };
+  };
+  assert.deepEqual([remote.upload.session_name, remote.upload.auto_process], ['Réunion finale', false]);
+});
+
+test('re-enqueueing a task already created on the server by tus keeps its options and says so', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeBigClip(path.join(dir, 'big.mkv'), 12 * MiB);
+  const ingest = await startIngestServer(t);
+  const proxy = await startFaultProxy(t, ingest.url, { throttleBytesPerSecond: 4 * MiB });
+  const settings = testSettings(dir, proxy.url, { chunkSizeBytes: 2 * MiB });
+  const first = openService(t, dir, settings);
+  const queued = await first.service.enqueue(file, { sessionName: 'Brouillon', autoProcess: true });
+  await waitUntil('the upload exists on the server', () => {
+    const task = first.service.get(queued.id);
+    return task?.remoteUrl != null && task.bytesSent > 0;
+  });
+  await first.service.close();
+  first.db.close();
+
+  proxy.set({});
+  const second = openService(t, dir, settings, { start: false });
+  const again = await second.service.enqueue(file, { sessionName: 'Réunion finale', autoProcess: false });
+
+  assert.equal(again.id, queued.id);
+  assert.deepEqual([again.sessionName, again.autoProcess], ['Brouillon', true], 'the old values are kept');
+  assert.match(
+    again.optionsNotice ?? '',
+    /keeps session name "Brouillon", auto_process=true, not session name "Réunion finale"/,
+  );
+  assert.match(
+    second.service.history(queued.id).at(-1)?.message ?? '',
+    /tus metadata cannot change after creation/,
+  );
+  second.service.start();
+  const task = await second.service.waitFor(queued.id);
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  const remote = (await second.service.remoteStatus(task.id)) as {
+    upload: { session_name: string; auto_process: boolean };
+  };
+  assert.deepEqual([remote.upload.session_name, remote.upload.auto_process], ['Brouillon', true]);
+  assert.deepEqual(
+    [task.sessionName, task.autoProcess],
+    ['Brouillon', true],
+    'the station agrees with the server',
+  );
+});
+
 test('a file that changes after it was hashed fails with FILE_CHANGED instead of sending other bytes', async (t) => {
   const dir = await tempDir(t);
   const file = await makeClip(path.join(dir, 'a.mkv'), { format: 'matroska' });

@@ -360,6 +360,19 @@ function renderReport(report: Record<string, unknown>): HTMLElement {
   const rows = REPORT_FIELDS.filter(([key]) => typeof values[key] === 'number').map(([key, label, format]) =>
     el('div', {}, el('dt', {}, label), el('dd', {}, format(values[key] as number))),
   );
+  const failed = Array.isArray(report.failed_steps)
+    ? (report.failed_steps as Array<{ name?: unknown; message?: unknown }>)
+    : [];
+  for (const step of failed) {
+    rows.push(
+      el(
+        'div',
+        { class: 'error' },
+        el('dt', {}, `${String(step.name)} step`),
+        el('dd', {}, `failed: ${String(step.message)}`),
+      ),
+    );
+  }
   return el('dl', { class: 'report', 'aria-label': 'Processing report' }, ...rows);
 }
 
