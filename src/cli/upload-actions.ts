@@ -7,6 +7,7 @@ import {
   UploadService,
   describeFailure,
   isTaskId,
+  keepWasmAtBaselineTier,
   processingFromRemote,
   runConnectionCheck,
   uploadSettingsFromConfig,
@@ -107,6 +108,8 @@ export async function uploadAction(
   file: string,
   options: { sessionName?: string; process: boolean; wait?: boolean; json?: boolean },
 ): Promise<number> {
+  // This process exists for the upload: nothing has compiled WebAssembly yet (see wasm-tier.ts).
+  keepWasmAtBaselineTier();
   const settings = uploadSettingsFromConfig(ctx.config);
   const db = openStationDb(ctx.config);
   const service = new UploadService({ db, settings, logger: ctx.logger });

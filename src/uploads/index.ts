@@ -21,3 +21,4 @@ export {
   type ConnectionCheckOptions,
 } from './connection-check.js';
 export { processingFromRemote, type ProcessingView } from './remote-processing.js';
+export { keepWasmAtBaselineTier } from './wasm-tier.js';
