@@ -217,6 +217,11 @@ function printRemote(remote: unknown, apiUrl: string | undefined, taskId: string
         `${typeof r.segments_removed === 'number' ? r.segments_removed : '-'} silences cut (${n('silence_removed')} s)`,
     );
   }
+  const failedSteps = Array.isArray(r?.failed_steps)
+    ? (r.failed_steps as Array<{ name?: unknown; code?: unknown; message?: unknown }>)
+    : [];
+  for (const step of failedSteps)
+    print(`  step ${String(step.name)} failed [${String(step.code)}]: ${String(step.message)}`);
   for (const output of processing.outputs) {
     const where = apiUrl ? `  ${apiUrl}/outputs/${encodeURIComponent(taskId)}/${output.name}` : '';
     print(`  output ${output.name.padEnd(18)} ${formatBytes(output.size).padStart(10)}${where}`);
