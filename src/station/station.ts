@@ -276,7 +276,10 @@ export class Station extends EventEmitter<StationEvents> {
       if (task) this.emit('upload', this.uploadView(task));
     });
     uploads.on('state', (task) => {
-      if (task.state !== 'uploading') this.progress.delete(task.id);
+      if (task.state !== 'uploading') {
+        this.progress.delete(task.id);
+        this.lastProgressEvent.delete(task.id);
+      }
       if (task.state === 'completed' && task.autoProcess) watcher.watch(task.id);
       this.emit('upload', this.uploadView(task));
       this.emit('status', this.status());
