@@ -1,28 +1,12 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
+import { hostnameOf, isLoopbackHost, secretsEqual } from '../server-kit/index.js';
 
 /** Cookie the page receives from POST /api/login when the station requires a token. */
 export const TOKEN_COOKIE = 'streamai_token';
 
-const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTNAMES.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** Compares secrets in constant time (hashing first so that lengths do not leak either). */
-export function secretsEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-function hostnameOf(hostHeader: string): string {
-  // "[::1]:5000" → "[::1]", "localhost:5000" → "localhost"
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
-  return hostHeader.split(':')[0] ?? '';
-}
+// Moved to src/server-kit (shared with the ingest server); re-exported for the station's imports.
+export { isLoopbackHost, secretsEqual, hostnameOf } from '../server-kit/index.js';
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from '../logging/index.js';
+import { frameworkErrorOptions, installErrorHandler } from '../server-kit/index.js';
 import { createAuthHook } from './auth-hook.js';
-import { installErrorReplies } from './error-replies.js';
 import { healthRoutes } from './health-routes.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import type { IngestService } from './ingest-service.js';
@@ -40,9 +40,10 @@ export async function buildIngestApp(options: IngestAppOptions): Promise<Fastify
     connectionTimeout: 10 * 60 * 1000,
     keepAliveTimeout: 65 * 1000,
     bodyLimit: 1024 * 1024,
+    ...frameworkErrorOptions(options.logger),
   }) as unknown as FastifyInstance;
 
-  installErrorReplies(app, options.logger);
+  installErrorHandler(app, options.logger);
   const auth = createAuthHook(options.apiKeys);
   app.addHook('onRequest', async (request, reply) => {
     const pathname = request.url.split('?')[0];

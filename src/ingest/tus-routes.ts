@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { EVENTS, Metadata, Server as TusServer, type Upload } from '@tus/server';
 import { AppError, errorBody, isAppError } from '../errors/index.js';
-import { codeForStatus } from './error-replies.js';
+import { codeForStatus } from '../server-kit/index.js';
 import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
 import { TaskLock } from './task-lock.js';
 import { webBodyOf } from './web-body.js';
