@@ -52,6 +52,8 @@ export interface Config {
     silenceThresholdDb: number;
     silenceMinSeconds: number;
     chapters: boolean;
+    /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS. */
+    corsOrigins: string[];
   };
 }
 
@@ -136,6 +138,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       silenceThresholdDb: e.INGEST_SILENCE_THRESHOLD_DB,
       silenceMinSeconds: e.INGEST_SILENCE_MIN_SECONDS,
       chapters: e.INGEST_CHAPTERS,
+      corsOrigins: e.INGEST_CORS_ORIGINS,
     },
   };
 }

@@ -141,6 +141,9 @@ export const envSchema = z.object({
   INGEST_SILENCE_THRESHOLD_DB: num(-30, -120, 0),
   INGEST_SILENCE_MIN_SECONDS: num(1, 0.05, 3600),
   INGEST_CHAPTERS: bool(false),
+
+  // Ingest server: browser origins allowed to call it (CORS); empty = none, no CORS headers at all
+  INGEST_CORS_ORIGINS: list,
 });
 
 export type RawEnv = z.input<typeof envSchema>;

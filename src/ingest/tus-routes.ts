@@ -245,7 +245,8 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
 
     const out: Record<string, string> = {};
     response.headers.forEach((value, name) => {
-      out[name] = value;
+      // @tus/server answers CORS for any origin ("*"); the cross-origin policy decides instead.
+      if (!name.startsWith('access-control-')) out[name] = value;
     });
     if (method === 'OPTIONS') out['tus-checksum-algorithm'] = CHUNK_CHECKSUM_ALGORITHMS.join(',');
     if (method === 'HEAD' && id !== undefined && response.ok) {

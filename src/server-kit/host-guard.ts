@@ -41,3 +41,20 @@ export function assertLoopbackHost(request: FastifyRequest, serverName: string):
 export function registerLoopbackHostGuard(app: FastifyInstance, serverName: string): void {
   app.addHook('onRequest', async (request) => assertLoopbackHost(request, serverName));
 }
+
+/**
+ * Whether a browser sent this request from another site: Sec-Fetch-Site when it sends it, else
+ * Origin ("null" for sandboxed and file pages) compared with the Host. Requests with neither
+ * (curl, the CLI, the station's uploader) are not from another site.
+ */
+export function isCrossSite(request: FastifyRequest): boolean {
+  const fetchSite = request.headers['sec-fetch-site'];
+  if (typeof fetchSite === 'string') return fetchSite !== 'same-origin' && fetchSite !== 'none';
+  const origin = request.headers.origin;
+  if (typeof origin !== 'string') return false;
+  try {
+    return new URL(origin).host !== (request.headers.host ?? '');
+  } catch {
+    return true; // "null" or anything unparsable
+  }
+}

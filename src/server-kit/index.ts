@@ -13,4 +13,5 @@ export {
   secretsEqual,
   assertLoopbackHost,
   registerLoopbackHostGuard,
+  isCrossSite,
 } from './host-guard.js';
