@@ -8,6 +8,7 @@ import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/
 import { freeBytes } from './disk-space.js';
 import { TaskLock } from './task-lock.js';
 import type { UploadProcessor } from './upload-processor.js';
+import { RoomWatch, insufficientStorage } from './write-tap.js';
 
 /** Where an ingest server keeps things inside its data directory. */
 export interface IngestPaths {
@@ -197,9 +198,12 @@ export class IngestService {
   /** Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the reserve free. */
   async assertRoom(declaredBytes: number): Promise<void> {
     const free = await this.freeBytes();
-    if (free - declaredBytes < this.options.diskReserveBytes) {
-      throw new AppError('INSUFFICIENT_STORAGE', 'not enough free disk space on the server for this upload');
-    }
+    if (free - declaredBytes < this.options.diskReserveBytes) throw insufficientStorage();
+  }
+
+  /** A watch that stops a body being written when free space reaches the reserve (see RoomWatch). */
+  roomWatch(): RoomWatch {
+    return new RoomWatch(() => this.freeBytes(), this.options.diskReserveBytes);
   }
 
   /**

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
+import { WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTap } from './write-tap.js';
 import {
   looksLikeMedia,
   parseAutoProcess,
@@ -19,9 +19,6 @@ import {
 
 /** Room for the multipart framing and text fields around the file in a request's Content-Length. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
-const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Bytes that may wait between the socket and the write buffer (keeps both sides busy). */
-const TAP_BUFFER_BYTES = 1024 * 1024;
 const FIELDS = new Set(['task_id', 'session_name', 'auto_process', 'upload_time', 'sha256']);
 
 interface ReceivedPart {
@@ -109,20 +106,18 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         tempPath = service.incomingPath();
         const hash = createHash('sha256');
         let size = 0;
-        const tap = new Transform({
-          highWaterMark: TAP_BUFFER_BYTES,
-          transform(chunk: Buffer, _encoding, callback) {
-            hash.update(chunk);
-            size += chunk.length;
-            callback(null, chunk);
-          },
-        });
+        const tap = writeTap((chunk) => {
+          hash.update(chunk);
+          size += chunk.length;
+        }, service.roomWatch());
         // A deep write buffer lets many socket reads reach the disk in one writev.
         await pipeline(
           part.file,
           tap,
           createWriteStream(tempPath, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES }),
-        );
+        ).catch((error: unknown) => {
+          throw isDiskFull(error) ? insufficientStorage() : error;
+        });
         if (part.file.truncated)
           throw new AppError('PAYLOAD_TOO_LARGE', 'the file is larger than this server accepts');
         received = { tempPath, size, sha256: hash.digest('hex'), fileName };

@@ -108,6 +108,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       const task = tasks.getByUploadRef(id);
       return task?.state === 'received' && task.fileSize !== null ? { size: task.fileSize } : undefined;
     },
+    () => service.roomWatch(),
   );
 
   const tus = new TusServer({
