@@ -33,6 +33,8 @@ export interface CompletedUpload {
   uploadRef: string;
   declaredSize: number | null;
   declaredSha256: string | null;
+  /** sha256 of the API key that sent it; null without keys. */
+  ownerKeySha256: string | null;
 }
 
 /** The outcome of completing an upload: the stored task, and whether this upload created it. */
@@ -288,6 +290,7 @@ export class IngestService {
         uploadTime: upload.uploadTime,
         declaredSize: upload.declaredSize,
         declaredSha256: upload.declaredSha256,
+        ownerKeySha256: upload.ownerKeySha256,
       },
       {
         fileName: upload.fileName,

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
+import { assertOwner } from './auth-hook.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import { WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTap } from './write-tap.js';
 import {
@@ -64,6 +65,12 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         'POST /upload expects multipart/form-data with a "file" part',
       );
     }
+    const owner = ctx.ownerOf(request.headers);
+    /** Only the key that created a task may upload to it again. */
+    const checkOwner = (taskId: string): void => {
+      const existing = service.tasks.get(taskId);
+      if (existing) assertOwner(existing, owner);
+    };
     const fields: Record<string, string> = {};
     const uploadRef = `multipart-${randomBytes(12).toString('hex')}`;
     let received: ReceivedPart | undefined;
@@ -86,6 +93,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         // The original client sends its fields before the file: check them before reading it.
         if (fields.task_id !== undefined) {
           const taskId = validateTaskId(fields.task_id);
+          checkOwner(taskId);
           service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
           if (
             service.tasks.beginReceiving({
@@ -98,6 +106,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
               uploadTime: parseUploadTime(fields.upload_time),
               declaredSize: null,
               declaredSha256: parseSha256(fields.sha256) ?? null,
+              ownerKeySha256: owner,
             })
           ) {
             receivingTaskId = taskId;
@@ -125,6 +134,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
       if (!received) throw new AppError('BAD_REQUEST', 'the form has no "file" part');
 
       const taskId = validateTaskId(fields.task_id);
+      checkOwner(taskId);
       const result = await service.complete({
         tempPath: received.tempPath,
         size: received.size,
@@ -138,6 +148,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         uploadRef,
         declaredSize: null,
         declaredSha256: parseSha256(fields.sha256) ?? null,
+        ownerKeySha256: owner,
       });
       receivingTaskId = undefined;
       const task = result.task;
