@@ -89,6 +89,16 @@ const COLUMNS: Record<keyof UploadTaskChanges, keyof UploadTaskRow> = {
   completedAt: 'completed_at',
 };
 
+/** Appends `column = @column` for each defined change (booleans stored as 0/1). */
+function addSets(changes: UploadTaskChanges, sets: string[], params: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(changes) as Array<[keyof UploadTaskChanges, unknown]>) {
+    if (value === undefined) continue;
+    const column = COLUMNS[key];
+    sets.push(`${column} = @${column}`);
+    params[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+  }
+}
+
 function fromRow(row: UploadTaskRow): UploadTaskRecord {
   return {
     id: row.id,
@@ -218,12 +228,7 @@ export class UploadTaskRepository {
   ): UploadTaskRecord {
     const sets: string[] = ['updated_at = @updated_at'];
     const params: Record<string, unknown> = { id, updated_at: at };
-    for (const [key, value] of Object.entries(changes) as Array<[keyof UploadTaskChanges, unknown]>) {
-      if (value === undefined) continue;
-      const column = COLUMNS[key];
-      sets.push(`${column} = @${column}`);
-      params[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-    }
+    addSets(changes, sets, params);
     this.db.transaction(() => {
       this.db.prepare(`UPDATE upload_tasks SET ${sets.join(', ')} WHERE id = @id`).run(params);
       if (event) this.addEvent(id, at, event.state, event.message);
@@ -231,6 +236,37 @@ export class UploadTaskRepository {
     const updated = this.get(id);
     if (!updated) throw new Error(`upload task ${id} vanished`);
     return updated;
+  }
+
+  /**
+   * Applies changes only while the task is still in `guard.state` (and, when given, still
+   * leased by `guard.leaseOwner`): the expected state is in the WHERE, so a move another
+   * process made meanwhile is never overwritten. Undefined when nothing matched.
+   */
+  guardedUpdate(
+    id: string,
+    guard: { state: string; leaseOwner?: string },
+    changes: UploadTaskChanges,
+    at: string,
+    event?: { state: string; message: string | null },
+  ): UploadTaskRecord | undefined {
+    const sets: string[] = ['updated_at = @updated_at'];
+    const params: Record<string, unknown> = { id, updated_at: at, guard_state: guard.state };
+    addSets(changes, sets, params);
+    let where = 'id = @id AND state = @guard_state';
+    if (guard.leaseOwner !== undefined) {
+      where += ' AND lease_owner = @guard_owner';
+      params['guard_owner'] = guard.leaseOwner;
+    }
+    const moved = this.db.transaction(() => {
+      const { changes: count } = this.db
+        .prepare(`UPDATE upload_tasks SET ${sets.join(', ')} WHERE ${where}`)
+        .run(params);
+      if (count !== 1) return false;
+      if (event) this.addEvent(id, at, event.state, event.message);
+      return true;
+    })();
+    return moved ? this.get(id) : undefined;
   }
 
   /**
