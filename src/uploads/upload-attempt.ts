@@ -69,7 +69,7 @@ export class AttemptPipeline {
       const prepared = await this.prepare(run, taskId, signal);
       await this.send(run, taskId, prepared, attempt, signal);
     } catch (error) {
-      if (run.stop === 'cancel' || error instanceof TaskMovedAway) return;
+      if (run.stop === 'cancel' || run.stop === 'lost' || error instanceof TaskMovedAway) return;
       if (run.stop === 'close') {
         const task = toTask(this.deps.moves.record(taskId));
         if (!isFinished(task.state)) {
@@ -91,7 +91,10 @@ export class AttemptPipeline {
     return this.deps.moves.move(taskId, to, message, changes, run.owner);
   }
 
-  /** A field change (and history line) under the lease; silently dropped once the task moved away. */
+  /**
+   * A field change (and history line) under the lease. Once the task moved away (cancelled
+   * by another process, lease taken over) nothing is written and the attempt is stopped.
+   */
   private note(
     run: RunningAttempt,
     taskId: string,
@@ -102,6 +105,8 @@ export class AttemptPipeline {
       this.deps.moves.note(taskId, message, changes, run.owner);
     } catch (error) {
       if (!(error instanceof TaskMovedAway)) throw error;
+      run.stop ??= 'lost';
+      run.controller.abort(error);
     }
   }
 

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
@@ -8,7 +7,7 @@ import { UNFINISHED_STATES, isFinished } from './upload-state-machine.js';
 import type { UploadTask } from './upload-types.js';
 
 /** Why a running attempt was stopped from outside. */
-export type StopReason = 'cancel' | 'close';
+export type StopReason = 'cancel' | 'close' | 'lost';
 
 /** One attempt in progress: how to stop it, why it was stopped, and when it is over. */
 export interface RunningAttempt {
@@ -22,6 +21,8 @@ export interface RunningAttempt {
 export interface SchedulerOptions {
   repo: UploadTaskRepository;
   concurrency: number;
+  /** How long a claim lasts unless renewed; renewed every third of it. */
+  leaseMs: number;
   logger: Logger;
   /** Runs one attempt of a claimed task (the attempt pipeline); never rejects for task errors. */
   runAttempt: (taskId: string, run: RunningAttempt) => Promise<void>;
@@ -29,36 +30,27 @@ export interface SchedulerOptions {
   onFinishedElsewhere: (task: UploadTask) => void;
 }
 
-/** Owners ("host:pid:instance") of the services alive in this process. */
-const liveOwners = new Set<string>();
-const thisHost = hostname();
-
-function ownerIsAlive(owner: string): boolean {
-  const [host, pid] = owner.split(':');
-  if (host !== thisHost) return true; // Cannot check another machine: assume it still works.
-  if (Number(pid) === process.pid) return liveOwners.has(owner);
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * When and where attempts run: the in-memory queue, retry timers, the concurrency limit,
- * claims on tasks (so two processes never send one task at once), pick-up of unfinished
+ * leases on tasks (so two processes never send one task at once), pick-up of unfinished
  * tasks at start, and watching tasks another process holds. What an attempt does is the
  * pipeline's business (`upload-attempt.ts`).
+ *
+ * A lease is (owner, expiry): the owner is a random id of this instance, and the expiry is
+ * pushed forward every third of `leaseMs` while the attempt runs (as BullMQ's lock duration
+ * and stalled-job check do). A process that dies, freezes, or runs in a container recreated
+ * under another hostname stops renewing, and any process takes the task over once the lease
+ * expired. An attempt whose renewal fails (lease taken, task moved by someone else) is stopped.
  */
 export class UploadScheduler {
-  readonly owner = `${thisHost}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly owner = `lease_${randomUUID()}`;
   private readonly running = new Map<string, RunningAttempt>();
   private readonly queue: string[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Tasks another live process holds: watched until they finish or are let go. */
   private readonly foreign = new Set<string>();
   private foreignTimer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private started = false;
   private closed = false;
 
@@ -72,7 +64,8 @@ export class UploadScheduler {
   start(): void {
     if (this.started || this.closed) return;
     this.started = true;
-    liveOwners.add(this.owner);
+    this.renewTimer = setInterval(() => this.renewLeases(), Math.max(10, this.options.leaseMs / 3));
+    this.renewTimer.unref();
     for (const record of this.options.repo.listInStates(UNFINISHED_STATES)) this.schedule(toTask(record));
   }
 
@@ -84,14 +77,20 @@ export class UploadScheduler {
     this.timers.clear();
     clearInterval(this.foreignTimer);
     this.queue.length = 0;
+    // Renewal goes on until the interrupted attempts have written their last line.
     for (const run of this.running.values()) this.stop(run, 'close');
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
-    liveOwners.delete(this.owner);
+    clearInterval(this.renewTimer);
   }
 
-  /** True when another live process works on this task now. */
-  heldElsewhere(record: UploadTaskRecord): boolean {
-    return record.leaseOwner !== null && record.leaseOwner !== this.owner && ownerIsAlive(record.leaseOwner);
+  /** True when another process holds an unexpired lease on this task. */
+  heldElsewhere(record: UploadTaskRecord, now = Date.now()): boolean {
+    return (
+      record.leaseOwner !== null &&
+      record.leaseOwner !== this.owner &&
+      record.leaseExpiresAt !== null &&
+      record.leaseExpiresAt > now
+    );
   }
 
   runningAttempt(taskId: string): RunningAttempt | undefined {
@@ -135,12 +134,13 @@ export class UploadScheduler {
   }
 
   private pump(): void {
-    const { repo, concurrency, logger } = this.options;
+    const { repo, concurrency, logger, leaseMs } = this.options;
     while (!this.closed && this.running.size < concurrency && this.queue.length > 0) {
       const id = this.queue.shift() as string;
       const record = repo.get(id);
       if (!record || isFinished(toTask(record).state)) continue;
-      if (!repo.claim(id, this.owner, ownerIsAlive)) {
+      const now = Date.now();
+      if (!repo.claim(id, this.owner, now, now + leaseMs)) {
         this.watchForeign(id);
         continue;
       }
@@ -165,30 +165,45 @@ export class UploadScheduler {
     }
   }
 
+  /** Renews the lease of every running attempt; stops an attempt whose lease is gone. */
+  private renewLeases(): void {
+    const expires = Date.now() + this.options.leaseMs;
+    for (const [id, run] of this.running) {
+      if (run.stop === 'cancel' || run.stop === 'lost') continue;
+      if (!this.options.repo.renew(id, this.owner, expires, UNFINISHED_STATES)) {
+        this.options.logger.warn({ taskId: id }, 'upload lease lost: the task was taken over or moved');
+        this.stop(run, 'lost', 'the lease on the task was lost');
+      }
+    }
+  }
+
   /** Polls tasks held by another live process, so waiters resolve and orphans are adopted. */
   private watchForeign(taskId: string): void {
     this.foreign.add(taskId);
     if (this.foreignTimer) return;
-    this.foreignTimer = setInterval(() => {
-      for (const id of [...this.foreign]) {
-        const record = this.options.repo.get(id);
-        if (!record) {
-          this.foreign.delete(id);
-          continue;
+    this.foreignTimer = setInterval(
+      () => {
+        for (const id of [...this.foreign]) {
+          const record = this.options.repo.get(id);
+          if (!record) {
+            this.foreign.delete(id);
+            continue;
+          }
+          const task = toTask(record);
+          if (isFinished(task.state)) {
+            this.foreign.delete(id);
+            this.options.onFinishedElsewhere(task);
+          } else if (!this.heldElsewhere(record)) {
+            this.foreign.delete(id);
+            this.schedule(task);
+          }
         }
-        const task = toTask(record);
-        if (isFinished(task.state)) {
-          this.foreign.delete(id);
-          this.options.onFinishedElsewhere(task);
-        } else if (!this.heldElsewhere(record)) {
-          this.foreign.delete(id);
-          this.schedule(task);
+        if (this.foreign.size === 0) {
+          clearInterval(this.foreignTimer);
+          this.foreignTimer = undefined;
         }
-      }
-      if (this.foreign.size === 0) {
-        clearInterval(this.foreignTimer);
-        this.foreignTimer = undefined;
-      }
-    }, 1000);
+      },
+      Math.min(1000, Math.max(10, this.options.leaseMs / 3)),
+    );
   }
 }

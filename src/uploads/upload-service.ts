@@ -12,6 +12,7 @@ import { TaskMoves } from './task-moves.js';
 import { toTask } from './task-view.js';
 import { transportFor } from './transports.js';
 import { AttemptPipeline } from './upload-attempt.js';
+import { DEFAULT_LEASE_MS } from './upload-settings.js';
 import { UploadScheduler } from './upload-scheduler.js';
 import { FINISHED_STATES, canMove, isFinished, isUploadState } from './upload-state-machine.js';
 import type {
@@ -113,6 +114,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     this.scheduler = new UploadScheduler({
       repo: this.repo,
       concurrency: this.settings.concurrency,
+      leaseMs: this.settings.leaseMs ?? DEFAULT_LEASE_MS,
       logger: this.logger,
       runAttempt: (taskId, run) => pipeline.run(taskId, run),
       onFinishedElsewhere: (task) => this.settle(task),

@@ -18,8 +18,13 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs = 20_000)
 }
 
 /** A scheduler whose attempts are held open until the test lets them finish. */
-async function setup(t: import('node:test').TestContext, concurrency = 2) {
-  const db = openDatabase(path.join(await tempDir(t), 'streamai.db'), stationMigrations);
+async function setup(
+  t: import('node:test').TestContext,
+  concurrency = 2,
+  options: { dbFile?: string; leaseMs?: number } = {},
+) {
+  const db = openDatabase(options.dbFile ?? path.join(await tempDir(t), 'streamai.db'), stationMigrations);
+  const finishedElsewhere: string[] = [];
   const repo = new UploadTaskRepository(db);
   const started: string[] = [];
   const gates = new Map<string, () => void>();
@@ -27,6 +32,7 @@ async function setup(t: import('node:test').TestContext, concurrency = 2) {
   const scheduler = new UploadScheduler({
     repo,
     concurrency,
+    leaseMs: options.leaseMs ?? 30_000,
     logger: silentLogger(),
     runAttempt: async (taskId, run) => {
       started.push(taskId);
@@ -37,13 +43,13 @@ async function setup(t: import('node:test').TestContext, concurrency = 2) {
       });
       repo.update(taskId, { state: 'completed' }, new Date().toISOString());
     },
-    onFinishedElsewhere: () => undefined,
+    onFinishedElsewhere: (task) => finishedElsewhere.push(task.id),
   });
   t.after(async () => {
     await scheduler.close();
     db.close();
   });
-  return { repo, scheduler, started, gates, runs };
+  return { repo, scheduler, started, gates, runs, finishedElsewhere };
 }
 
 test('the scheduler picks up unfinished tasks at start, oldest first, never more at once than allowed', async (t) => {
@@ -82,4 +88,38 @@ test('unschedule drops a queued task; close interrupts running attempts as "clos
   await scheduler.close();
   assert.equal(runs.get('task_run')?.stop, 'close');
   assert.deepEqual(started, ['task_run']);
+});
+
+test('a task leased by a dead owner on another host is taken over once the lease expired', async (t) => {
+  const { repo, scheduler, started } = await setup(t, 2, { leaseMs: 300 });
+  insertTask(repo, { id: 'task_orphan', state: 'uploading', leaseOwner: 'old-container:4242:abcd' });
+  const expires = Date.now() + 400;
+  repo.update('task_orphan', { leaseExpiresAt: expires }, new Date().toISOString());
+
+  scheduler.start();
+  await sleep(100);
+  assert.deepEqual(started, [], 'not while the lease runs');
+  await waitUntil('it is taken over', () => started.length === 1);
+  assert.ok(Date.now() >= expires);
+  assert.equal(repo.get('task_orphan')?.leaseOwner, scheduler.owner);
+});
+
+test('a live owner renewing its lease keeps the task; the other scheduler waits and sees it finish', async (t) => {
+  const dbFile = path.join(await tempDir(t), 'streamai.db');
+  const a = await setup(t, 2, { dbFile, leaseMs: 150 });
+  const b = await setup(t, 2, { dbFile, leaseMs: 150 });
+  insertTask(a.repo, { id: 'task_held', state: 'queued' });
+  a.scheduler.start();
+  await waitUntil('A runs it', () => a.started.length === 1);
+
+  b.scheduler.start();
+  await sleep(1000); // several lease periods: only renewal keeps A's claim
+  assert.deepEqual(b.started, [], 'B never took it over');
+  const held = a.repo.get('task_held');
+  assert.equal(held?.leaseOwner, a.scheduler.owner);
+  assert.ok((held?.leaseExpiresAt ?? 0) > Date.now(), 'the lease was renewed');
+
+  a.gates.get('task_held')?.();
+  await waitUntil('B sees it finished', () => b.finishedElsewhere.includes('task_held'));
+  assert.deepEqual(b.started, []);
 });
