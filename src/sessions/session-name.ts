@@ -32,7 +32,6 @@ export function validateSessionName(input: string): string {
 /** The name quoted with bidi and C1 controls escaped, so the error message cannot be reordered. */
 function shown(input: string): string {
   return JSON.stringify(input).replace(
-     
     /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu,
     (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
   );
