@@ -648,7 +648,12 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       if (!session) return;
       try {
         await mkdir(session.folder, { recursive: true });
-        const metadata = buildSessionMetadata(session, this.repo.listRecordings(sessionId));
+        const metadata = buildSessionMetadata(
+          session,
+          this.repo.listRecordings(sessionId),
+          undefined,
+          this.repo.listSessionUploadTasks(sessionId),
+        );
         await writeJsonAtomic(this.metadataPath(session), metadata);
         this.markMetadataWritten(session);
       } catch (error) {

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/index.js';
+import { localDateTime } from './local-time.js';
 
 /** Longest session name in UTF-8 bytes: folder names are limited to 255 bytes on most filesystems. */
 const MAX_BYTES = 200;
@@ -35,4 +36,12 @@ function shown(input: string): string {
     /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu,
     (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
   );
+}
+
+/**
+ * The name of a session started without one, as the original project named it:
+ * `recording_session_<YYYYMMDD_HHMMSS>` in local time.
+ */
+export function defaultSessionName(date: Date = new Date()): string {
+  return `recording_session_${localDateTime(date).replace(/-|:/g, '').replace(' ', '_')}`;
 }

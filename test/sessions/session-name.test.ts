@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isAppError } from '../../src/errors/index.js';
-import { validateSessionName } from '../../src/sessions/index.js';
+import { defaultSessionName, validateSessionName } from '../../src/sessions/index.js';
 
 test('session names with bidirectional controls are refused with INVALID_NAME (a folder could display as a spoofed name)', () => {
   const bidi = [
@@ -28,4 +28,10 @@ test('session names with bidirectional controls are refused with INVALID_NAME (a
 test('right-to-left scripts themselves are kept', () => {
   assert.equal(validateSessionName('جلسة أسبوعية'), 'جلسة أسبوعية');
   assert.equal(validateSessionName('שיעור 3'), 'שיעור 3');
+});
+
+test('a session started without a name is named recording_session_<YYYYMMDD_HHMMSS> in local time, as the original did', () => {
+  const date = new Date(2026, 0, 5, 9, 3, 7);
+  assert.equal(defaultSessionName(date), 'recording_session_20260105_090307');
+  assert.equal(validateSessionName(defaultSessionName(date)), 'recording_session_20260105_090307');
 });
