@@ -147,3 +147,11 @@ test('`streamai record` without a name records into recording_session_<YYYYMMDD_
   assert.match(folders[0] ?? '', /^recording_session_\d{8}_\d{6}$/);
   assert.equal(folders[1], 'short form');
 });
+
+test('FFMPEG_SOURCE=webcam is a configuration error naming the variable (exit 78)', async (t) => {
+  const dir = await tempDir(t);
+  const result = await cli(['record', '--duration', '1'], env(dir, { FFMPEG_SOURCE: 'webcam' }));
+  assert.equal(result.code, 78, result.stderr);
+  assert.match(result.stderr, /CONFIG_INVALID/);
+  assert.match(result.stderr, /FFMPEG_SOURCE/);
+});
