@@ -100,7 +100,15 @@ export const envSchema = z.object({
 
   // Recorders
   RECORDER: z.enum(['obs', 'ffmpeg', 'auto'], { message: 'expects obs, ffmpeg or auto' }).default('auto'),
-  FFMPEG_SOURCE: z.string().default('testsrc'),
+  // The forms parseFfmpegSource (src/recorder) reads; checked here so a bad value is a
+  // configuration error naming the variable at start-up, not a request error later.
+  FFMPEG_SOURCE: z
+    .string()
+    .trim()
+    .regex(/^(testsrc|screen|(screen|v4l2|url):\s*\S.*)$/s, {
+      message: 'expects testsrc, screen, screen:<display>, v4l2:<device> or url:<input>',
+    })
+    .default('testsrc'),
   OBS_HOST: optionalText,
   OBS_PORT: int(4455, 1, 65535),
   OBS_PASSWORD: optionalText,
