@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,16 @@ function postgresUser(): { uid: number; gid: number } {
   const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
   return { uid, gid };
+}
+
+/** The port opens before recovery ends ("the database system is starting up"): ask pg_isready. */
+async function waitUntilAcceptingQueries(pgIsReady: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (spawnSync(pgIsReady, ['-q', '-h', '127.0.0.1', '-p', String(port)]).status !== 0) {
+    if (Date.now() > deadline)
+      throw new Error(`PostgreSQL on ${port} did not accept queries within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export interface PostgresServer {
@@ -81,6 +91,7 @@ export async function startPostgres(t: TestContext): Promise<PostgresServer> {
   t.after(stop);
   try {
     await waitForPort(port, 15_000, service.child);
+    await waitUntilAcceptingQueries(path.join(bin, 'pg_isready'), port, 15_000);
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${service.output()}`);
   }
