@@ -25,6 +25,8 @@ export interface UploadTaskRecord {
   leaseOwner: string | null;
   /** When the lease ends unless renewed (ms since the epoch); null: no lease, or one from before v3. */
   leaseExpiresAt: number | null;
+  /** How the server confirmed the upload: 'sha256', 'size', 'none'; null until completed (v4). */
+  verifiedBy: string | null;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
@@ -65,6 +67,7 @@ interface UploadTaskRow {
   last_error_message: string | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  verified_by: string | null;
   created_at: string;
   updated_at: string;
   completed_at: string | null;
@@ -90,6 +93,7 @@ const COLUMNS: Record<keyof UploadTaskChanges, keyof UploadTaskRow> = {
   lastErrorMessage: 'last_error_message',
   leaseOwner: 'lease_owner',
   leaseExpiresAt: 'lease_expires_at',
+  verifiedBy: 'verified_by',
   completedAt: 'completed_at',
 };
 
@@ -127,6 +131,7 @@ function fromRow(row: UploadTaskRow): UploadTaskRecord {
     lastErrorMessage: row.last_error_message,
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires_at,
+    verifiedBy: row.verified_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
@@ -139,7 +144,7 @@ export class UploadTaskRepository {
 
   /** Inserts a new task and the first line of its history, in one transaction. */
   insert(
-    task: Omit<UploadTaskRecord, 'updatedAt' | 'leaseExpiresAt'>,
+    task: Omit<UploadTaskRecord, 'updatedAt' | 'leaseExpiresAt' | 'verifiedBy'>,
     message: string | null,
   ): UploadTaskRecord {
     const row = {
@@ -165,6 +170,7 @@ export class UploadTaskRepository {
       last_error_message: task.lastErrorMessage,
       lease_owner: task.leaseOwner,
       lease_expires_at: null,
+      verified_by: null,
       created_at: task.createdAt,
       updated_at: task.createdAt,
       completed_at: task.completedAt,

@@ -306,7 +306,8 @@ export class AttemptPipeline {
       confirmTimeoutMs: this.deps.settings.confirmTimeoutMs,
       signal,
     });
-    const task = this.move(run, taskId, 'completed', confirmation, {
+    const task = this.move(run, taskId, 'completed', confirmation.message, {
+      verifiedBy: confirmation.verifiedBy,
       bytesSent: file.size,
       completedAt: new Date().toISOString(),
       nextAttemptAt: null,
