@@ -128,6 +128,7 @@ export async function uploadAction(
     const task = await service.enqueue(file, {
       ...(options.sessionName !== undefined ? { sessionName: options.sessionName } : {}),
       autoProcess: options.process,
+      requireFile: true,
     });
     service.start();
     if (!options.json) print(task.id);

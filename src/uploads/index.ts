@@ -1,5 +1,5 @@
 /** The station's upload service: durable queue, tus and multipart transports, retry, checksum, compression. */
-export { UploadService } from './upload-service.js';
+export { UploadService, type EnqueueOptions } from './upload-service.js';
 export { uploadSettingsFromConfig } from './upload-settings.js';
 export type {
   UploadState,

@@ -24,6 +24,10 @@ export function toTask(record: UploadTaskRecord): UploadTask {
         ? record.verifiedBy
         : null,
     protocol,
+    target:
+      record.targetUrl === null
+        ? null
+        : { url: record.targetUrl, protocol: protocolSetting(record.targetProtocol) },
     remoteUrl: record.remoteUrl,
     lastError:
       record.lastErrorCode === null
@@ -34,6 +38,10 @@ export function toTask(record: UploadTaskRecord): UploadTask {
     updatedAt: record.updatedAt,
     completedAt: record.completedAt,
   };
+}
+
+function protocolSetting(value: string | null): 'auto' | 'tus' | 'multipart' {
+  return value === 'tus' || value === 'multipart' ? value : 'auto';
 }
 
 /** A duration for history lines: "1.5 s", "42 s". */

@@ -31,6 +31,8 @@ export interface UploadTask {
    */
   verifiedBy: UploadVerification | null;
   protocol: 'tus' | 'multipart' | null;
+  /** The server this task goes to (status, retry and resumes use it), and the protocol setting it was enqueued with. */
+  target: { url: string; protocol: 'auto' | 'tus' | 'multipart' } | null;
   remoteUrl: string | null;
   lastError: { code: string; message: string } | null;
   /** Compressed size / original size when VULTR_COMPRESS was used, else null. */

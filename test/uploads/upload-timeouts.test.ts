@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { UploadHttpClient, fetchRemoteStatus, probeServer } from '../../src/uploads/index.js';
-import { TusTransport } from '../../src/uploads/tus-transport.js';
+import { transportFor } from '../../src/uploads/transports.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -44,13 +44,7 @@ test(
   BOUNDED,
   async (t) => {
     const { http, settings, proxy } = await blackholed(t);
-    const tus = new TusTransport(http, {
-      endpoint: '/files/',
-      chunkSizeBytes: settings.chunkSizeBytes,
-      stallTimeoutMs: settings.stallTimeoutMs,
-      requestTimeoutMs: settings.requestTimeoutMs,
-      limiter: undefined,
-    });
+    const tus = transportFor('tus', http, settings, undefined);
     await assert.rejects(
       tus.upload({
         taskId: 'task_x',
