@@ -14,7 +14,8 @@ import { SessionRepository, type Db, type RecordingRecord, type SessionRecord } 
 import { moveFile, sha256File } from './move-file.js';
 import { stopOrphanRecorder } from './stop-orphan-recorder.js';
 import { makeThumbnail, probeRecording } from './probe-recording.js';
-import { buildSessionMetadata, type SessionMetadata } from './session-metadata.js';
+import { buildSessionMetadata } from './session-metadata.js';
+import { METADATA_FILE, SessionCatalog, type RecordingView, type SessionView } from './session-catalog.js';
 import { validateSessionName } from './session-name.js';
 import {
   isFinalUploadState,
@@ -24,25 +25,8 @@ import {
 } from './upload-queue.js';
 import { writeJsonAtomic } from './write-json-atomic.js';
 
-/** The metadata file in each session folder. */
-export const METADATA_FILE = 'session_metadata.json';
-
 /** The manager's own recording state (OBS's answers alone cannot be trusted for this). */
 export type ManagerState = 'idle' | 'starting' | 'recording' | 'stopping';
-
-/** A recording as callers see it: the stored record plus its session's name. */
-export interface RecordingView extends RecordingRecord {
-  sessionName: string;
-}
-
-/** A session with its recordings and totals. */
-export interface SessionView extends SessionRecord {
-  recordings: RecordingView[];
-  duration: number;
-  size: number;
-  status: SessionMetadata['status'];
-  autoUploadCompleted: boolean;
-}
 
 /** What `status()` reports: enough for the station API's GET /api/status. */
 export interface ManagerStatus {
@@ -111,6 +95,8 @@ interface Active {
 export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
   readonly recorder: Recorder;
   private readonly repo: SessionRepository;
+  /** The read side, shared with `streamai list`/`status` (which need no recorder). */
+  readonly catalog: SessionCatalog;
   private readonly recordingsPath: string;
   private readonly uploads: UploadQueue | undefined;
   private readonly autoUpload: boolean;
@@ -136,6 +122,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     super();
     this.recorder = options.recorder;
     this.repo = new SessionRepository(options.db);
+    this.catalog = new SessionCatalog(options.db);
     this.recordingsPath = path.resolve(options.recordingsPath);
     this.uploads = options.uploads;
     this.autoUpload = options.autoUpload ?? false;
@@ -279,31 +266,20 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
 
   /** Sessions, most recent first, with their recordings. */
   listSessions(limit = 100): SessionView[] {
-    return this.repo.listSessions(limit).map((s) => this.sessionView(s));
+    return this.catalog.listSessions(limit);
   }
 
   getSession(id: string): SessionView | undefined {
-    const session = this.repo.getSession(id);
-    return session ? this.sessionView(session) : undefined;
+    return this.catalog.getSession(id);
   }
 
   /** Every recording, most recent first. */
   listRecordings(limit = 100): RecordingView[] {
-    const names = new Map<string, string>();
-    return this.repo.listAllRecordings(limit).map((r) => {
-      let name = names.get(r.sessionId);
-      if (name === undefined) {
-        name = this.repo.getSession(r.sessionId)?.name ?? '';
-        names.set(r.sessionId, name);
-      }
-      return { ...r, sessionName: name };
-    });
+    return this.catalog.listRecordings(limit);
   }
 
   getRecording(id: string): RecordingView | undefined {
-    const recording = this.repo.getRecording(id);
-    if (!recording) return undefined;
-    return { ...recording, sessionName: this.repo.getSession(recording.sessionId)?.name ?? '' };
+    return this.catalog.getRecording(id);
   }
 
   /** Resolves when the recording's finalisation (move, probe, thumbnail) is done. */
@@ -346,7 +322,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
 
   /** The metadata file's path for a session. */
   metadataPath(session: SessionRecord): string {
-    return path.join(session.folder, METADATA_FILE);
+    return this.catalog.metadataPath(session);
   }
 
   private subscribe(): void {
@@ -694,19 +670,6 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       this.repo.updateRecording(r.id, { error: null });
       this.announce(r.id);
     }
-  }
-
-  private sessionView(session: SessionRecord): SessionView {
-    const recordings = this.repo.listRecordings(session.id);
-    const metadata = buildSessionMetadata(session, recordings);
-    return {
-      ...session,
-      recordings: recordings.map((r) => ({ ...r, sessionName: session.name })),
-      duration: metadata.duration,
-      size: metadata.size,
-      status: metadata.status,
-      autoUploadCompleted: metadata.auto_upload_completed,
-    };
   }
 
   private announce(recordingId: string): RecordingView {
