@@ -8,12 +8,19 @@ export {
 } from './session-catalog.js';
 export {
   RecordingManager,
-  type ManagerState,
   type ManagerStatus,
   type RecordingManagerEvents,
   type RecordingManagerOptions,
-  type RecordingUploadEvent,
 } from './recording-manager.js';
+export { type RecordingUploadEvent } from './recording-uploads.js';
+export {
+  RECORDING_TRANSITIONS,
+  transition,
+  canApply,
+  type ManagerState,
+  type RecordingPhase,
+  type RecordingEvent,
+} from './recording-state-machine.js';
 export { validateSessionName, defaultSessionName } from './session-name.js';
 export { localDateTime } from './local-time.js';
 export {
