@@ -103,9 +103,6 @@ export class Station extends EventEmitter<StationEvents> {
       });
       this.uploadsService = uploads;
       this.watcher = new ProcessingWatcher(uploads, logger.child({ part: 'processing-watcher' }));
-      this.wireUploads(uploads, this.watcher);
-      uploads.start();
-
       const recorder = this.recorderOverride ?? createRecorder(config, logger.child({ part: 'recorder' }));
       const manager = new RecordingManager({
         recorder,
@@ -116,9 +113,15 @@ export class Station extends EventEmitter<StationEvents> {
         logger: logger.child({ part: 'sessions' }),
       });
       this.managerInstance = manager;
+      // Start order: everything a listener reads (uploads, watcher, manager) is built before the
+      // first listener is attached, and the upload workers start last. Starting them earlier made
+      // a resumed task's first `state` event call status() before the manager existed, and the
+      // listener's INVALID_STATE failed the interrupted upload (issue 9.1).
+      this.wireUploads(uploads, this.watcher);
       manager.on('state', () => this.emit('status', this.status()));
       manager.on('recording', (r) => this.emit('recordings', { id: r.id }));
       await manager.start();
+      uploads.start();
       for (const task of uploads.list(20))
         if (task.state === 'completed' && task.autoProcess) this.watcher.watch(task.id);
     } catch (error) {
