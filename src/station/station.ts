@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
@@ -79,13 +80,17 @@ export class Station extends EventEmitter<StationEvents> {
     const { config, logger } = this;
     try {
       let apiUrl = config.upload.apiUrl;
+      let apiKey = config.upload.apiKey;
       if (apiUrl === undefined) {
-        // No processing server configured: run our own on loopback so a newcomer sees the whole path.
+        // No processing server configured: run our own on loopback so a newcomer sees the whole
+        // path. It takes a random key only this process knows (issue 9.6): without one, any
+        // program on the machine, or a page the user visits, could write and delete uploads.
+        apiKey = randomBytes(32).toString('base64url');
         this.ingest = new IngestServer({
           ...ingestOptionsFromConfig(config, logger.child({ part: 'embedded-ingest' })),
           host: '127.0.0.1',
           port: 0,
-          apiKeys: [],
+          apiKeys: [apiKey],
           createProcessor: processorFromConfig(config),
           tlsCertPath: undefined,
           tlsKeyPath: undefined,
@@ -93,7 +98,7 @@ export class Station extends EventEmitter<StationEvents> {
         apiUrl = await this.ingest.start();
         logger.info({ url: apiUrl }, 'embedded ingest server started');
       }
-      this.settings = uploadSettingsFromConfig(config, apiUrl);
+      this.settings = { ...uploadSettingsFromConfig(config, apiUrl), apiKey };
       this.outputsClient = new UploadHttpClient(this.settings);
       this.db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
       const uploads = new UploadService({
