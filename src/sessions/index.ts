@@ -10,7 +10,7 @@ export {
   type RecordingView,
   type SessionView,
 } from './recording-manager.js';
-export { validateSessionName } from './session-name.js';
+export { validateSessionName, defaultSessionName } from './session-name.js';
 export {
   buildSessionMetadata,
   type SessionMetadata,

@@ -22,3 +22,14 @@ export function validateSessionName(input: string): string {
   if (Buffer.byteLength(name, 'utf8') > MAX_BYTES) refuse(`it is longer than ${MAX_BYTES} bytes`);
   return name;
 }
+
+/**
+ * The name a recording started without one gets, as the original did:
+ * `recording_session_<YYYYMMDD_HHMMSS>` in local time (used by the API and `streamai record`).
+ */
+export function defaultSessionName(now: Date = new Date()): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const date = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}`;
+  const time = `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+  return `recording_session_${date}_${time}`;
+}

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import {
   UploadHttpClient,
   UploadService,
+  probeServer,
   runConnectionCheck,
   uploadSettingsFromConfig,
   type ConnectionCheck,
@@ -205,6 +206,56 @@ export class Station extends EventEmitter<StationEvents> {
 
   async uploadRecording(recordingId: string, autoProcess: boolean): Promise<string> {
     return this.manager.upload(recordingId, { autoProcess });
+  }
+
+  /**
+   * POST /api/vultr/upload: `id` names a recording, or (as the original's ids did) a session,
+   * whose every ready recording without a completed upload is enqueued, oldest first.
+   * RECORDING_NOT_FOUND when it names neither; INVALID_STATE when a session has nothing to upload.
+   */
+  async uploadRecordingOrSession(
+    id: string,
+    autoProcess: boolean,
+  ): Promise<Array<{ taskId: string; recording: RecordingView }>> {
+    const manager = this.manager;
+    let targets: ManagedRecording[];
+    if (manager.getRecording(id)) targets = [this.requireRecording(id)];
+    else {
+      const session = manager.getSession(id);
+      if (!session) throw new AppError('RECORDING_NOT_FOUND', `no recording or session ${id}`);
+      targets = session.recordings
+        .filter((r) => r.state === 'ready' && !this.isUploaded(r))
+        .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+      if (targets.length === 0) {
+        throw new AppError(
+          'INVALID_STATE',
+          `session "${session.name}" has no ready recording that is not uploaded yet`,
+        );
+      }
+    }
+    const out: Array<{ taskId: string; recording: RecordingView }> = [];
+    for (const recording of targets) {
+      const taskId = await manager.upload(recording.id, { autoProcess });
+      out.push({ taskId, recording: this.getRecording(recording.id) });
+    }
+    return out;
+  }
+
+  private isUploaded(recording: ManagedRecording): boolean {
+    const task = recording.uploadTaskId ? this.uploads.get(recording.uploadTaskId) : undefined;
+    return task?.state === 'completed';
+  }
+
+  /** The processing server's /health answer (GET /api/vultr/test's server_info), or null. */
+  async serverHealth(): Promise<unknown> {
+    const client = this.outputsClient;
+    if (!client) throw new AppError('INVALID_STATE', 'the station is not started');
+    try {
+      return (await probeServer(client)).health ?? null;
+    } catch (error) {
+      this.logger.debug({ err: error }, 'server health unavailable');
+      return null;
+    }
   }
 
   listUploads(limit: number): UploadView[] {
