@@ -9,6 +9,7 @@ import { packageVersion, type Station } from '../station/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
 import { registerRequestGuard } from './request-guard.js';
+import { stationValidatorCompiler } from './validators.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { loginRoutes } from './routes/login-routes.js';
 import { recordingRoutes } from './routes/recording-routes.js';
@@ -39,13 +40,13 @@ export async function buildStationApp(
     loggerInstance: logger.child({ part: 'api' }) as FastifyBaseLogger,
     // Routes and services log what matters; a line per request would drown logs/streamai.log.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   const events = new EventStream();
   station.on('status', (s) => events.publish('status', s));
   station.on('upload', (u) => events.publish('upload', u));
   station.on('recordings', (r) => events.publish('recordings', r));
 
+  app.setValidatorCompiler(stationValidatorCompiler());
   registerErrorHandling(app, logger);
   registerRequestGuard(app, { apiToken: options.apiToken, loopbackOnly: options.loopbackOnly });
   app.addSchema({

@@ -131,7 +131,34 @@ test('records, stops, lists, serves and auto-uploads a recording through the RES
 test('bad input gets a clear error with a code, never a stack trace', async (t) => {
   const { url } = await startStation(t);
   const cases: Array<[string, RequestInit & { json?: unknown }, number, string, RegExp?]> = [
-    ['/api/recording/start', { method: 'POST', json: { sessionName: '' } }, 400, 'BAD_REQUEST', /sessionName/],
+    [
+      '/api/recording/start',
+      { method: 'POST', json: { sessionName: '' } },
+      400,
+      'BAD_REQUEST',
+      /sessionName/,
+    ],
+    [
+      '/api/recording/start',
+      { method: 'POST', json: { sessionName: 123 } },
+      400,
+      'BAD_REQUEST',
+      /sessionName/,
+    ],
+    [
+      '/api/recording/start',
+      { method: 'POST', json: { sessionName: ['a'] } },
+      400,
+      'BAD_REQUEST',
+      /sessionName/,
+    ],
+    [
+      '/api/vultr/upload',
+      { method: 'POST', json: { recording_id: 'x', auto_process: 'yes' } },
+      400,
+      'BAD_REQUEST',
+      /auto_process/,
+    ],
     ['/api/recording/start', { method: 'POST', json: { sessionName: '../../etc' } }, 400, 'INVALID_NAME'],
     [
       '/api/recording/start',
