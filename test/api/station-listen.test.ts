@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { serveEnv } from '../helpers/station.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 test('streamai serve on a port in use: CONFIG_INVALID naming PORT/HOST, exit 78 (the real process)', async (t) => {
@@ -14,15 +15,7 @@ test('streamai serve on a port in use: CONFIG_INVALID naming PORT/HOST, exit 78 
   t.after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
   const { port } = taken.address() as { port: number };
   const child = spawn(process.execPath, [path.resolve('bin/streamai.js'), 'serve'], {
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      RECORDINGS_PATH: path.join(dir, 'recordings'),
-      STREAMAI_DATA_DIR: path.join(dir, 'data'),
-      STREAMAI_LOG_FILE: path.join(dir, 'streamai.log'),
-      RECORDER: 'ffmpeg',
-    },
+    env: serveEnv(dir, port),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
-import { call, eventually, freePort, startServeProcess } from '../helpers/station.js';
+import { call, eventually, freePort, serveEnv, startServeProcess } from '../helpers/station.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 type Json = Record<string, unknown>;
@@ -25,20 +24,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
     // read buffer: the token bucket lets one read go and books the debt.)
     const proxy = await startFaultProxy(t, ingest.url, { throttleBytesPerSecond: 16 * 1024 });
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      RECORDINGS_PATH: path.join(dir, 'recordings'),
-      STREAMAI_DATA_DIR: path.join(dir, 'data'),
-      STREAMAI_LOG_FILE: path.join(dir, 'streamai.log'),
-      RECORDER: 'ffmpeg',
-      FFMPEG_SOURCE: 'testsrc',
+    const env = serveEnv(dir, port, {
       VULTR_API_URL: proxy.url,
       VULTR_UPLOAD_PROTOCOL: 'tus',
       VULTR_AUTO_UPLOAD: 'true',
       LOG_LEVEL: 'info',
-    };
+    });
     const url = `http://127.0.0.1:${port}`;
     let station = await startServeProcess(t, env);
 

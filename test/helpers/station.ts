@@ -91,6 +91,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The environment of a real `streamai serve` on 127.0.0.1:`port`, everything under `dir`. */
+export function serveEnv(dir: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    RECORDINGS_PATH: path.join(dir, 'recordings'),
+    STREAMAI_DATA_DIR: path.join(dir, 'data'),
+    STREAMAI_LOG_FILE: path.join(dir, 'streamai.log'),
+    RECORDER: 'ffmpeg',
+    FFMPEG_SOURCE: 'testsrc',
+    ...extra,
+  };
+}
+
 /**
  * The real `streamai serve` (bin/streamai.js over dist/, so `npm run build` first), resolved once
  * it prints "Press Ctrl-C"; SIGKILLed when the test ends if still running. Its output is kept in
