@@ -11,6 +11,7 @@ export {
   type SessionView,
 } from './recording-manager.js';
 export { validateSessionName, defaultSessionName } from './session-name.js';
+export { localDateTime } from './local-time.js';
 export {
   buildSessionMetadata,
   type SessionMetadata,

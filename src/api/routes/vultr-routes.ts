@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { localDateTime } from '../../sessions/index.js';
 import type { Station } from '../../station/index.js';
 
 const taskParams = {
@@ -174,10 +175,4 @@ async function connectionTest(station: Station) {
     server_info: ok ? await station.serverHealth() : null,
     checks,
   };
-}
-
-/** `YYYY-MM-DD HH:MM:SS` in local time: the original's upload_time form. */
-function localDateTime(date: Date): string {
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
 }
