@@ -277,3 +277,35 @@ test('resuming keeps finished steps whose files are intact and runs again those 
   });
   assert.deepEqual(ran, ['edit']);
 });
+
+test('a stored step result of another shape (an older version of the code) is run again, not resumed with wrong data', async (t) => {
+  const dir = await tempDir(t);
+  const input = await makeTalkClip(path.join(dir, 'talk.mp4'));
+  const outputDir = path.join(dir, 'outputs');
+  const first = await runPipeline(input, outputDir, settings);
+  // As an older release might have stored them: the audio result with its silences under another
+  // name, and the probe result with a duration given as text.
+  const previous = first.steps.map((s): StepRecord => {
+    if (s.name === 'audio') {
+      const { silences, ...rest } = s.result as { silences: unknown };
+      return { ...s, result: { ...rest, silence_list: silences } };
+    }
+    if (s.name === 'probe') return { ...s, result: { ...(s.result as object), durationSeconds: '11.5' } };
+    return s;
+  });
+  const ran: string[] = [];
+  const second = await runPipeline(input, outputDir, settings, {
+    previous,
+    onUpdate: (steps) => {
+      for (const s of steps) if (s.state === 'running' && !ran.includes(s.name)) ran.push(s.name);
+    },
+  });
+  assert.deepEqual(ran, ['probe', 'audio']);
+  assert.deepEqual(second.report.silences, first.report.silences);
+  assert.equal(second.report.original_duration, first.report.original_duration);
+  assert.equal(
+    typeof (second.steps.find((s) => s.name === 'probe')?.result as { durationSeconds: unknown })
+      .durationSeconds,
+    'number',
+  );
+});
