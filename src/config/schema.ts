@@ -141,6 +141,11 @@ export const envSchema = z.object({
   INGEST_SILENCE_THRESHOLD_DB: num(-30, -120, 0),
   INGEST_SILENCE_MIN_SECONDS: num(1, 0.05, 3600),
   INGEST_CHAPTERS: bool(false),
+
+  // Media tools (issue 14): the system ffmpeg/ffprobe (>= 5.1) used when found here or on PATH,
+  // else the packaged ones. Read by src/media when it loads (it is needed before any config).
+  FFMPEG_PATH: optionalText,
+  FFPROBE_PATH: optionalText,
 });
 
 export type RawEnv = z.input<typeof envSchema>;
