@@ -195,6 +195,10 @@ export const envSchema = z.object({
   QUEUE_LOCK_SECONDS: num(60, 5, 3600),
   QUEUE_STALLED_CHECK_SECONDS: num(30, 1, 3600),
   QUEUE_MAX_STALLED: int(2, 0, 100),
+  // Media tools (issue 14): the system ffmpeg/ffprobe (>= 5.1) used when found here or on PATH,
+  // else the packaged ones. Read by src/media when it loads (it is needed before any config).
+  FFMPEG_PATH: optionalText,
+  FFPROBE_PATH: optionalText,
 });
 
 export type RawEnv = z.input<typeof envSchema>;

@@ -1,8 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort, spawnService, waitForPort } from './service-process.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
 
 export interface Balancer {
   /** http://127.0.0.1:<port> */
@@ -11,10 +13,23 @@ export interface Balancer {
 }
 
 /**
- * nginx (Debian nginx-light) as a round-robin balancer in front of `upstreams` (host:port),
- * configured for uploads as docs/DEPLOY.md says: no body size limit, request bodies streamed
- * (not buffered to disk), HTTP/1.1 upstream, and the next node tried when one is down.
+ * The server block docs/DEPLOY.md ships (deploy/nginx/streamai-ingest.conf) with its two marked
+ * lines replaced: the upstream nodes, and a plain-HTTP listen on loopback instead of 443 ssl.
  */
+export async function deployedNginxConfig(upstreams: string[], port: number): Promise<string> {
+  const conf = await readFile(path.join(root, 'deploy/nginx/streamai-ingest.conf'), 'utf8');
+  const lines = conf.split('\n');
+  const upstreamAt = lines.findIndex((l) => l.includes('# @upstreams'));
+  const listenAt = lines.findIndex((l) => l.includes('# @listen'));
+  if (upstreamAt < 0 || listenAt < 0)
+    throw new Error('deploy/nginx/streamai-ingest.conf lost its @upstreams/@listen marks');
+  const indent = (lines[upstreamAt] ?? '').match(/^\s*/)?.[0] ?? '';
+  lines[upstreamAt] = upstreams.map((u) => `${indent}server ${u} max_fails=1 fail_timeout=5s;`).join('\n');
+  lines[listenAt] = `${indent}listen 127.0.0.1:${port};`;
+  return lines.join('\n');
+}
+
+/** nginx (Debian nginx-light) as the balancer of docs/DEPLOY.md in front of `upstreams` (host:port). */
 export async function startBalancer(t: TestContext, upstreams: string[]): Promise<Balancer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'streamai-nginx-'));
   const port = await freePort();
@@ -30,20 +45,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream ingest { ${upstreams.map((u) => `server ${u} max_fails=1 fail_timeout=5s;`).join(' ')} }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 0;
-    proxy_request_buffering off;
-    proxy_buffering off;
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    proxy_set_header Host $http_host;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_next_upstream error timeout http_502 http_503 non_idempotent;
-    proxy_read_timeout 300s;
-    location / { proxy_pass http://ingest; }
-  }
+${await deployedNginxConfig(upstreams, port)}
 }
 `;
   await writeFile(path.join(dir, 'nginx.conf'), conf);
@@ -56,7 +58,9 @@ http {
   try {
     await waitForPort(port, 10_000, service.child);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n${service.output()}`);
+    throw new Error(
+      `${(error as Error).message}\n${service.output()}\n${await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '')}`,
+    );
   }
   return { url: `http://127.0.0.1:${port}`, stop };
 }
