@@ -34,7 +34,10 @@ function schemeOf(name: string, value: string, allowed: string[]): string {
     throw new AppError('CONFIG_INVALID', `${name}: expects a URL such as ${allowed[0]}://host:port/…`);
   }
   if (!allowed.includes(protocol)) {
-    throw new AppError('CONFIG_INVALID', `${name}: expects a ${allowed.join(':// or ')}:// URL (got "${protocol}:")`);
+    throw new AppError(
+      'CONFIG_INVALID',
+      `${name}: expects a ${allowed.join(':// or ')}:// URL (got "${protocol}:")`,
+    );
   }
   return protocol;
 }
