@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppError } from '../errors/index.js';
+import { clusterConfig, type ClusterConfig } from './cluster-config.js';
 import { storageConfig, type StorageConfig } from './object-storage-config.js';
 import { envSchema, type ParsedEnv } from './schema.js';
 
@@ -58,6 +59,8 @@ export interface Config {
   };
   /** UPLOAD_TARGET, INGEST_STORAGE and the S3_* bucket (object-storage-config.ts). */
   storage: StorageConfig;
+  /** DATABASE_URL and QUEUE_URL: several ingest nodes and workers (cluster-config.ts). */
+  cluster: ClusterConfig;
 }
 
 export interface LoadConfigOptions {
@@ -94,6 +97,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     );
   }
   const storage = storageConfig(e);
+  const cluster = clusterConfig(e);
   const obsConfigured = e.OBS_HOST !== undefined || e.OBS_PASSWORD !== undefined;
 
   return {
@@ -145,5 +149,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       corsOrigins: e.INGEST_CORS_ORIGINS,
     },
     storage,
+    cluster,
   };
 }

@@ -52,3 +52,4 @@ export {
   type ChapterSettings,
 } from './chapters-step.js';
 export { childrenDieWithParent } from './run-ffmpeg.js';
+export { startQueueWorker, type QueueWorker } from './queue-worker.js';
