@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppError } from '../errors/index.js';
+import { storageConfig, type StorageConfig } from './object-storage-config.js';
 import { envSchema, type ParsedEnv } from './schema.js';
 
 /** The typed configuration every part receives; nothing else reads the environment. */
@@ -52,7 +53,11 @@ export interface Config {
     silenceThresholdDb: number;
     silenceMinSeconds: number;
     chapters: boolean;
+    /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS. */
+    corsOrigins: string[];
   };
+  /** UPLOAD_TARGET, INGEST_STORAGE and the S3_* bucket (object-storage-config.ts). */
+  storage: StorageConfig;
 }
 
 export interface LoadConfigOptions {
@@ -88,6 +93,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       'INGEST_TLS_CERT and INGEST_TLS_KEY: expects both PEM paths, or neither',
     );
   }
+  const storage = storageConfig(e);
   const obsConfigured = e.OBS_HOST !== undefined || e.OBS_PASSWORD !== undefined;
 
   return {
@@ -136,6 +142,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       silenceThresholdDb: e.INGEST_SILENCE_THRESHOLD_DB,
       silenceMinSeconds: e.INGEST_SILENCE_MIN_SECONDS,
       chapters: e.INGEST_CHAPTERS,
+      corsOrigins: e.INGEST_CORS_ORIGINS,
     },
+    storage,
   };
 }
