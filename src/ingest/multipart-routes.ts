@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { AppError } from '../errors/index.js';
+import { AppError, isAppError } from '../errors/index.js';
 import { assertOwner } from './auth-hook.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import { WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTap } from './write-tap.js';
@@ -27,6 +27,19 @@ interface ReceivedPart {
   size: number;
   sha256: string;
   fileName: string;
+}
+
+/**
+ * What a failure while reading a form means for the client. Ours (AppError) and the plugin's
+ * (with a 4xx status) stay as they are; a system error (a syscall failed: our own file writes)
+ * is the server's; anything else came from the multipart parser (no boundary, garbage, a body
+ * cut short), which is the request's fault: 400, so the client does not retry it as a 5xx.
+ */
+function clientErrorOfForm(error: unknown): unknown {
+  if (isAppError(error) || typeof (error as { statusCode?: unknown }).statusCode === 'number') return error;
+  if (typeof (error as NodeJS.ErrnoException).syscall === 'string') return error;
+  const detail = error instanceof Error && error.message ? ` (${error.message})` : '';
+  return new AppError('BAD_REQUEST', `the multipart/form-data body is malformed${detail}`, { cause: error });
 }
 
 /**
@@ -165,7 +178,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
     } catch (error) {
       if (tempPath) await rm(tempPath, { force: true });
       if (receivingTaskId) service.tasks.deleteReceiving(receivingTaskId, uploadRef);
-      throw error;
+      throw clientErrorOfForm(error);
     }
   });
 };

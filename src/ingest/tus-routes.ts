@@ -231,7 +231,21 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       const task = tasks.getByUploadRef(id);
       if (task) assertOwner(task, ctx.ownerOf(request.headers));
     }
-    if (method === 'PATCH') await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
+    if (method === 'PATCH') {
+      // tus 1.0: "All PATCH requests MUST use Content-Type: application/offset+octet-stream,
+      // otherwise the server SHOULD return a 415 Unsupported Media Type status."
+      const type = String(request.headers['content-type'] ?? '')
+        .split(';')[0]
+        ?.trim()
+        .toLowerCase();
+      if (type !== 'application/offset+octet-stream') {
+        throw new AppError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          'a tus PATCH must send Content-Type: application/offset+octet-stream',
+        );
+      }
+      await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
+    }
     const checksum = method === 'PATCH' && id !== undefined ? chunkChecksumOf(request) : undefined;
     if (checksum && id !== undefined) store.expectChecksum(id, checksum);
 
@@ -270,7 +284,12 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         out[UPLOAD_SHA256_HEADER.toLowerCase()] = done[UPLOAD_SHA256_HEADER] ?? '';
       }
     }
-    const body = response.body ? await response.text() : '';
+    let body = response.body ? await response.text() : '';
+    if (response.status >= 400 && !body.startsWith('{')) {
+      // Some of @tus/server's header checks answer plain text without passing onResponseError.
+      const message = response.status >= 500 ? 'Internal error' : body.trim() || 'Bad request';
+      body = JSON.stringify(errorBody(new AppError(codeForStatus(response.status), message)));
+    }
     // Node and Fastify manage the connection and the length; the content type only matters for a body.
     delete out.connection;
     delete out['content-length'];
@@ -329,7 +348,10 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   }
 
   const sweepEvery = Math.max(1000, Math.min(ctx.expirationMs / 2, 15 * 60 * 1000));
+  let closed = false;
+  let running: Promise<void> | undefined;
   const sweep = async (): Promise<void> => {
+    if (closed) return;
     try {
       const removed = await tus.cleanUpExpiredUploads();
       for (const task of tasks.listReceiving('tus')) {
@@ -338,11 +360,23 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       }
       if (removed > 0) logger.info({ removed }, 'expired tus uploads removed');
     } catch (error) {
-      logger.warn({ err: error }, 'tus expiry sweep failed');
+      // A sweep cut short by close() (the database closes under it) is not a failure.
+      if (!closed) logger.warn({ err: error }, 'tus expiry sweep failed');
     }
   };
-  const timer = setInterval(() => void sweep(), sweepEvery);
-  timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
-  void sweep();
+  const runSweep = (): void => {
+    running ??= sweep().finally(() => (running = undefined));
+  };
+  // Sweeps start once the server listens: a listen that fails (port in use) runs none.
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onListen', async () => {
+    timer = setInterval(runSweep, sweepEvery);
+    timer.unref();
+    runSweep();
+  });
+  app.addHook('onClose', async () => {
+    closed = true;
+    clearInterval(timer);
+    await running;
+  });
 };
