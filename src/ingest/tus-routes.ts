@@ -119,10 +119,13 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     maxSize: service.maxUploadBytes,
     disableTerminationForFinishedUploads: true,
     exposedHeaders: [UPLOAD_SHA256_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm'],
-    allowedHeaders: ['Upload-Checksum', 'X-API-Key'],
+    allowedHeaders: ['Upload-Checksum', UPLOAD_SHA256_HEADER, 'X-API-Key'],
     namingFunction: () => randomBytes(16).toString('hex'),
     onUploadCreate: async (req, upload) => {
       const metadata = { ...(upload.metadata ?? {}) };
+      // Creation-with-upload may declare the whole file's digest as a header too.
+      const headerSha256 = parseSha256(req.headers.get(UPLOAD_SHA256_HEADER) ?? undefined);
+      if (headerSha256) metadata.sha256 = headerSha256;
       const declaration = declarationOf(metadata);
       const taskId = declaration.taskId ?? upload.id;
       metadata.task_id = taskId;
@@ -219,6 +222,27 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     }
   }
 
+  /**
+   * One-pass uploads: a PATCH may carry `Upload-Sha256: <hex>`, the whole file's digest the
+   * client computed while sending. It is stored with the upload (its tus record and its task)
+   * BEFORE any of this PATCH's bytes are written, so that completion — now, or at the next
+   * start-up if the server dies after the last byte — compares with it.
+   */
+  async function persistDeclaredSha256(request: FastifyRequest, id: string): Promise<void> {
+    const header = request.headers[UPLOAD_SHA256_HEADER.toLowerCase()];
+    if (header === undefined) return;
+    const sha256 = parseSha256(String(header));
+    if (sha256 === undefined) return;
+    const info = await store.configstore.get(id);
+    if (!info) return; // unknown upload: @tus/server answers 404 itself
+    if (info.metadata?.sha256 !== sha256) {
+      info.metadata = { ...(info.metadata ?? {}), sha256 };
+      await store.configstore.set(id, info);
+    }
+    const task = tasks.getByUploadRef(id);
+    if (task?.state === 'receiving') tasks.declareSha256(task.taskId, id, sha256);
+  }
+
   async function bridge(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const method = request.method;
     const id = uploadIdOf(request.url);
@@ -246,6 +270,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       }
       await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     }
+    if (method === 'PATCH' && id !== undefined) await persistDeclaredSha256(request, id);
     const checksum = method === 'PATCH' && id !== undefined ? chunkChecksumOf(request) : undefined;
     if (checksum && id !== undefined) store.expectChecksum(id, checksum);
 

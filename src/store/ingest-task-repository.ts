@@ -228,6 +228,21 @@ export class IngestTaskRepository {
     return result.changes === 1;
   }
 
+  /**
+   * Records the whole-file sha256 a client declared while its upload was still arriving (tus
+   * `Upload-Sha256`), so that completion and start-up recovery compare with it. Only while
+   * that upload still owns the task and it is receiving.
+   */
+  declareSha256(taskId: string, uploadRef: string, sha256: string, now = new Date()): boolean {
+    const result = this.db
+      .prepare(
+        `UPDATE ingest_tasks SET declared_sha256 = ?, updated_at = ?
+         WHERE task_id = ? AND upload_ref = ? AND state = 'receiving'`,
+      )
+      .run(sha256, now.toISOString(), taskId, uploadRef);
+    return result.changes === 1;
+  }
+
   /** Forgets an unfinished upload, only if that upload still owns the task. */
   deleteReceiving(taskId: string, uploadRef: string): boolean {
     const result = this.db
