@@ -6,6 +6,8 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../errors/index.js';
 import { assertOwner } from './auth-hook.js';
+import type { RecordingFacts } from './recording-assembler.js';
+import { partTaskId, segmentOf, type SegmentDeclaration } from './recording-parts.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import { WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTap } from './write-tap.js';
 import {
@@ -20,13 +22,33 @@ import {
 
 /** Room for the multipart framing and text fields around the file in a request's Content-Length. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
-const FIELDS = new Set(['task_id', 'session_name', 'auto_process', 'upload_time', 'sha256']);
+const FIELDS = new Set([
+  'task_id',
+  'session_name',
+  'auto_process',
+  'upload_time',
+  'sha256',
+  // Parts of a segmented recording (see recording-parts.ts).
+  'recording_id',
+  'segment_index',
+  'segment_count',
+  'recording_file_name',
+]);
 
 interface ReceivedPart {
   tempPath: string;
   size: number;
   sha256: string;
   fileName: string;
+}
+
+/** The task a form's file is stored under: its `task_id`, or `<T>.part-<i>` for a recording's part. */
+function targetOf(
+  fields: Record<string, string>,
+  fileName: string,
+): { taskId: string; segment: SegmentDeclaration | undefined } {
+  const segment = segmentOf(fields, fileName);
+  return { taskId: segment ? partTaskId(segment) : validateTaskId(fields.task_id), segment };
 }
 
 /**
@@ -85,6 +107,13 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
       if (existing) assertOwner(existing, owner);
     };
     const fields: Record<string, string> = {};
+    const factsOf = (f: Record<string, string>): RecordingFacts => ({
+      protocol: 'multipart',
+      sessionName: sanitizeSessionName(f.session_name),
+      autoProcess: parseAutoProcess(f.auto_process),
+      uploadTime: parseUploadTime(f.upload_time),
+      ownerKeySha256: owner,
+    });
     const uploadRef = `multipart-${randomBytes(12).toString('hex')}`;
     let received: ReceivedPart | undefined;
     let tempPath: string | undefined;
@@ -105,8 +134,12 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         }
         // The original client sends its fields before the file: check them before reading it.
         if (fields.task_id !== undefined) {
-          const taskId = validateTaskId(fields.task_id);
+          const { taskId, segment } = targetOf(fields, fileName);
           checkOwner(taskId);
+          if (segment) {
+            checkOwner(segment.recordingTaskId);
+            service.recordings.open(segment, factsOf(fields));
+          }
           service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
           if (
             service.tasks.beginReceiving({
@@ -120,6 +153,9 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
               declaredSize: null,
               declaredSha256: parseSha256(fields.sha256) ?? null,
               ownerKeySha256: owner,
+              partOf: segment?.recordingTaskId ?? null,
+              partIndex: segment?.index ?? null,
+              recordingId: segment?.recordingId ?? null,
             })
           ) {
             receivingTaskId = taskId;
@@ -146,8 +182,9 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
       }
       if (!received) throw new AppError('BAD_REQUEST', 'the form has no "file" part');
 
-      const taskId = validateTaskId(fields.task_id);
+      const { taskId, segment } = targetOf(fields, received.fileName);
       checkOwner(taskId);
+      if (segment) checkOwner(segment.recordingTaskId);
       const result = await service.complete({
         tempPath: received.tempPath,
         size: received.size,
@@ -162,12 +199,14 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         declaredSize: null,
         declaredSha256: parseSha256(fields.sha256) ?? null,
         ownerKeySha256: owner,
+        segment,
       });
       receivingTaskId = undefined;
       const task = result.task;
       return reply.code(200).send({
         success: true,
-        task_id: task.taskId,
+        task_id: segment?.recordingTaskId ?? task.taskId,
+        ...(segment ? { segment_index: segment.index } : {}),
         file_name: task.fileName,
         file_size: task.fileSize,
         sha256: task.sha256,

@@ -5,6 +5,7 @@ import { AppError, errorBody, isAppError } from '../errors/index.js';
 import { codeForStatus } from '../server-kit/index.js';
 import { assertOwner } from './auth-hook.js';
 import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
+import { partTaskId, segmentOf, type SegmentDeclaration } from './recording-parts.js';
 import { TaskLock } from './task-lock.js';
 import { webBodyOf } from './web-body.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
@@ -25,7 +26,10 @@ export const UPLOAD_SHA256_HEADER = 'Upload-Sha256';
 
 /** The metadata an upload declares, validated. */
 interface TusDeclaration {
+  /** The task the bytes are stored under: the upload's, or `<T>.part-<i>` for a recording's part. */
   taskId: string | undefined;
+  /** Set for a part of a segmented recording. */
+  segment: SegmentDeclaration | undefined;
   fileName: string;
   sessionName: string | null;
   autoProcess: boolean;
@@ -46,13 +50,16 @@ function parseMetadata(header: string | undefined): Record<string, string | null
 }
 
 function declarationOf(metadata: Record<string, string | null | undefined>): TusDeclaration {
-  const taskId = metadata.task_id ? validateTaskId(metadata.task_id) : undefined;
+  let taskId = metadata.task_id ? validateTaskId(metadata.task_id) : undefined;
   const fileName = sanitizeFileName(metadata.filename ?? metadata.name ?? undefined);
   if (!looksLikeMedia(fileName, metadata.filetype ?? metadata.content_type ?? undefined)) {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${fileName} is not an audio or video file`);
   }
+  const segment = segmentOf(metadata, fileName);
+  if (segment) taskId = partTaskId(segment);
   return {
     taskId,
+    segment,
     fileName,
     sessionName: sanitizeSessionName(metadata.session_name),
     autoProcess: parseAutoProcess(metadata.auto_process ?? undefined),
@@ -128,7 +135,18 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       if (headerSha256) metadata.sha256 = headerSha256;
       const declaration = declarationOf(metadata);
       const taskId = declaration.taskId ?? upload.id;
-      metadata.task_id = taskId;
+      // A part keeps naming its recording's task; the part's own id is derived again from it.
+      metadata.task_id = declaration.segment?.recordingTaskId ?? taskId;
+      const owner = ctx.ownerOf(req.headers);
+      if (declaration.segment) {
+        service.recordings.open(declaration.segment, {
+          protocol: 'tus',
+          sessionName: declaration.sessionName,
+          autoProcess: declaration.autoProcess,
+          uploadTime: declaration.uploadTime,
+          ownerKeySha256: owner,
+        });
+      }
       tasks.beginReceiving({
         taskId,
         protocol: 'tus',
@@ -139,7 +157,10 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         uploadTime: declaration.uploadTime,
         declaredSize: upload.size ?? null,
         declaredSha256: declaration.sha256 ?? null,
-        ownerKeySha256: ctx.ownerOf(req.headers),
+        ownerKeySha256: owner,
+        partOf: declaration.segment?.recordingTaskId ?? null,
+        partIndex: declaration.segment?.index ?? null,
+        recordingId: declaration.segment?.recordingId ?? null,
       });
       return { metadata };
     },
@@ -191,6 +212,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         declaredSize: upload.size ?? null,
         declaredSha256: declaration.sha256 ?? null,
         ownerKeySha256: done?.ownerKeySha256 ?? null,
+        segment: declaration.segment,
       });
       return { headers: { [UPLOAD_SHA256_HEADER]: task.sha256 ?? sha256 } };
     } finally {
@@ -213,8 +235,11 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     }
     if (declaration.taskId) {
+      const owner = ctx.ownerOf(request.headers);
       const existing = tasks.get(declaration.taskId);
-      if (existing) assertOwner(existing, ctx.ownerOf(request.headers));
+      if (existing) assertOwner(existing, owner);
+      const recording = declaration.segment ? tasks.get(declaration.segment.recordingTaskId) : undefined;
+      if (recording) assertOwner(recording, owner);
       service.assertNoConflict(declaration.taskId, {
         size: length ?? null,
         sha256: declaration.sha256 ?? null,
