@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from 'undici';
+import type { UploadProcessor } from '../../src/ingest/index.js';
 import { ffprobePath } from '../../src/media/index.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { ffmpeg } from '../helpers/make-media.js';
@@ -82,9 +83,16 @@ test('a segmented recording: parts stored once each, joined losslessly when all 
   const files = await recordSegments(dir);
   assert.equal(files.length, 3);
   const [p0, p1, p2] = await Promise.all(files.map((f) => readFile(f)));
-  const { url, dataDir } = await startIngestServer(t);
+  const jobs: string[] = [];
+  const processor: UploadProcessor = {
+    enqueue: (job) => void jobs.push(job.taskId),
+    status: () => undefined,
+    start: () => undefined,
+    close: async () => undefined,
+  };
+  const { url, dataDir } = await startIngestServer(t, { createProcessor: () => processor });
   const T = 'rec-task-1';
-  const common = { task_id: T, recording_id: 'rec-42', session_name: 'Talk', auto_process: 'false' };
+  const common = { task_id: T, recording_id: 'rec-42', session_name: 'Talk', auto_process: 'true' };
 
   // Part 1 first (multipart), then part 0 (tus): order of arrival does not matter.
   const first = await postUpload(
@@ -150,6 +158,8 @@ test('a segmented recording: parts stored once each, joined losslessly when all 
     `joined ${await durationOf(joined)} vs ${sum}`,
   );
 
+  // Processed once, as one recording: never a part on its own.
+  assert.deepEqual(jobs, [T]);
   // One entry in the list: the recording, not its parts.
   const list = (await (await request(`${url}/uploads`)).body.json()) as Array<{ task_id: string }>;
   assert.deepEqual(
@@ -160,6 +170,7 @@ test('a segmented recording: parts stored once each, joined losslessly when all 
   const late = await postUpload(url, { ...common, segment_index: '0' }, { name: 'talk_000.mkv', data: p0! });
   assert.equal(late.status, 200);
   assert.deepEqual(await visibleUploads(dataDir), [path.join(T, 'talk.mkv')]);
+  assert.deepEqual(jobs, [T]);
 });
 
 test('a segmented recording survives a server restart between parts: the parts already sent stay, the rest completes it', async (t) => {
