@@ -39,6 +39,10 @@ export const UploadViewSchema = Type.Object({
   attempts: Type.Number(),
   protocol: Nullable(Type.String()),
   sha256: Nullable(Type.String()),
+  /** How the server confirmed it: sha256 (same digest reported), size (accepted, no checksum reported), none. */
+  verified_by: Nullable(Type.Union([Type.Literal('sha256'), Type.Literal('size'), Type.Literal('none')])),
+  /** The processing server this task goes to (its status and retries use it). */
+  target_url: Nullable(Type.String()),
   last_error: Nullable(ErrorInfo),
   created_at: Type.String(),
   completed_at: Nullable(Type.String()),

@@ -24,6 +24,8 @@ export function uploadView(
     attempts: task.attempts,
     protocol: task.protocol,
     sha256: task.sha256,
+    verified_by: task.verifiedBy,
+    target_url: task.target?.url ?? null,
     // A completed task's error is history (kept in its history lines), not its state.
     last_error: task.state === 'completed' ? null : task.lastError,
     created_at: task.createdAt,
