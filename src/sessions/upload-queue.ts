@@ -1,6 +1,9 @@
+import { isFinished, isUploadState } from '../uploads/index.js';
+
 /**
  * What the RecordingManager needs from the upload service (src/uploads' UploadService fits it):
- * enqueue a file, read a task, and follow its state and progress. Sessions never talk HTTP.
+ * enqueue a file, read a task, and follow its state and progress. Sessions never talk HTTP; the
+ * only thing taken from the upload part is its table of states.
  */
 export type UploadTaskState =
   'queued' | 'validating' | 'compressing' | 'uploading' | 'retry_wait' | 'completed' | 'failed' | 'cancelled';
@@ -43,7 +46,10 @@ export interface UploadQueue {
   off(event: 'progress', listener: (progress: UploadProgressView) => void): unknown;
 }
 
-/** Upload states after which nothing more happens without a person acting. */
+/**
+ * Upload states after which nothing more happens without a person acting: the upload part's
+ * one `isFinished` (CONTRACTS.md), for states read back as plain text from the recordings table.
+ */
 export function isFinalUploadState(state: string | null): boolean {
-  return state === 'completed' || state === 'failed' || state === 'cancelled';
+  return state !== null && isUploadState(state) && isFinished(state);
 }
