@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import { formatBytes } from '../config/index.js';
 import { AppError, isAppError } from '../errors/index.js';
 import {
+  confirmationText,
   describeFailure,
   isTaskId,
   keepWasmAtBaselineTier,
@@ -29,7 +30,7 @@ function resultLine(task: UploadTask): string {
   if (task.state === 'completed') {
     const ratio =
       task.compressionRatio === null ? '' : `, compressed to ${Math.round(task.compressionRatio * 100)}%`;
-    return `completed ${task.id}: ${task.fileName} (${formatBytes(task.size)} via ${task.protocol}${ratio}), sha256 ${task.sha256} confirmed by the server`;
+    return `completed ${task.id}: ${task.fileName} (${formatBytes(task.size)} via ${task.protocol}${ratio}), ${confirmationText(task)}`;
   }
   return `${task.state} ${task.id}: ${task.fileName}`;
 }
@@ -111,6 +112,7 @@ export async function uploadAction(
     const task = await service.enqueue(file, {
       ...(options.sessionName !== undefined ? { sessionName: options.sessionName } : {}),
       autoProcess: options.process,
+      requireFile: true,
     });
     service.start();
     if (!options.json) print(task.id);

@@ -1,5 +1,5 @@
 /** The station's upload service: durable queue, tus and multipart transports, retry, checksum, compression. */
-export { UploadService } from './upload-service.js';
+export { UploadService, type EnqueueOptions } from './upload-service.js';
 export { uploadSettingsFromConfig } from './upload-settings.js';
 export type {
   UploadState,
@@ -8,7 +8,9 @@ export type {
   UploadProgress,
   UploadServiceEvents,
   UploadSettings,
+  UploadVerification,
 } from './upload-types.js';
+export { confirmationText } from './task-view.js';
 export { TRANSITIONS, FINISHED_STATES, UNFINISHED_STATES, isFinished } from './upload-state-machine.js';
 // For read-only views of the queue (src/composition's UploadTaskCatalog): the stored task as callers see it.
 export { toTask } from './task-view.js';
