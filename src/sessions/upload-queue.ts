@@ -44,6 +44,21 @@ export interface UploadQueue {
   on(event: 'progress', listener: (progress: UploadProgressView) => void): unknown;
   off(event: 'state', listener: (task: UploadTaskView) => void): unknown;
   off(event: 'progress', listener: (progress: UploadProgressView) => void): unknown;
+
+  /**
+   * Segmented recordings (CONTRACTS.md "Segmented recordings"): ONE task whose parts are sent
+   * as they close. Optional: a queue without them gets the joined file after Stop instead.
+   */
+  openRecordingUpload?(options: {
+    recordingId: string;
+    sessionName: string;
+    autoProcess: boolean;
+    fileName: string;
+  }): Promise<string>;
+  /** Uploads a closed part at once (in order per task). */
+  addRecordingPart?(taskId: string, part: { index: number; filePath: string }): void;
+  /** No more parts: `count` were sent; `joinedFilePath` is the local joined recording. */
+  closeRecordingUpload?(taskId: string, options: { count: number; joinedFilePath?: string }): void;
 }
 
 /**
