@@ -266,9 +266,19 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     const run = this.scheduler.runningAttempt(taskId);
     if (run) this.scheduler.stop(run, 'cancel');
     this.scheduler.unschedule(taskId);
-    const cancelled = this.moves.move(taskId, 'cancelled', 'cancelled by user', { nextAttemptAt: null });
-    if (task.remoteUrl !== null && task.protocol === 'tus') {
-      const url = task.remoteUrl;
+    const partial = task.remoteUrl !== null && task.protocol === 'tus' ? task.remoteUrl : null;
+    // The partial upload is deleted on the server, and forgotten here in the same write, so
+    // a Retry says it starts a new upload instead of "the server dropped the partial upload".
+    const cancelled = this.moves.move(
+      taskId,
+      'cancelled',
+      partial === null
+        ? 'cancelled by user'
+        : 'cancelled by user; its partial upload is deleted from the server',
+      partial === null ? { nextAttemptAt: null } : { nextAttemptAt: null, remoteUrl: null },
+    );
+    if (partial !== null) {
+      const url = partial;
       const target = this.targets.of(this.repo.get(taskId) ?? { targetUrl: null, targetProtocol: null });
       const tus = transportFor('tus', target.http, target.settings, undefined);
       void (run?.done ?? Promise.resolve()).then(() => tus.terminate(url));
