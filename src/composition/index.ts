@@ -4,9 +4,11 @@
  */
 export {
   buildStationParts,
+  buildServeParts,
   openStationDatabase,
   uploadSettingsFor,
   type StationParts,
+  type ServeParts,
   type StationPartsOptions,
   type UploadTarget,
 } from './station-parts.js';

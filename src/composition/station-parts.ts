@@ -121,3 +121,27 @@ export function buildStationParts(
     throw error;
   }
 }
+
+/** The full station's parts (what `serve` runs): every part present. */
+export interface ServeParts extends StationParts {
+  uploads: UploadService;
+  recorder: Recorder;
+  manager: RecordingManager;
+}
+
+/**
+ * The parts of a full station — uploads to `target`, the configured (or given) recorder and the
+ * manager with VULTR_AUTO_UPLOAD — for the Station to adopt in place of building them itself:
+ *   const parts = buildServeParts(config, logger, { apiUrl, apiKey }, this.recorderOverride);
+ */
+export function buildServeParts(
+  config: Config,
+  logger: Logger,
+  target: UploadTarget,
+  recorder?: Recorder,
+): ServeParts {
+  const parts = buildStationParts(config, logger, { uploads: target, recording: { recorder } });
+  const { uploads, manager } = parts;
+  if (!uploads || !manager || !parts.recorder) throw new Error('station parts incomplete'); // cannot happen
+  return { ...parts, uploads, manager, recorder: parts.recorder };
+}

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
+  buildServeParts,
   buildStationParts,
   recorderExitCode,
   recordingExitCode,
@@ -14,6 +15,7 @@ import { untilUploadFinished, type RecordingView } from '../../src/sessions/inde
 import { makeClip } from '../helpers/make-media.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { FakeRecorder } from './fake-recorder.js';
 import { fakeStation } from './fake-station.js';
 
 test('read-only commands get the catalogs and no upload service, recorder or manager; the queue is read without a server URL', async (t) => {
@@ -111,4 +113,35 @@ test('waiting for a recording’s upload ends when the task is finished, or at o
   uploads.move(again, 'uploading');
   abort.abort();
   assert.equal((await interrupted)?.uploadState, 'uploading', 'left to resume later');
+});
+
+test('the full station’s parts: one database shared by the upload service, the manager and the catalogs', async (t) => {
+  const dir = await tempDir(t);
+  const config = loadConfig({
+    env: { STREAMAI_DATA_DIR: path.join(dir, 'data'), RECORDINGS_PATH: path.join(dir, 'recordings') },
+    envFile: false,
+  });
+  const clip = await makeClip(path.join(dir, 'clip.mkv'), { seconds: 1, format: 'matroska' });
+  const recorder = new FakeRecorder(clip);
+  const parts = buildServeParts(
+    config,
+    silentLogger(),
+    { apiUrl: 'http://127.0.0.1:9', apiKey: 'k' },
+    recorder,
+  );
+  t.after(() => parts.close());
+  assert.equal(parts.recorder, recorder);
+  assert.equal(parts.manager.recorder, recorder);
+  await parts.manager.start();
+  const ready = await (async () => {
+    await parts.manager.startRecording('built once');
+    return parts.manager.stopRecording();
+  })();
+  assert.equal(
+    parts.sessions.getRecording(ready.id)?.state,
+    'ready',
+    'the catalog reads what the manager wrote',
+  );
+  const task = await parts.uploads.enqueue(ready.filePath ?? '');
+  assert.equal(parts.tasks.get(task.id)?.state, 'queued', 'the task catalog reads what the service wrote');
 });
