@@ -21,6 +21,8 @@ export interface Config {
     kind: 'obs' | 'ffmpeg';
     ffmpegSource: string;
     obs: { host: string; port: number; password: string | undefined };
+    /** RECORDING_SEGMENT_SECONDS: a closed part every N seconds; 0 = one file. */
+    segmentSeconds: number;
   };
   upload: {
     /** Undefined when no server is configured: the station then runs an embedded ingest server. */
@@ -114,6 +116,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       kind: e.RECORDER === 'auto' ? (obsConfigured ? 'obs' : 'ffmpeg') : e.RECORDER,
       ffmpegSource: e.FFMPEG_SOURCE,
       obs: { host: e.OBS_HOST ?? '127.0.0.1', port: e.OBS_PORT, password: e.OBS_PASSWORD },
+      segmentSeconds: e.RECORDING_SEGMENT_SECONDS,
     },
     upload: {
       apiUrl: e.VULTR_API_URL,

@@ -117,6 +117,9 @@ export const envSchema = z.object({
   OBS_HOST: optionalText,
   OBS_PORT: int(4455, 1, 65535),
   OBS_PASSWORD: optionalText,
+  // Segmented recordings (issue 11): close a file every N seconds so each part can be uploaded
+  // while recording goes on; 0 = one file for the whole recording.
+  RECORDING_SEGMENT_SECONDS: int(60, 0, 24 * 3600),
 
   // Upload client (the station talking to the processing server)
   VULTR_API_URL: url,
