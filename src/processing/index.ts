@@ -25,7 +25,14 @@ export {
   type StepState,
 } from './pipeline.js';
 export { probeMedia, probeDuration, type MediaInfo } from './probe-step.js';
-export { makeThumbnails, THUMBNAIL_NAME, CONTACT_SHEET_NAME } from './thumbnail-step.js';
+export {
+  makeThumbnails,
+  THUMBNAIL_NAME,
+  CONTACT_SHEET_NAME,
+  SPRITE_NAME,
+  type SpriteSheet,
+  type ThumbnailResult,
+} from './thumbnail-step.js';
 export { makeWebVersion, WEB_NAME, type WebResult } from './web-step.js';
 export {
   analyseAudio,

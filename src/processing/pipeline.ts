@@ -1,7 +1,13 @@
 import { readdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { probeMedia, type MediaInfo } from './probe-step.js';
-import { CONTACT_SHEET_NAME, makeThumbnails, THUMBNAIL_NAME } from './thumbnail-step.js';
+import {
+  CONTACT_SHEET_NAME,
+  makeThumbnails,
+  SPRITE_NAME,
+  THUMBNAIL_NAME,
+  type ThumbnailResult,
+} from './thumbnail-step.js';
 import { makeWebVersion, WEB_NAME, type WebResult } from './web-step.js';
 import { analyseAudio, type AudioAnalysis } from './audio-analysis-step.js';
 import { DEFAULT_CUT_PAD_SECONDS, EDITED_NAME, makeEdit, type EditReport } from './edit-step.js';
@@ -156,6 +162,9 @@ export async function runPipeline(
     silence_min_seconds: settings.silenceMinSeconds,
     web: { output: path.basename(web.path), video: web.video, audio: web.audio },
     edited_output: edit.output,
+    edit_mode: edit.edit_mode,
+    edit_fallback_reason: edit.edit_fallback_reason,
+    reencoded_seconds: edit.reencoded_seconds,
     thumbnail: thumbs ? path.basename(thumbs.thumbnail) : null,
     contact_sheet: thumbs ? path.basename(thumbs.contactSheet) : null,
     chapters,
@@ -172,7 +181,7 @@ function thumbnailStep(
   input: string,
   outputDir: string,
   media: MediaInfo,
-): Promise<{ thumbnail: string; contactSheet: string } | null> {
+): Promise<ThumbnailResult | null> {
   if (!media.video) {
     runner.skip('thumbnail', 'no video stream');
     return Promise.resolve(null);
@@ -181,7 +190,7 @@ function thumbnailStep(
     name: 'thumbnail',
     optional: true,
     schema: thumbnailResultSchema,
-    files: [THUMBNAIL_NAME, CONTACT_SHEET_NAME],
+    files: [THUMBNAIL_NAME, CONTACT_SHEET_NAME, SPRITE_NAME],
     work: (limits) => makeThumbnails(input, outputDir, media, limits),
   });
 }

@@ -72,7 +72,7 @@ test('finds the silences where they are, cuts them out, and reports numbers that
 
   assert.deepEqual(
     outputs.map((o) => o.name),
-    ['contact-sheet.jpg', 'edited.mp4', 'report.json', 'thumbnail.jpg', 'web.mp4'],
+    ['contact-sheet.jpg', 'edited.mp4', 'report.json', 'thumbnail.jpg', 'timeline-sprite.jpg', 'web.mp4'],
   );
   assert.ok(outputs.every((o) => o.size > 0));
   assert.deepEqual(
