@@ -52,6 +52,10 @@ export interface Config {
     silenceThresholdDb: number;
     silenceMinSeconds: number;
     chapters: boolean;
+    /** Speech to text (issue 14): INGEST_TRANSCRIBE, INGEST_WHISPER_BIN, INGEST_WHISPER_MODEL. */
+    transcribe: 'off' | 'pocketsphinx' | 'whisper';
+    whisperBin: string | undefined;
+    whisperModel: string | undefined;
   };
 }
 
@@ -136,6 +140,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       silenceThresholdDb: e.INGEST_SILENCE_THRESHOLD_DB,
       silenceMinSeconds: e.INGEST_SILENCE_MIN_SECONDS,
       chapters: e.INGEST_CHAPTERS,
+      transcribe: e.INGEST_TRANSCRIBE,
+      whisperBin: e.INGEST_WHISPER_BIN,
+      whisperModel: e.INGEST_WHISPER_MODEL,
     },
   };
 }

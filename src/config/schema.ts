@@ -142,6 +142,14 @@ export const envSchema = z.object({
   INGEST_SILENCE_MIN_SECONDS: num(1, 0.05, 3600),
   INGEST_CHAPTERS: bool(false),
 
+  // Transcription (issue 14): off, CMU PocketSphinx from Debian, or a whisper.cpp binary with a
+  // ggml model file the user provides (models cannot be downloaded at run time).
+  INGEST_TRANSCRIBE: z
+    .enum(['off', 'pocketsphinx', 'whisper'], { message: 'expects off, pocketsphinx or whisper' })
+    .default('off'),
+  INGEST_WHISPER_BIN: optionalText,
+  INGEST_WHISPER_MODEL: optionalText,
+
   // Media tools (issue 14): the system ffmpeg/ffprobe (>= 5.1) used when found here or on PATH,
   // else the packaged ones. Read by src/media when it loads (it is needed before any config).
   FFMPEG_PATH: optionalText,

@@ -149,36 +149,40 @@ export async function runSmartCut(
     );
     list.push(entry(header, 0, 0));
     let n = 0;
-    for (const piece of plan.pieces) {
-      const seconds = piece.end - piece.start;
-      if (piece.kind === 'copy') {
-        for (let j = 0; j < edges.length - 1; j += 1) {
-          const a = edges[j] ?? 0;
-          const b = edges[j + 1] ?? total;
-          if (a >= piece.start - margin && b <= piece.end + margin) {
-            const name = segments[j];
-            if (!name) throw new Error(`segment ${j} missing after the split`);
-            list.push(entry(path.join(work, name), b - a));
+    for (const group of groupPieces(plan.pieces)) {
+      if (group.kind === 'copy') {
+        for (const piece of group.pieces) {
+          for (let j = 0; j < edges.length - 1; j += 1) {
+            const a = edges[j] ?? 0;
+            const b = edges[j + 1] ?? total;
+            if (a >= piece.start - margin && b <= piece.end + margin) {
+              const name = segments[j];
+              if (!name) throw new Error(`segment ${j} missing after the split`);
+              list.push(entry(path.join(work, name), b - a));
+            }
           }
         }
         continue;
       }
+      // Encoded pieces next to each other in the edit (a range's tail and the next one's head)
+      // are one encode: each is read with its own accurate seek and they are joined in the graph.
+      const seconds = group.pieces.reduce((sum, p) => sum + p.end - p.start, 0);
       const file = path.join(work, `enc${String((n += 1)).padStart(5, '0')}.mkv`);
+      const inputs = group.pieces.flatMap((p) => [
+        '-ss',
+        (p.start - margin).toFixed(6),
+        '-t',
+        (p.end - p.start).toFixed(6),
+        '-i',
+        input,
+      ]);
+      const chains = group.pieces.map((_, i) => `[${i}:v:0]setpts=PTS-STARTPTS[v${i}]`);
+      const graph = `${chains.join(';')};${group.pieces.map((_, i) => `[v${i}]`).join('')}concat=n=${group.pieces.length}:v=1:a=0[v]`;
       await runFfmpeg(
-        [
-          '-v',
-          'error',
-          '-ss',
-          (piece.start - margin).toFixed(6),
-          '-i',
-          input,
-          '-t',
-          seconds.toFixed(6),
-        ].concat(['-map', '0:v:0', '-an', '-sn', '-dn', '-vsync', 'passthrough'], matchingEncoder(video), [
-          '-f',
-          'matroska',
-          file,
-        ]),
+        ['-v', 'error', ...inputs, '-filter_complex', graph, '-map', '[v]', '-vsync', 'passthrough'].concat(
+          matchingEncoder(video),
+          ['-f', 'matroska', file],
+        ),
         { ...limits, onProgress: phase(seconds), durationSeconds: seconds },
       );
       finish(seconds);
@@ -223,6 +227,17 @@ export async function runSmartCut(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Consecutive pieces of the same kind, in edit order. */
+function groupPieces(pieces: Piece[]): Array<{ kind: Piece['kind']; pieces: Piece[] }> {
+  const groups: Array<{ kind: Piece['kind']; pieces: Piece[] }> = [];
+  for (const piece of pieces) {
+    const last = groups[groups.length - 1];
+    if (last && last.kind === piece.kind) last.pieces.push(piece);
+    else groups.push({ kind: piece.kind, pieces: [piece] });
+  }
+  return groups;
 }
 
 /** libx264 settings that produce pieces a decoder can play between the source's own GOPs. */

@@ -5,6 +5,7 @@ import type { AudioAnalysis } from './audio-analysis-step.js';
 import type { EditReport } from './edit-step.js';
 import type { Chapter } from './chapters-step.js';
 import type { SpriteSheet, ThumbnailResult } from './thumbnail-step.js';
+import type { TranscribeResult } from './transcribe/index.js';
 
 /**
  * The shape of each step's stored result. A resumed job keeps a finished step only when its stored
@@ -55,7 +56,15 @@ export const webResultSchema = z.object({
   path: z.string(),
   video: z.enum(['copy', 'h264']).nullable(),
   audio: z.enum(['copy', 'aac']).nullable(),
+  subtitles: z.literal('mov_text').nullable(),
 }) satisfies z.ZodType<WebResult>;
+
+export const transcribeResultSchema = z.object({
+  engine: z.string(),
+  language: z.string(),
+  word_count: z.number(),
+  segment_count: z.number(),
+}) satisfies z.ZodType<TranscribeResult>;
 
 export const audioAnalysisSchema = z.object({
   integratedLufs: z.number().nullable(),

@@ -77,6 +77,8 @@ export async function makeThumbnails(
           await runFfmpeg(
             ['-v', 'error', ...(keyframesOnly ? ['-skip_frame', 'nokey'] : []), '-i', input].concat(
               ['-filter_complex', graph],
+              // Passthrough: the image2 muxer would otherwise repeat pictures to fill a constant frame rate.
+              ['-vsync', 'passthrough'],
               ['-map', '[thumb]', '-update', '1', '-q:v', '2', '-f', 'image2', thumbTmp],
               ['-map', '[sheet]', '-frames:v', '1', '-q:v', '3', '-f', 'image2', sheetTmp],
               ['-map', '[sprite]', '-frames:v', '1', '-q:v', '4', '-f', 'image2', spriteTmp],
