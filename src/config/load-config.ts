@@ -58,6 +58,10 @@ export interface Config {
     chapters: boolean;
     /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS. */
     corsOrigins: string[];
+    /** Speech to text (issue 14): INGEST_TRANSCRIBE, INGEST_WHISPER_BIN, INGEST_WHISPER_MODEL. */
+    transcribe: 'off' | 'pocketsphinx' | 'whisper';
+    whisperBin: string | undefined;
+    whisperModel: string | undefined;
   };
   /** UPLOAD_TARGET, INGEST_STORAGE and the S3_* bucket (object-storage-config.ts). */
   storage: StorageConfig;
@@ -150,6 +154,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       silenceMinSeconds: e.INGEST_SILENCE_MIN_SECONDS,
       chapters: e.INGEST_CHAPTERS,
       corsOrigins: e.INGEST_CORS_ORIGINS,
+      transcribe: e.INGEST_TRANSCRIBE,
+      whisperBin: e.INGEST_WHISPER_BIN,
+      whisperModel: e.INGEST_WHISPER_MODEL,
     },
     storage,
     cluster,

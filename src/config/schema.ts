@@ -198,6 +198,14 @@ export const envSchema = z.object({
   QUEUE_LOCK_SECONDS: num(60, 5, 3600),
   QUEUE_STALLED_CHECK_SECONDS: num(30, 1, 3600),
   QUEUE_MAX_STALLED: int(2, 0, 100),
+  // Transcription (issue 14): off, CMU PocketSphinx from Debian, or a whisper.cpp binary with a
+  // ggml model file the user provides (models cannot be downloaded at run time).
+  INGEST_TRANSCRIBE: z
+    .enum(['off', 'pocketsphinx', 'whisper'], { message: 'expects off, pocketsphinx or whisper' })
+    .default('off'),
+  INGEST_WHISPER_BIN: optionalText,
+  INGEST_WHISPER_MODEL: optionalText,
+
   // Media tools (issue 14): the system ffmpeg/ffprobe (>= 5.1) used when found here or on PATH,
   // else the packaged ones. Read by src/media when it loads (it is needed before any config).
   FFMPEG_PATH: optionalText,

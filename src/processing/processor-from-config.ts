@@ -11,6 +11,11 @@ export function processingSettingsFromConfig(config: Config): ProcessingSettings
     silenceThresholdDb: config.ingest.silenceThresholdDb,
     silenceMinSeconds: config.ingest.silenceMinSeconds,
     chapters: config.ingest.chapters,
+    transcribe: {
+      engine: config.ingest.transcribe,
+      whisperBin: config.ingest.whisperBin,
+      whisperModel: config.ingest.whisperModel,
+    },
   };
 }
 
