@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppError } from '../errors/index.js';
-import { envSchema, type ParsedEnv } from './schema.js';
+import { envSchema, type ParsedEnv, type RetentionPolicy } from './schema.js';
 
 /** The typed configuration every part receives; nothing else reads the environment. */
 export interface Config {
@@ -52,6 +52,20 @@ export interface Config {
     silenceThresholdDb: number;
     silenceMinSeconds: number;
     chapters: boolean;
+  };
+  /** Webhooks and human notifications (src/notify). */
+  notify: {
+    stationWebhookUrls: string[];
+    stationWebhookSecret: string | undefined;
+    ingestWebhookUrls: string[];
+    ingestWebhookSecret: string | undefined;
+    discordUrl: string | undefined;
+    ntfyUrl: string | undefined;
+  };
+  /** Local recordings: what may be deleted once the server confirmed it, and the free-space floor. */
+  retention: {
+    policy: RetentionPolicy;
+    minFreeBytes: number;
   };
 }
 
@@ -136,6 +150,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       silenceThresholdDb: e.INGEST_SILENCE_THRESHOLD_DB,
       silenceMinSeconds: e.INGEST_SILENCE_MIN_SECONDS,
       chapters: e.INGEST_CHAPTERS,
+    },
+    notify: {
+      stationWebhookUrls: e.STREAMAI_WEBHOOK_URL,
+      stationWebhookSecret: e.STREAMAI_WEBHOOK_SECRET,
+      ingestWebhookUrls: e.INGEST_WEBHOOK_URL,
+      ingestWebhookSecret: e.INGEST_WEBHOOK_SECRET,
+      discordUrl: e.DISCORD_WEBHOOK_URL,
+      ntfyUrl: e.NTFY_URL,
+    },
+    retention: {
+      policy: e.RECORDINGS_RETENTION,
+      minFreeBytes: e.RECORDING_MIN_FREE_BYTES,
     },
   };
 }

@@ -1,0 +1,27 @@
+import type { Migration } from '../open-database.js';
+import { createWebhookTables } from './webhook-tables.js';
+
+/**
+ * Station v3 (notify branch; renumber on merge if another v3 landed first): the webhook
+ * delivery queue (see webhook-tables.ts) and the log of local recording files that the
+ * retention policy deleted, with why (src/retention).
+ */
+export const stationV3Webhooks: Migration = {
+  version: 3,
+  description: 'webhook deliveries and retention deletions',
+  up: (db) => {
+    createWebhookTables(db);
+    db.exec(`
+      CREATE TABLE retention_deletions (
+        recording_id TEXT PRIMARY KEY,
+        session_id   TEXT NOT NULL,
+        file_name    TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        sha256       TEXT NOT NULL,
+        task_id      TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        deleted_at   TEXT NOT NULL
+      );
+    `);
+  },
+};
