@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { Logger } from '../logging/index.js';
+import { webhookRoutes } from '../notify/index.js';
 import { packageVersion, type Station } from '../station/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
@@ -75,6 +76,7 @@ export async function buildStationApp(
   await app.register(recordingRoutes(station));
   await app.register(vultrRoutes(station));
   await app.register(eventsRoutes(station, events));
+  await app.register(webhookRoutes('/api/webhooks/deliveries', () => station.notifier));
   await app.register(fastifyStatic, {
     root: options.webRoot ?? defaultWebRoot(),
     prefix: '/',

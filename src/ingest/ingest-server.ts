@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
+import { notifyTargets, startIngestNotifier, webhookRoutes, type NotifyTargets } from '../notify/index.js';
 import { IngestTaskRepository, ingestMigrations, openDatabase, type Db } from '../store/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
@@ -22,6 +23,8 @@ export interface IngestServerOptions {
   logger?: Logger;
   /** Processing hook, filled by the processing engineer (src/processing). Absent: uploads stay "received". */
   createProcessor?: CreateProcessor;
+  /** INGEST_WEBHOOK_URL & co. (src/notify); undefined: no events sent. */
+  notify?: NotifyTargets | undefined;
 }
 
 /**
@@ -33,6 +36,7 @@ export class IngestServer {
   private db: Db | undefined;
   private processor: UploadProcessor | undefined;
   private baseUrl = '';
+  private notify: ReturnType<typeof startIngestNotifier>;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -66,6 +70,7 @@ export class IngestServer {
         tls,
         logger,
       });
+      await this.app.register(webhookRoutes('/webhooks/deliveries', () => this.notify?.notifier));
       this.processor?.start();
       await this.app.listen({ host: options.host, port: options.port });
       const address = this.app.server.address();
@@ -73,6 +78,15 @@ export class IngestServer {
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       this.baseUrl = `${tls ? 'https' : 'http'}://${host}:${port}`;
       logger.info({ url: this.baseUrl, dataDir }, 'ingest server listening');
+      const base = (): string => this.baseUrl;
+      this.notify = startIngestNotifier({
+        db: this.db,
+        targets: options.notify,
+        service,
+        processor: this.processor,
+        baseUrl: base,
+        logger,
+      });
       return this.baseUrl;
     } catch (error) {
       await this.close();
@@ -104,6 +118,8 @@ export class IngestServer {
       app.server.closeAllConnections?.();
       await closing;
     }
+    await this.notify?.close();
+    this.notify = undefined;
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
@@ -125,6 +141,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     tlsCertPath: ingest.tlsCertPath,
     tlsKeyPath: ingest.tlsKeyPath,
     tusExpirationMs: ingest.tusExpirationMs,
+    notify: notifyTargets(config, 'ingest'),
     ...(logger ? { logger } : {}),
   };
 }

@@ -23,6 +23,11 @@ export {
 } from './webhook-signature.js';
 export { humanMessage } from './human-message.js';
 export { notifyStationEvents, type StationEventSource } from './station-events.js';
-export { notifyIngestEvents, type IngestEventSourceOptions } from './ingest-events.js';
+export {
+  notifyIngestEvents,
+  startIngestNotifier,
+  type IngestEventSourceOptions,
+  type IngestServiceLike,
+} from './ingest-events.js';
 export { webhookRoutes } from './webhook-routes.js';
 export { notifyTargets } from './targets-from-config.js';

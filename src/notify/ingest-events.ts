@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/index.js';
-import type { IngestTask, WebhookRepository } from '../store/index.js';
-import type { Notifier } from './notifier.js';
+import type { Db, IngestTask, WebhookRepository } from '../store/index.js';
+import { Notifier, type NotifyTargets } from './notifier.js';
 
 /** What the ingest side offers the event source (kept structural: src/ingest is not imported). */
 export interface IngestEventSourceOptions {
@@ -83,6 +83,7 @@ export function notifyIngestEvents(options: IngestEventSourceOptions): { close: 
   const processed = (taskId: string, outcome: 'done' | 'failed'): void => {
     const task = options.get(taskId);
     if (!task) return;
+    scan(); // a fast job can finish before the next scan: announce the upload first
     try {
       const data = withLinks(task);
       const error = (data.processing as { error?: { code: string; message: string } } | undefined)?.error;
@@ -109,6 +110,47 @@ export function notifyIngestEvents(options: IngestEventSourceOptions): { close: 
       clearInterval(timer);
       emitter?.off('done', onDone);
       emitter?.off('failed', onFailed);
+    },
+  };
+}
+
+/** The ingest service as the notifier reads it (IngestService, structurally). */
+export interface IngestServiceLike {
+  tasks: { listRecent(limit: number): IngestTask[]; get(taskId: string): IngestTask | undefined };
+  viewOf(task: IngestTask): Record<string, unknown>;
+}
+
+/**
+ * Everything the ingest server needs for its events, in one call: a Notifier on its database
+ * and the event source above. Undefined when no target is configured. `close()` stops both.
+ */
+export function startIngestNotifier(options: {
+  db: Db;
+  targets: NotifyTargets | undefined;
+  service: IngestServiceLike;
+  processor: unknown;
+  baseUrl: () => string;
+  logger: Logger;
+}): { notifier: Notifier; close: () => Promise<void> } | undefined {
+  if (!options.targets) return undefined;
+  const { service, logger } = options;
+  const notifier = new Notifier({ db: options.db, targets: options.targets, logger });
+  if (!notifier.enabled) return undefined;
+  const events = notifyIngestEvents({
+    notifier,
+    listRecent: (n) => service.tasks.listRecent(n),
+    get: (id) => service.tasks.get(id),
+    view: (task) => service.viewOf(task),
+    processor: options.processor,
+    baseUrl: options.baseUrl,
+    logger,
+  });
+  notifier.start();
+  return {
+    notifier,
+    close: async () => {
+      events.close();
+      await notifier.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { IngestServer, ingestOptionsFromConfig } from '../ingest/index.js';
 import type { Logger } from '../logging/index.js';
+import { Notifier, notifyStationEvents, notifyTargets } from '../notify/index.js';
 import { processorFromConfig } from '../processing/index.js';
 import { createRecorder, type Recorder } from '../recorder/index.js';
 import { RecordingManager, type RecordingView as ManagedRecording } from '../sessions/index.js';
@@ -66,6 +67,9 @@ export class Station extends EventEmitter<StationEvents> {
   private outputsClient: UploadHttpClient | undefined;
   private readonly progress = new Map<string, UploadProgress>();
   private readonly lastProgressEvent = new Map<string, number>();
+  /** Webhooks / Discord / ntfy (src/notify); undefined until started. */
+  notifier: Notifier | undefined;
+  private stopNotify: (() => void) | undefined;
 
   constructor(options: StationOptions) {
     super();
@@ -89,6 +93,7 @@ export class Station extends EventEmitter<StationEvents> {
           createProcessor: processorFromConfig(config),
           tlsCertPath: undefined,
           tlsKeyPath: undefined,
+          notify: undefined, // the station announces uploads and processing itself
         });
         apiUrl = await this.ingest.start();
         logger.info({ url: apiUrl }, 'embedded ingest server started');
@@ -96,6 +101,9 @@ export class Station extends EventEmitter<StationEvents> {
       this.settings = uploadSettingsFromConfig(config, apiUrl);
       this.outputsClient = new UploadHttpClient(this.settings);
       this.db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
+      this.notifier = new Notifier({ db: this.db, targets: notifyTargets(config, 'station'), logger });
+      this.stopNotify = notifyStationEvents(this, this.notifier, logger.child({ part: 'notify' }));
+      this.notifier.start();
       const uploads = new UploadService({
         db: this.db,
         settings: this.settings,
@@ -138,6 +146,8 @@ export class Station extends EventEmitter<StationEvents> {
     await this.outputsClient?.close().catch(() => undefined);
     this.outputsClient = undefined;
     await this.ingest?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'ingest close'));
+    this.stopNotify?.();
+    await this.notifier?.close();
     this.db?.close();
     this.db = undefined;
     this.managerInstance = undefined;
