@@ -6,6 +6,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { Logger } from '../logging/index.js';
 import { webhookRoutes } from '../notify/index.js';
+import { retentionRoutes } from '../retention/index.js';
 import { packageVersion, type Station } from '../station/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
@@ -77,6 +78,7 @@ export async function buildStationApp(
   await app.register(vultrRoutes(station));
   await app.register(eventsRoutes(station, events));
   await app.register(webhookRoutes('/api/webhooks/deliveries', () => station.notifier));
+  await app.register(retentionRoutes(() => station.retention));
   await app.register(fastifyStatic, {
     root: options.webRoot ?? defaultWebRoot(),
     prefix: '/',

@@ -95,6 +95,8 @@ export interface RecordingManagerOptions {
   /** auto_process sent with automatic uploads [true]. */
   autoProcess?: boolean;
   logger?: Logger;
+  /** Fields added to a session's metadata file (the retention part's deletions and disk stops). */
+  metadataExtras?: (sessionId: string) => Record<string, unknown>;
 }
 
 interface Active {
@@ -116,6 +118,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
   private readonly autoUpload: boolean;
   private readonly autoProcess: boolean;
   private readonly logger: Logger;
+  private readonly metadataExtras: RecordingManagerOptions['metadataExtras'];
   private state: ManagerState = 'idle';
   private active: Active | undefined;
   private readonly finalizing = new Map<string, Promise<RecordingView>>();
@@ -141,6 +144,12 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     this.autoUpload = options.autoUpload ?? false;
     this.autoProcess = options.autoProcess ?? true;
     this.logger = options.logger ?? silentLogger();
+    this.metadataExtras = options.metadataExtras;
+  }
+
+  /** Rewrites a session's metadata file (after another part changed what `metadataExtras` returns). */
+  refreshMetadata(sessionId: string): Promise<void> {
+    return this.writeMetadata(sessionId);
   }
 
   /** Subscribes to the recorder and the uploads, starts the recorder, and picks up unfinished work. */
@@ -646,7 +655,10 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
         if (!session) return;
         await mkdir(session.folder, { recursive: true });
         const metadata = buildSessionMetadata(session, this.repo.listRecordings(sessionId));
-        await writeJsonAtomic(this.metadataPath(session), metadata);
+        await writeJsonAtomic(this.metadataPath(session), {
+          ...metadata,
+          ...this.metadataExtras?.(sessionId),
+        });
       });
     this.metadataWrites.set(sessionId, next);
     void next.finally(() => {

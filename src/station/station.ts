@@ -5,6 +5,7 @@ import { AppError } from '../errors/index.js';
 import { IngestServer, ingestOptionsFromConfig } from '../ingest/index.js';
 import type { Logger } from '../logging/index.js';
 import { Notifier, notifyStationEvents, notifyTargets } from '../notify/index.js';
+import { RetentionService } from '../retention/index.js';
 import { processorFromConfig } from '../processing/index.js';
 import { createRecorder, type Recorder } from '../recorder/index.js';
 import { RecordingManager, type RecordingView as ManagedRecording } from '../sessions/index.js';
@@ -70,6 +71,8 @@ export class Station extends EventEmitter<StationEvents> {
   /** Webhooks / Discord / ntfy (src/notify); undefined until started. */
   notifier: Notifier | undefined;
   private stopNotify: (() => void) | undefined;
+  /** RECORDINGS_RETENTION and the disk guard (src/retention). */
+  retention: RetentionService | undefined;
 
   constructor(options: StationOptions) {
     super();
@@ -104,6 +107,9 @@ export class Station extends EventEmitter<StationEvents> {
       this.notifier = new Notifier({ db: this.db, targets: notifyTargets(config, 'station'), logger });
       this.stopNotify = notifyStationEvents(this, this.notifier, logger.child({ part: 'notify' }));
       this.notifier.start();
+      const { policy, minFreeBytes } = config.retention;
+      const recordingsPath = config.station.recordingsPath;
+      this.retention = new RetentionService({ db: this.db, policy, minFreeBytes, recordingsPath, logger });
       const uploads = new UploadService({
         db: this.db,
         settings: this.settings,
@@ -122,11 +128,13 @@ export class Station extends EventEmitter<StationEvents> {
         uploads,
         autoUpload: config.upload.autoUpload,
         logger: logger.child({ part: 'sessions' }),
+        metadataExtras: (sessionId) => this.retention?.metadataFor(sessionId) ?? {},
       });
       this.managerInstance = manager;
       manager.on('state', () => this.emit('status', this.status()));
       manager.on('recording', (r) => this.emit('recordings', { id: r.id }));
       await manager.start();
+      this.retention.start(this, (sessionId) => manager.refreshMetadata(sessionId));
       for (const task of uploads.list(20))
         if (task.state === 'completed' && task.autoProcess) this.watcher.watch(task.id);
     } catch (error) {
@@ -137,6 +145,7 @@ export class Station extends EventEmitter<StationEvents> {
 
   async close(): Promise<void> {
     this.watcher?.close();
+    await this.retention?.close();
     await this.managerInstance
       ?.close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'manager close'));
@@ -177,6 +186,7 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   async startRecording(sessionName: string): Promise<RecordingView> {
+    await this.retention?.assertCanRecord();
     return this.recordingView(await this.manager.startRecording(sessionName));
   }
 

@@ -7,3 +7,4 @@ export * from './processing-job-repository.js';
 export * from './session-repository.js';
 export * from './upload-task-repository.js';
 export * from './webhook-repository.js';
+export * from './retention-repository.js';

@@ -4,7 +4,7 @@ import { createWebhookTables } from './webhook-tables.js';
 /**
  * Station v3 (notify branch; renumber on merge if another v3 landed first): the webhook
  * delivery queue (see webhook-tables.ts) and the log of local recording files that the
- * retention policy deleted, with why (src/retention).
+ * retention policy deleted, with why, and the recordings the disk guard stopped (src/retention).
  */
 export const stationV3Webhooks: Migration = {
   version: 3,
@@ -21,6 +21,15 @@ export const stationV3Webhooks: Migration = {
         task_id      TEXT NOT NULL,
         reason       TEXT NOT NULL,
         deleted_at   TEXT NOT NULL
+      );
+      -- recordings the disk guard stopped because free space fell below half of RECORDING_MIN_FREE_BYTES
+      CREATE TABLE disk_stops (
+        recording_id   TEXT PRIMARY KEY,
+        session_id     TEXT NOT NULL,
+        at             TEXT NOT NULL,
+        free_bytes     INTEGER NOT NULL,
+        min_free_bytes INTEGER NOT NULL,
+        message        TEXT NOT NULL
       );
     `);
   },
