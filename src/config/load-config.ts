@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppError } from '../errors/index.js';
 import { envSchema, type ParsedEnv, type RetentionPolicy } from './schema.js';
+import { storageConfig, type StorageConfig } from './object-storage-config.js';
 
 /** The typed configuration every part receives; nothing else reads the environment. */
 export interface Config {
@@ -52,6 +53,8 @@ export interface Config {
     silenceThresholdDb: number;
     silenceMinSeconds: number;
     chapters: boolean;
+    /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS. */
+    corsOrigins: string[];
   };
   /** Webhooks and human notifications (src/notify). */
   notify: {
@@ -67,6 +70,8 @@ export interface Config {
     policy: RetentionPolicy;
     minFreeBytes: number;
   };
+  /** UPLOAD_TARGET, INGEST_STORAGE and the S3_* bucket (object-storage-config.ts). */
+  storage: StorageConfig;
 }
 
 export interface LoadConfigOptions {
@@ -102,6 +107,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       'INGEST_TLS_CERT and INGEST_TLS_KEY: expects both PEM paths, or neither',
     );
   }
+  const storage = storageConfig(e);
   const obsConfigured = e.OBS_HOST !== undefined || e.OBS_PASSWORD !== undefined;
 
   return {
@@ -150,6 +156,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       silenceThresholdDb: e.INGEST_SILENCE_THRESHOLD_DB,
       silenceMinSeconds: e.INGEST_SILENCE_MIN_SECONDS,
       chapters: e.INGEST_CHAPTERS,
+      corsOrigins: e.INGEST_CORS_ORIGINS,
     },
     notify: {
       stationWebhookUrls: e.STREAMAI_WEBHOOK_URL,
@@ -163,5 +170,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       policy: e.RECORDINGS_RETENTION,
       minFreeBytes: e.RECORDING_MIN_FREE_BYTES,
     },
+    storage,
   };
 }

@@ -5,6 +5,7 @@ import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { notifyTargets, startIngestNotifier, webhookRoutes, type NotifyTargets } from '../notify/index.js';
 import { IngestTaskRepository, ingestMigrations, openDatabase, type Db } from '../store/index.js';
+import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
@@ -20,6 +21,8 @@ export interface IngestServerOptions {
   tlsCertPath?: string | undefined;
   tlsKeyPath?: string | undefined;
   tusExpirationMs: number;
+  /** Browser origins allowed by CORS (`INGEST_CORS_ORIGINS`); absent or empty: none. */
+  corsOrigins?: string[] | undefined;
   logger?: Logger;
   /** Processing hook, filled by the processing engineer (src/processing). Absent: uploads stay "received". */
   createProcessor?: CreateProcessor;
@@ -68,6 +71,8 @@ export class IngestServer {
         apiKeys: options.apiKeys,
         tusExpirationMs: options.tusExpirationMs,
         tls,
+        loopbackOnly: isLoopbackBind(options.host),
+        corsOrigins: options.corsOrigins ?? [],
         logger,
       });
       await this.app.register(webhookRoutes('/webhooks/deliveries', () => this.notify?.notifier));
@@ -142,6 +147,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     tlsKeyPath: ingest.tlsKeyPath,
     tusExpirationMs: ingest.tusExpirationMs,
     notify: notifyTargets(config, 'ingest'),
+    corsOrigins: ingest.corsOrigins,
     ...(logger ? { logger } : {}),
   };
 }

@@ -77,4 +77,9 @@ export interface UploadSettings extends Omit<Config['upload'], 'apiUrl'> {
   growthCheckMs: number;
   /** How long to wait for the server to confirm the digest after the last byte. */
   confirmTimeoutMs: number;
+  /**
+   * How long a claim on a task lasts unless renewed (renewed every third of it while the
+   * attempt runs); another process takes the task over once it expired. Optional: 30 s.
+   */
+  leaseMs?: number;
 }

@@ -1,10 +1,16 @@
 import type { Migration } from '../open-database.js';
 import { stationV1UploadTasks } from './station-v1-upload-tasks.js';
 import { stationV2Sessions } from './station-v2-sessions.js';
-import { stationV3Webhooks } from './station-v3-webhooks.js';
+import { stationV3UploadLeases } from './station-v3-upload-leases.js';
+import { stationV4Webhooks } from './station-v4-webhooks.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
  * Append only: add a new version at the end, never edit a shipped one.
  */
-export const stationMigrations: Migration[] = [stationV1UploadTasks, stationV2Sessions, stationV3Webhooks];
+export const stationMigrations: Migration[] = [
+  stationV1UploadTasks,
+  stationV2Sessions,
+  stationV3UploadLeases,
+  stationV4Webhooks,
+];
