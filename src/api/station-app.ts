@@ -7,6 +7,7 @@ import fastifySwagger from '@fastify/swagger';
 import type { Logger } from '../logging/index.js';
 import { webhookRoutes } from '../notify/index.js';
 import { retentionRoutes } from '../retention/index.js';
+import { metricsRoutes } from '../metrics/index.js';
 import { packageVersion, type Station } from '../station/index.js';
 import { frameworkErrorOptions } from '../server-kit/index.js';
 import { registerErrorHandling } from './error-handler.js';
@@ -81,6 +82,7 @@ export async function buildStationApp(
   await app.register(eventsRoutes(station, events));
   await app.register(webhookRoutes('/api/webhooks/deliveries', () => station.notifier));
   await app.register(retentionRoutes(() => station.retention));
+  await app.register(metricsRoutes(() => station.metrics?.registry));
   await app.register(fastifyStatic, {
     root: options.webRoot ?? defaultWebRoot(),
     prefix: '/',

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { notifyTargets, startIngestNotifier, webhookRoutes, type NotifyTargets } from '../notify/index.js';
+import { countBytesReceived, createIngestMetrics, metricsRoutes } from '../metrics/index.js';
 import { IngestTaskRepository, ingestMigrations, openDatabase, type Db } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
@@ -40,6 +41,7 @@ export class IngestServer {
   private processor: UploadProcessor | undefined;
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
+  private metrics: ReturnType<typeof createIngestMetrics> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -76,6 +78,10 @@ export class IngestServer {
         logger,
       });
       await this.app.register(webhookRoutes('/webhooks/deliveries', () => this.notify?.notifier));
+      const webhooks = () => this.notify?.notifier.repository;
+      this.metrics = createIngestMetrics({ db: this.db, dataDir, processor: this.processor, webhooks });
+      countBytesReceived(this.app, this.metrics.addReceivedBytes);
+      await this.app.register(metricsRoutes(() => this.metrics?.registry));
       this.processor?.start();
       await this.app.listen({ host: options.host, port: options.port });
       const address = this.app.server.address();
@@ -125,6 +131,7 @@ export class IngestServer {
     }
     await this.notify?.close();
     this.notify = undefined;
+    this.metrics?.close();
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();

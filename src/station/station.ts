@@ -6,6 +6,7 @@ import { IngestServer, ingestOptionsFromConfig } from '../ingest/index.js';
 import type { Logger } from '../logging/index.js';
 import { Notifier, notifyStationEvents, notifyTargets } from '../notify/index.js';
 import { RetentionService } from '../retention/index.js';
+import { createStationMetrics } from '../metrics/index.js';
 import { processorFromConfig } from '../processing/index.js';
 import { createRecorder, type Recorder } from '../recorder/index.js';
 import { RecordingManager, type RecordingView as ManagedRecording } from '../sessions/index.js';
@@ -73,6 +74,8 @@ export class Station extends EventEmitter<StationEvents> {
   private stopNotify: (() => void) | undefined;
   /** RECORDINGS_RETENTION and the disk guard (src/retention). */
   retention: RetentionService | undefined;
+  /** Prometheus registry for GET /metrics (src/metrics). */
+  metrics: ReturnType<typeof createStationMetrics> | undefined;
 
   constructor(options: StationOptions) {
     super();
@@ -118,6 +121,17 @@ export class Station extends EventEmitter<StationEvents> {
       this.uploadsService = uploads;
       this.watcher = new ProcessingWatcher(uploads, logger.child({ part: 'processing-watcher' }));
       this.wireUploads(uploads, this.watcher);
+      this.metrics = createStationMetrics({
+        db: this.db,
+        uploads,
+        recorder: () => ({
+          state: this.managerInstance?.status().state ?? 'idle',
+          connected: this.managerInstance?.status().recorder.connected ?? false,
+        }),
+        webhooks: () => this.notifier?.repository,
+        recordingsPath: config.station.recordingsPath,
+        dataDir: config.station.dataDir,
+      });
       uploads.start();
 
       const recorder = this.recorderOverride ?? createRecorder(config, logger.child({ part: 'recorder' }));
@@ -146,6 +160,7 @@ export class Station extends EventEmitter<StationEvents> {
   async close(): Promise<void> {
     this.watcher?.close();
     await this.retention?.close();
+    this.metrics?.close();
     await this.managerInstance
       ?.close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'manager close'));

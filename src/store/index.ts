@@ -8,3 +8,4 @@ export * from './session-repository.js';
 export * from './upload-task-repository.js';
 export * from './webhook-repository.js';
 export * from './retention-repository.js';
+export * from './state-counts.js';
