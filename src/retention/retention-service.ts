@@ -134,6 +134,11 @@ export class RetentionService {
     return this.running;
   }
 
+  /** Why a recording's local file was deleted, or undefined when it was not. */
+  deletedReason(recordingId: string): string | undefined {
+    return this.repo.getDeletion(recordingId)?.reason;
+  }
+
   /** What session_metadata.json adds for a session: the files deleted and the recordings stopped for space. */
   metadataFor(sessionId: string): Record<string, unknown> {
     const deleted = this.repo.listDeletions(1000, sessionId).map(deletionView);

@@ -221,6 +221,12 @@ export class Station extends EventEmitter<StationEvents> {
   recordingFile(id: string, which: 'video' | 'thumbnail'): { path: string; fileName: string } {
     const recording = this.requireRecording(id);
     const file = which === 'video' ? recording.filePath : recording.thumbnailPath;
+    const deleted = which === 'video' ? this.retention?.deletedReason(id) : undefined;
+    if (deleted)
+      throw new AppError(
+        'FILE_NOT_FOUND',
+        `the local file of ${id} was deleted (${deleted}); the server keeps its copy`,
+      );
     if (!file) {
       throw new AppError(
         'FILE_NOT_FOUND',

@@ -55,6 +55,13 @@ test('max-gb deletes a recording once the server confirmed its sha256, and the m
   assert.equal(deleted?.recording_id, id);
   assert.match(deleted!.reason, /max-gb:0\.000001: .*sha256 [0-9a-f]{12}… confirmed by the server/);
   await assert.rejects(access(file), { code: 'ENOENT' });
+  const video = await call(`${url}/api/recordings/${id}/video`);
+  assert.equal(video.status, 404);
+  assert.equal((video.body.error as { code: string }).code, 'FILE_NOT_FOUND');
+  assert.match(
+    (video.body.error as { message: string }).message,
+    /was deleted \(RECORDINGS_RETENTION=max-gb/,
+  );
   const metadata = await eventually(
     async () => {
       const m = JSON.parse(
