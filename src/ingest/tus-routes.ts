@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { EVENTS, Metadata, Server as TusServer, type Upload } from '@tus/server';
 import { AppError, errorBody, isAppError } from '../errors/index.js';
 import { codeForStatus } from '../server-kit/index.js';
+import { assertOwner } from './auth-hook.js';
 import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
 import { TaskLock } from './task-lock.js';
 import { webBodyOf } from './web-body.js';
@@ -108,6 +109,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       const task = tasks.getByUploadRef(id);
       return task?.state === 'received' && task.fileSize !== null ? { size: task.fileSize } : undefined;
     },
+    () => service.roomWatch(),
   );
 
   const tus = new TusServer({
@@ -119,7 +121,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     exposedHeaders: [UPLOAD_SHA256_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm'],
     allowedHeaders: ['Upload-Checksum', 'X-API-Key'],
     namingFunction: () => randomBytes(16).toString('hex'),
-    onUploadCreate: async (_req, upload) => {
+    onUploadCreate: async (req, upload) => {
       const metadata = { ...(upload.metadata ?? {}) };
       const declaration = declarationOf(metadata);
       const taskId = declaration.taskId ?? upload.id;
@@ -134,6 +136,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         uploadTime: declaration.uploadTime,
         declaredSize: upload.size ?? null,
         declaredSha256: declaration.sha256 ?? null,
+        ownerKeySha256: ctx.ownerOf(req.headers),
       });
       return { metadata };
     },
@@ -184,6 +187,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         uploadRef: upload.id,
         declaredSize: upload.size ?? null,
         declaredSha256: declaration.sha256 ?? null,
+        ownerKeySha256: done?.ownerKeySha256 ?? null,
       });
       return { headers: { [UPLOAD_SHA256_HEADER]: task.sha256 ?? sha256 } };
     } finally {
@@ -206,6 +210,8 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     }
     if (declaration.taskId) {
+      const existing = tasks.get(declaration.taskId);
+      if (existing) assertOwner(existing, ctx.ownerOf(request.headers));
       service.assertNoConflict(declaration.taskId, {
         size: length ?? null,
         sha256: declaration.sha256 ?? null,
@@ -220,6 +226,11 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       throw new AppError('TUS_VERSION_REQUIRED', 'the Tus-Resumable: 1.0.0 header is required');
     }
     if (method === 'POST' && id === undefined) await checkCreation(request);
+    if (id !== undefined && method !== 'OPTIONS') {
+      // Only the key that created an upload may look at, write or delete it.
+      const task = tasks.getByUploadRef(id);
+      if (task) assertOwner(task, ctx.ownerOf(request.headers));
+    }
     if (method === 'PATCH') await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     const checksum = method === 'PATCH' && id !== undefined ? chunkChecksumOf(request) : undefined;
     if (checksum && id !== undefined) store.expectChecksum(id, checksum);

@@ -27,7 +27,7 @@ const DELETION_COLUMNS = `recording_id AS recordingId, session_id AS sessionId, 
 const STOP_COLUMNS = `recording_id AS recordingId, session_id AS sessionId, at, free_bytes AS freeBytes,
   min_free_bytes AS minFreeBytes, message`;
 
-/** The retention part's SQL (tables from station migration v4). */
+/** The retention part's SQL (tables from station migration v6). */
 export class RetentionRepository {
   constructor(private readonly db: Db) {}
 

@@ -2,12 +2,12 @@ import type { Migration } from '../open-database.js';
 import { createWebhookTables } from './webhook-tables.js';
 
 /**
- * Station v4 (notify branch; renumber on merge if another v4 landed first): the webhook
+ * Station v6 (notify branch; renumber on merge if another v6 landed first): the webhook
  * delivery queue (see webhook-tables.ts) and the log of local recording files that the
  * retention policy deleted, with why, and the recordings the disk guard stopped (src/retention).
  */
-export const stationV4Webhooks: Migration = {
-  version: 4,
+export const stationV6Webhooks: Migration = {
+  version: 6,
   description: 'webhook deliveries and retention deletions',
   up: (db) => {
     createWebhookTables(db);
