@@ -29,6 +29,8 @@ export interface StationEventSource {
   off(event: 'upload', listener: (view: UploadLike) => void): unknown;
   off(event: 'recordings', listener: (change: { id: string }) => void): unknown;
   getRecording(id: string): RecordingLike;
+  /** The upload tasks, for how the server confirmed each (`verifiedBy`, src/uploads). */
+  readonly uploadService: { get(taskId: string): { verifiedBy: string | null } | undefined };
 }
 
 /**
@@ -54,9 +56,14 @@ export function notifyStationEvents(
     }
   };
   const onUpload = (u: UploadLike): void => {
-    const data = u as unknown as Record<string, unknown>;
+    const verifiedBy =
+      u.state === 'completed' ? (station.uploadService.get(u.task_id)?.verifiedBy ?? null) : null;
+    const data = { ...(u as unknown as Record<string, unknown>), verified_by: verifiedBy };
     if (u.state === 'completed') {
-      const check = u.sha256 ? `sha256 ${u.sha256.slice(0, 12)}… confirmed` : 'accepted by the server';
+      const check =
+        verifiedBy === 'sha256' && u.sha256
+          ? `sha256 ${u.sha256.slice(0, 12)}… confirmed by the server`
+          : 'accepted by the server, no checksum reported';
       publish(
         'upload.completed',
         `upload.completed:${u.task_id}`,

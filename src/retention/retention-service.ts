@@ -20,7 +20,7 @@ export interface StationRecordingLike {
   sizeBytes: number | null;
   sha256: string | null;
   fileName: string | null;
-  upload: { task_id: string; state: string; sha256: string | null; server_sha256?: string | null } | null;
+  upload: { task_id: string; state: string } | null;
 }
 
 /** What the retention service needs of the station (typed structurally: src/station is not imported). */
@@ -30,6 +30,10 @@ export interface RetentionStation {
   off(event: 'upload', listener: (u: { state: string }) => void): unknown;
   off(event: 'status', listener: (s: { recorder: { recording: boolean } }) => void): unknown;
   listRecordings(limit: number): StationRecordingLike[];
+  /** The upload tasks, for how the server confirmed each (`verifiedBy`, src/uploads). */
+  readonly uploadService: {
+    get(taskId: string): { state: string; sha256: string | null; verifiedBy: string | null } | undefined;
+  };
   recordingFile(id: string, which: 'video'): { path: string };
   stopRecording(): Promise<unknown>;
 }
@@ -49,10 +53,15 @@ export interface RetentionServiceOptions {
   now?: () => Date;
 }
 
-/** The digest the server confirmed: its own when the view carries it, else the task's (confirmed at completion). */
-function confirmedDigest(upload: NonNullable<StationRecordingLike['upload']>): string | null {
-  if (upload.state !== 'completed') return null;
-  return 'server_sha256' in upload ? (upload.server_sha256 ?? null) : upload.sha256;
+/**
+ * The digest the server confirmed: the task's sha256 only when the server reported the same one
+ * (`verifiedBy: 'sha256'`); a server of the original's kind that checked only the size, or
+ * nothing, confirmed no digest.
+ */
+function confirmedDigest(
+  task: { state: string; sha256: string | null; verifiedBy: string | null } | undefined,
+): string | null {
+  return task?.state === 'completed' && task.verifiedBy === 'sha256' ? task.sha256 : null;
 }
 
 function policyText(p: RetentionPolicy): string {
@@ -202,7 +211,11 @@ export class RetentionService {
         recordedAt: r.date,
         sha256: r.sha256,
         upload: r.upload
-          ? { taskId: r.upload.task_id, state: r.upload.state, confirmedSha256: confirmedDigest(r.upload) }
+          ? {
+              taskId: r.upload.task_id,
+              state: r.upload.state,
+              confirmedSha256: confirmedDigest(station.uploadService.get(r.upload.task_id)),
+            }
           : null,
       };
     });

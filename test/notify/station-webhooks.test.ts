@@ -50,6 +50,7 @@ test('a station recording and its upload are announced to the webhook, signed, a
     .find((e) => e.type === 'upload.completed')!;
   assert.equal(upload.data.state, 'completed');
   assert.match(String(upload.data.sha256), /^[0-9a-f]{64}$/);
+  assert.equal(upload.data.verified_by, 'sha256');
 
   const log = await call(`${url}/api/webhooks/deliveries?limit=10`);
   assert.equal(log.status, 200);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { call, eventually } from '../helpers/station.js';
 import { freePort } from '../helpers/station-process.js';
+import { startLegacyServer } from '../uploads/legacy-server.js';
 import { stationOnSmallDisk } from './tmpfs.js';
 
 interface Rec {
@@ -94,4 +95,23 @@ test('a recording whose upload failed is never deleted, and the plan says why it
   const kept = plan.body.kept as Array<{ recording_id: string; why: string }>;
   assert.deepEqual(kept, [{ recording_id: id, file_name: rec.fileName, why: 'upload failed' }]);
   await access(path.join(recordings, 'Kept', rec.fileName));
+});
+
+test('a recording accepted by a server that reported no checksum is kept: its sha256 was never confirmed', async (t) => {
+  const legacy = await startLegacyServer(t);
+  const { url, disk } = await stationOnSmallDisk(t, (disk) => ({
+    RECORDINGS_PATH: path.join(disk, 'recordings'),
+    RECORDINGS_RETENTION: 'max-gb:0.000001',
+    RECORDING_MIN_FREE_BYTES: '1MiB',
+    VULTR_API_URL: legacy.url,
+  }));
+  const id = await recordOnce(url, 'Legacy');
+  const rec = await uploadState(url, id, 'completed');
+  assert.equal(legacy.uploads.length, 1, 'the old server got the file');
+  const plan = await call(`${url}/api/retention`);
+  assert.deepEqual(plan.body.deleted, []);
+  assert.deepEqual(plan.body.kept, [
+    { recording_id: id, file_name: rec.fileName, why: 'server did not confirm the sha256' },
+  ]);
+  await access(path.join(disk, 'recordings', 'Legacy', rec.fileName));
 });
