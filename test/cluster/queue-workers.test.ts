@@ -102,9 +102,11 @@ test('a worker SIGKILLed mid-job: another worker takes the job once its lock lap
   await waitFor('the first worker to start the job', () =>
     first.logs.some((l) => l.msg === 'processing started' && l.taskId === 'killed-mid-job'),
   );
-  const second = await startWorker(t, env, dataDir);
+  // Killed at once: the job is only started (probe), far from done.
   first.child.kill('SIGKILL');
+  const second = await startWorker(t, env, dataDir);
   await waitFor('the job done', async () => (await processingState(url, 'killed-mid-job')) === 'done');
+  assert.equal(doneCounts([first]).get('killed-mid-job'), undefined, 'the killed worker did not finish it');
   assert.equal(doneCounts([first, second]).get('killed-mid-job'), 1);
   assert.ok(
     second.logs.some(
