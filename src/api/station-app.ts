@@ -19,6 +19,7 @@ import { eventsRoutes } from './routes/events-routes.js';
 import { loginRoutes } from './routes/login-routes.js';
 import { recordingRoutes } from './routes/recording-routes.js';
 import { vultrRoutes } from './routes/vultr-routes.js';
+import { searchRoutes } from './routes/search-routes.js';
 
 export interface StationAppOptions {
   station: Station;
@@ -75,6 +76,7 @@ export async function buildStationApp(
   await app.register(loginRoutes(options.apiToken));
   await app.register(recordingRoutes(station));
   await app.register(vultrRoutes(station));
+  await app.register(searchRoutes(station));
   await app.register(eventsRoutes(station, events));
   await app.register(webhookRoutes('/api/webhooks/deliveries', () => station.notifier));
   await app.register(retentionRoutes(() => station.retention));

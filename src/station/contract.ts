@@ -186,3 +186,88 @@ export type UploadStatusAnswer = Static<typeof UploadStatusAnswerSchema>;
 export type UploadsAnswer = Static<typeof UploadsAnswerSchema>;
 export type ConnectionTestAnswer = Static<typeof ConnectionTestAnswerSchema>;
 export type VultrStatusAnswer = Static<typeof VultrStatusAnswerSchema>;
+
+// ---- Processed outputs the page reads through GET /api/vultr/upload/:task_id/outputs/:name ----
+// (the processing server writes them: src/processing/timeline.ts and transcribe/transcript.ts;
+// docs/ARCHITECTURE.md "Processing" has their shapes). Described here so the page and the
+// station's transcript index share one type and the index can check a file before trusting it.
+
+const TimeRange = Type.Object({ start: Type.Number(), end: Type.Number() });
+
+/** `timeline.json` (version 1). */
+export const TimelineFileSchema = Type.Object({
+  version: Type.Literal(1),
+  duration: Type.Number(),
+  loudness: Type.Object({
+    interval: Type.Number(),
+    unit: Type.Literal('LUFS'),
+    momentary: Type.Array(Nullable(Type.Number())),
+    integrated: Nullable(Type.Number()),
+    range: Nullable(Type.Number()),
+  }),
+  silences: Type.Array(TimeRange),
+  cuts: Type.Array(TimeRange),
+  chapters: Nullable(
+    Type.Array(Type.Object({ start: Type.Number(), end: Type.Number(), title: Type.String() })),
+  ),
+  thumbnails: Nullable(
+    Type.Object({
+      sprite: Type.String(),
+      interval: Type.Number(),
+      columns: Type.Number(),
+      rows: Type.Number(),
+      tile_width: Type.Number(),
+      tile_height: Type.Number(),
+      times: Type.Array(Type.Number()),
+    }),
+  ),
+});
+
+/** `transcript.json`: segments (subtitle cues) with their words. */
+export const TranscriptFileSchema = Type.Object({
+  engine: Type.String(),
+  language: Type.String(),
+  duration: Type.Number(),
+  word_count: Type.Number(),
+  segments: Type.Array(
+    Type.Object({
+      start: Type.Number(),
+      end: Type.Number(),
+      text: Type.String(),
+      words: Type.Array(
+        Type.Object({
+          text: Type.String(),
+          start: Type.Number(),
+          end: Type.Number(),
+          confidence: Nullable(Type.Number()),
+        }),
+      ),
+    }),
+  ),
+});
+
+/** One transcript line that holds the phrase searched for. */
+export const SearchHitSchema = Type.Object({
+  task_id: Type.String(),
+  file_name: Type.String(),
+  session_name: Nullable(Type.String()),
+  recording_id: Nullable(Type.String()),
+  /** Seconds of the original recording: where the player seeks. */
+  start: Type.Number(),
+  end: Type.Number(),
+  text: Type.String(),
+});
+
+/** GET /api/search?q=… */
+export const SearchAnswerSchema = Type.Object({
+  success: Type.Literal(true),
+  query: Type.String(),
+  /** How many recordings' transcripts are in the index. */
+  indexed: Type.Number(),
+  hits: Type.Array(SearchHitSchema),
+});
+
+export type TimelineFile = Static<typeof TimelineFileSchema>;
+export type TranscriptFile = Static<typeof TranscriptFileSchema>;
+export type SearchHit = Static<typeof SearchHitSchema>;
+export type SearchAnswer = Static<typeof SearchAnswerSchema>;

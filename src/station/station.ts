@@ -34,6 +34,8 @@ import {
   type UploadView,
 } from './views.js';
 import { ProcessingWatcher } from './processing-watcher.js';
+import { TranscriptIndex } from './transcript-index.js';
+import type { SearchHit } from './contract.js';
 import { packageVersion } from './version.js';
 
 /** What the station tells its page, as typed events (the API turns them into SSE). */
@@ -53,6 +55,10 @@ export interface StationOptions {
 const ACTIVE_STATES = new Set(['validating', 'compressing', 'uploading']);
 const PROGRESS_EVENT_INTERVAL_MS = 250;
 
+/** The processing server's transcript output, and the largest one the station indexes. */
+const TRANSCRIPT_OUTPUT = 'transcript.json';
+const MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024;
+
 /**
  * The recording station: opens the station database, starts the upload service, the recorder
  * and the RecordingManager, and — when VULTR_API_URL is unset — an embedded ingest server on
@@ -67,6 +73,8 @@ export class Station extends EventEmitter<StationEvents> {
   private uploadsService: UploadService | undefined;
   private managerInstance: RecordingManager | undefined;
   private watcher: ProcessingWatcher | undefined;
+  /** Full-text index of processed transcripts (GET /api/search); undefined until started. */
+  private transcripts: TranscriptIndex | undefined;
   private settings: UploadSettings | undefined;
   private outputsClient: UploadHttpClient | undefined;
   private readonly progress = new Map<string, UploadProgress>();
@@ -126,6 +134,12 @@ export class Station extends EventEmitter<StationEvents> {
       });
       this.uploadsService = uploads;
       this.watcher = new ProcessingWatcher(uploads, logger.child({ part: 'processing-watcher' }));
+      this.transcripts = new TranscriptIndex(this.db, (taskId) => {
+        const task = uploads.get(taskId);
+        return (
+          task && { fileName: task.fileName, sessionName: task.sessionName, recordingId: task.recordingId }
+        );
+      });
       this.metrics = createStationMetrics({
         db: this.db,
         uploads,
@@ -181,6 +195,7 @@ export class Station extends EventEmitter<StationEvents> {
     await this.ingest?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'ingest close'));
     this.stopNotify?.();
     await this.notifier?.close();
+    this.transcripts = undefined;
     this.db?.close();
     this.db = undefined;
     this.managerInstance = undefined;
@@ -335,7 +350,15 @@ export class Station extends EventEmitter<StationEvents> {
   async processedOutput(
     taskId: string,
     name: string,
-  ): Promise<{ contentType: string; size: number | undefined; body: Readable }> {
+    range?: string,
+  ): Promise<{
+    contentType: string;
+    size: number | undefined;
+    body: Readable;
+    /** 206 with `contentRange` when a byte range was asked for (a player seeking), else 200. */
+    status: number;
+    contentRange: string | undefined;
+  }> {
     if (!this.uploads.get(taskId)) throw new AppError('TASK_NOT_FOUND', `no upload task ${taskId}`);
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name))
       throw new AppError('BAD_REQUEST', `bad output name "${name}"`);
@@ -343,8 +366,13 @@ export class Station extends EventEmitter<StationEvents> {
     if (!client) throw new AppError('INVALID_STATE', 'the station is not started');
     const answer = await client.stream(`/outputs/${encodeURIComponent(taskId)}/${encodeURIComponent(name)}`, {
       what: 'processed output',
+      ...(range === undefined ? {} : { headers: { range } }),
     });
-    if (answer.status !== 200) {
+    if (answer.status === 416) {
+      answer.body.resume();
+      throw new AppError('BAD_REQUEST', `the byte range "${range ?? ''}" is outside output "${name}"`);
+    }
+    if (answer.status !== 200 && answer.status !== 206) {
       answer.body.resume(); // drain the small error body so the connection can be reused
       if (answer.status === 404)
         throw new AppError('OUTPUT_NOT_FOUND', `the server has no output "${name}" for ${taskId}`);
@@ -358,7 +386,42 @@ export class Station extends EventEmitter<StationEvents> {
       contentType: answer.headers['content-type'] ?? 'application/octet-stream',
       size: Number.isFinite(length) ? length : undefined,
       body: answer.body,
+      status: answer.status,
+      contentRange: answer.headers['content-range'],
     };
+  }
+
+  /** Transcript lines of every indexed recording that hold `query` as a phrase (GET /api/search). */
+  searchTranscripts(query: string): { indexed: number; hits: SearchHit[] } {
+    const index = this.transcripts;
+    if (!index) throw new AppError('INVALID_STATE', 'the station is not started');
+    return { hits: index.search(query), indexed: index.count() };
+  }
+
+  /** Reads a done task's transcript.json from the processing server into the index (once). */
+  private async indexTranscript(taskId: string): Promise<void> {
+    const index = this.transcripts;
+    if (!index || index.has(taskId)) return;
+    try {
+      const output = await this.processedOutput(taskId, TRANSCRIPT_OUTPUT);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of output.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > MAX_TRANSCRIPT_BYTES) {
+          output.body.destroy();
+          throw new AppError(
+            'SERVER_ERROR',
+            `transcript.json of ${taskId} is over ${MAX_TRANSCRIPT_BYTES} bytes`,
+          );
+        }
+        chunks.push(chunk);
+      }
+      const lines = index.index(taskId, JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+      this.logger.info({ taskId, lines }, 'transcript indexed');
+    } catch (error) {
+      this.logger.warn({ err: error, taskId }, 'transcript not indexed');
+    }
   }
 
   /** Configuration, /health and auth against the processing server (no upload). */
@@ -384,7 +447,9 @@ export class Station extends EventEmitter<StationEvents> {
       this.emit('upload', this.uploadView(task));
       this.emit('status', this.status());
     });
-    watcher.on('change', (taskId: string, _view: ProcessingView) => {
+    watcher.on('change', (taskId: string, view: ProcessingView) => {
+      if (view.state === 'done' && view.outputs.some((o) => o.name === TRANSCRIPT_OUTPUT))
+        void this.indexTranscript(taskId);
       const task = uploads.get(taskId);
       if (task) this.emit('upload', this.uploadView(task));
       if (task?.recordingId) this.emit('recordings', { id: task.recordingId });

@@ -1,5 +1,5 @@
 import type { TestContext } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's Chromium, headless, driven by playwright-core; closed when the test ends. */
 export async function launchChromium(t: TestContext): Promise<Browser> {
@@ -19,4 +19,14 @@ export async function launchChromium(t: TestContext): Promise<Browser> {
   });
   t.after(() => browser.close());
   return browser;
+}
+
+/** Collects the page's uncaught errors and console errors (a test asserts the list is empty). */
+export function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  return problems;
 }

@@ -10,3 +10,4 @@ export type {
   StatusView as StatusResponse,
   UploadView,
 } from '../../src/station/contract.js';
+export type { SearchAnswer, SearchHit, TimelineFile, TranscriptFile } from '../../src/station/contract.js';

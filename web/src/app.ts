@@ -9,6 +9,7 @@ import { setConnected } from './header-badge.js';
 import { mountSignIn, showSignIn } from './login-section.js';
 import { mountRecorder, onStatus, renderStatus } from './recorder-section.js';
 import { loadRecordings, mountRecordings } from './recordings-section.js';
+import { mountSearch } from './search-section.js';
 import { loadUploads, showUpload } from './uploads-section.js';
 import { mountVultr, renderVultrConfig } from './vultr-section.js';
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   mountRecorder();
   mountRecordings({ afterUpload: loadUploads });
   mountVultr();
+  mountSearch();
   onStatus(renderVultrConfig);
   try {
     renderStatus(await api<StatusResponse>('/api/status'));

@@ -7,6 +7,7 @@ import { api, messageOf } from './api.js';
 import type { ProcessingView, UploadView } from './api-types.js';
 import { $, el, placeInOrder, setText } from './dom.js';
 import { formatBytes, formatDateTime, formatDuration } from './format.js';
+import { renderMedia } from './task-media.js';
 
 const ACTIVE = ['queued', 'uploading', 'retry_wait', 'validating', 'compressing'];
 
@@ -183,6 +184,8 @@ function renderProcessing(u: UploadView, p: ProcessingView): HTMLElement[] {
       }),
     );
   }
+  const media = p.state === 'done' ? renderMedia(u, names) : null;
+  if (media) out.push(media);
   const links = [
     ['web.mp4', 'Web version'],
     ['edited.mp4', 'Edited (silences cut)'],

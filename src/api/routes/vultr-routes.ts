@@ -100,8 +100,14 @@ export const vultrRoutes =
         },
       },
       async (request, reply) => {
-        const output = await station.processedOutput(request.params.task_id, request.params.name);
-        void reply.type(output.contentType);
+        const output = await station.processedOutput(
+          request.params.task_id,
+          request.params.name,
+          request.headers.range,
+        );
+        // Byte ranges pass through, so the page's player can seek in web.mp4 / edited.mp4.
+        void reply.code(output.status).type(output.contentType).header('accept-ranges', 'bytes');
+        if (output.contentRange !== undefined) void reply.header('content-range', output.contentRange);
         if (output.size !== undefined) void reply.header('content-length', output.size);
         return reply.send(output.body);
       },
