@@ -88,6 +88,11 @@ test('a processed recording: timeline drawn, transcript beside the player, phras
   const timeline = (await (await fetch(`${base}/timeline.json`)).json()) as TimelineFile;
   const transcript = (await (await fetch(`${base}/transcript.json`)).json()) as TranscriptFile;
   assert.ok(timeline.cuts.length > 0, 'the pause is cut');
+  // Byte ranges pass through the station's proxy (the player seeks with them).
+  const part = await fetch(`${base}/web.mp4`, { headers: { range: 'bytes=10-109' } });
+  assert.equal(part.status, 206);
+  assert.match(part.headers.get('content-range') ?? '', /^bytes 10-109\/\d+$/);
+  assert.equal((await part.arrayBuffer()).byteLength, 100);
   assert.ok(transcript.segments.length > 0, 'pocketsphinx recognised something');
 
   // --- The full-text index: filled when the station saw processing done. ---
