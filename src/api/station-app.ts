@@ -10,6 +10,7 @@ import { frameworkErrorOptions } from '../server-kit/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
 import { registerRequestGuard } from './request-guard.js';
+import { stationValidatorCompiler } from './validators.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { loginRoutes } from './routes/login-routes.js';
 import { recordingRoutes } from './routes/recording-routes.js';
@@ -40,7 +41,6 @@ export async function buildStationApp(
     loggerInstance: logger.child({ part: 'api' }) as FastifyBaseLogger,
     // Routes and services log what matters; a line per request would drown logs/streamai.log.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     ...frameworkErrorOptions(logger),
   });
   const events = new EventStream();
@@ -48,6 +48,7 @@ export async function buildStationApp(
   station.on('upload', (u) => events.publish('upload', u));
   station.on('recordings', (r) => events.publish('recordings', r));
 
+  app.setValidatorCompiler(stationValidatorCompiler());
   registerErrorHandling(app, logger);
   registerRequestGuard(app, { apiToken: options.apiToken, loopbackOnly: options.loopbackOnly });
   app.addSchema({

@@ -185,6 +185,10 @@ export const envSchema = z.object({
   // Never echoed in an error line: only its presence is checked.
   S3_SECRET_ACCESS_KEY: optionalText,
   S3_FORCE_PATH_STYLE: bool(false),
+  // Media tools (issue 14): the system ffmpeg/ffprobe (>= 5.1) used when found here or on PATH,
+  // else the packaged ones. Read by src/media when it loads (it is needed before any config).
+  FFMPEG_PATH: optionalText,
+  FFPROBE_PATH: optionalText,
 });
 
 export type RawEnv = z.input<typeof envSchema>;

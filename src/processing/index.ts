@@ -1,6 +1,7 @@
 /** The ffmpeg pipeline the ingest server runs on each upload, and the queue that runs it. */
 export {
   ProcessingService,
+  DEFAULT_LEASE_MS,
   type ProcessingEvents,
   type ProcessingJobInput,
   type ProcessingServiceOptions,

@@ -11,11 +11,11 @@ import {
   statUploadable,
   type FileFingerprint,
 } from './file-checks.js';
-import type { UploadHttpClient } from './http-client.js';
 import { ProgressMeter } from './progress-meter.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { probeServer } from './server-api.js';
+import type { TargetClients, TaskTarget } from './target-clients.js';
 import { TaskMovedAway, type TaskMoves } from './task-moves.js';
 import { seconds, toTask } from './task-view.js';
 import type { TransportJob } from './transport.js';
@@ -27,7 +27,7 @@ import type { UploadProgress, UploadSettings, UploadState, UploadTask } from './
 export interface AttemptDeps {
   moves: TaskMoves;
   settings: UploadSettings;
-  http: UploadHttpClient;
+  targets: TargetClients;
   limiter: RateLimiter | undefined;
   logger: Logger;
   emitProgress: (progress: UploadProgress) => void;
@@ -169,7 +169,9 @@ export class AttemptPipeline {
         return { path: record.uploadPath ?? record.filePath, size: record.size, sha256: record.sha256 };
     }
 
-    await assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
+    // Only a file whose completeness is unknown waits to show it stopped growing.
+    if (!record.knownComplete)
+      await assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
     await assertMediaFile(record.filePath, signal);
     if (record.sha256 === null && differs(fingerprint, pinned)) {
       logger.warn({ taskId, before: pinned, now: fingerprint }, 'file changed while queued');
@@ -199,7 +201,7 @@ export class AttemptPipeline {
     this.move(run, record.id, 'compressing', `compressing with ${settings.compress}`);
     if (record.remoteUrl !== null && record.protocol === 'tus') {
       // A new copy may differ byte for byte: the old partial upload is useless.
-      await this.transport('tus').terminate(record.remoteUrl);
+      await this.transport('tus', this.deps.targets.of(record)).terminate(record.remoteUrl);
     }
     const codec = settings.compress === 'h265' ? 'h265' : 'h264';
     const copy = await compressFile(record.filePath, codec, settings.tempDir, record.id, signal);
@@ -221,17 +223,17 @@ export class AttemptPipeline {
     return { path: copy.path, size: copy.size, sha256 };
   }
 
-  private transport(protocol: TransportProtocol, tusEndpoint?: string) {
-    const { http, settings, limiter } = this.deps;
-    return transportFor(protocol, http, settings, limiter, tusEndpoint);
+  private transport(protocol: TransportProtocol, target: TaskTarget, tusEndpoint?: string) {
+    return transportFor(protocol, target.http, target.settings, this.deps.limiter, tusEndpoint);
   }
 
   /** Which protocol and tus endpoint to use, from the server's /health (unless forced to multipart). */
   private async chooseProtocol(
+    target: TaskTarget,
     size: number,
     signal: AbortSignal,
   ): Promise<{ protocol: TransportProtocol; tusEndpoint: string }> {
-    const { settings, http } = this.deps;
+    const { settings, http } = target;
     let tusEndpoint = '/files/';
     let protocol: TransportProtocol = settings.protocol === 'tus' ? 'tus' : 'multipart';
     if (settings.protocol === 'multipart') return { protocol, tusEndpoint };
@@ -254,8 +256,9 @@ export class AttemptPipeline {
     attempt: number,
     signal: AbortSignal,
   ): Promise<void> {
-    const { protocol, tusEndpoint } = await this.chooseProtocol(file.size, signal);
     const before = this.deps.moves.record(taskId);
+    const target = this.deps.targets.of(before);
+    const { protocol, tusEndpoint } = await this.chooseProtocol(target, file.size, signal);
     const remoteUrl = before.protocol === protocol ? before.remoteUrl : null;
     // The options sent are read in the same write that marks the task `uploading`: from then on
     // a re-enqueue from another process keeps them instead of changing what the server got.
@@ -267,7 +270,7 @@ export class AttemptPipeline {
       { protocol, remoteUrl },
     );
     const progress = this.progressHooks(run, taskId, file.size);
-    const result = await this.transport(protocol, tusEndpoint).upload({
+    const result = await this.transport(protocol, target, tusEndpoint).upload({
       taskId,
       filePath: file.path,
       fileName: before.fileName,
@@ -298,7 +301,7 @@ export class AttemptPipeline {
       );
     }
     const confirmation = await confirmUpload({
-      http: this.deps.http,
+      http: target.http,
       taskId,
       protocol,
       sha256: file.sha256,
@@ -306,7 +309,8 @@ export class AttemptPipeline {
       confirmTimeoutMs: this.deps.settings.confirmTimeoutMs,
       signal,
     });
-    const task = this.move(run, taskId, 'completed', confirmation, {
+    const task = this.move(run, taskId, 'completed', confirmation.message, {
+      verifiedBy: confirmation.verifiedBy,
       bytesSent: file.size,
       completedAt: new Date().toISOString(),
       nextAttemptAt: null,

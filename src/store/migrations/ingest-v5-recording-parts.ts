@@ -1,14 +1,14 @@
 import type { Migration } from '../open-database.js';
 
 /**
- * Ingest v4: segmented recordings (issue 11). A recording uploaded while it is recorded is one
+ * Ingest v5: segmented recordings (issue 11). A recording uploaded while it is recorded is one
  * task T (a parent row, `receiving` until its parts are joined) and one row per part, whose
  * task id is `<T>.part-<index>` with `part_of` = T and `part_index` = the segment index; a part
  * is an ordinary verified upload kept under `.parts/`. `parts_expected` is set on the parent
  * once the last part told the count; `recording_id` is the station's recording id.
  */
-export const ingestV4RecordingParts: Migration = {
-  version: 4,
+export const ingestV5RecordingParts: Migration = {
+  version: 5,
   description: 'recording parts',
   up: (db) => {
     db.exec(`
