@@ -6,9 +6,11 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { Logger } from '../logging/index.js';
 import { packageVersion, type Station } from '../station/index.js';
+import { frameworkErrorOptions } from '../server-kit/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
 import { registerRequestGuard } from './request-guard.js';
+import { stationValidatorCompiler } from './validators.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { loginRoutes } from './routes/login-routes.js';
 import { recordingRoutes } from './routes/recording-routes.js';
@@ -39,13 +41,14 @@ export async function buildStationApp(
     loggerInstance: logger.child({ part: 'api' }) as FastifyBaseLogger,
     // Routes and services log what matters; a line per request would drown logs/streamai.log.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ...frameworkErrorOptions(logger),
   });
   const events = new EventStream();
   station.on('status', (s) => events.publish('status', s));
   station.on('upload', (u) => events.publish('upload', u));
   station.on('recordings', (r) => events.publish('recordings', r));
 
+  app.setValidatorCompiler(stationValidatorCompiler());
   registerErrorHandling(app, logger);
   registerRequestGuard(app, { apiToken: options.apiToken, loopbackOnly: options.loopbackOnly });
   app.addSchema({

@@ -4,8 +4,11 @@ import cliProgress from 'cli-progress';
 import { formatBytes, type Config } from '../config/index.js';
 import { AppError, exitCodeFor, isErrorCode } from '../errors/index.js';
 import { createRecorder, type RecorderKind, type RecorderStatus } from '../recorder/index.js';
+import { stationSummary, type StationSummary } from '../composition/index.js';
 import {
+  defaultSessionName,
   RecordingManager,
+  SessionCatalog,
   type RecordingUploadEvent,
   type RecordingView,
   type SessionView,
@@ -113,7 +116,7 @@ function summary(recording: RecordingView): string[] {
 export async function recordAction(
   ctx: CommandContext,
   options: {
-    sessionName: string;
+    sessionName?: string;
     duration?: string;
     recorder?: string;
     source?: string;
@@ -162,7 +165,7 @@ export async function recordAction(
   try {
     uploads?.start();
     await manager.start();
-    const started = await manager.startRecording(options.sessionName);
+    const started = await manager.startRecording(options.sessionName ?? defaultSessionName());
     note(
       `recording "${started.sessionName}" with ${kind}${duration ? ` for ${duration} s` : ''} — press Ctrl-C to stop`,
     );
@@ -251,13 +254,8 @@ export async function listAction(
   const limit = parseIntegerOption('--limit', options.limit, 1, 10_000);
   const db = openStationDb(ctx.config);
   try {
-    const manager = new RecordingManager({
-      recorder: createRecorder(ctx.config, ctx.logger, { kind: 'ffmpeg', source: 'testsrc' }),
-      db,
-      recordingsPath: ctx.config.station.recordingsPath,
-    });
-    // Read-only: the manager is not started, so no recorder is touched.
-    const sessions = manager.listSessions(limit);
+    // The read-only catalog: no recorder is built to read the database.
+    const sessions = new SessionCatalog(db).listSessions(limit);
     if (options.json) {
       print(JSON.stringify(sessions, null, 2));
       return;
@@ -280,15 +278,34 @@ export async function listAction(
   }
 }
 
-/** `streamai status`: the recorder's reachability and what the station database holds. */
+/** `streamai status`: the recorder's reachability, the sessions, and pending and failed upload tasks. */
 export async function statusAction(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
   const { config, logger } = ctx;
-  // A running station owns the recorder: ask it first, and fall back to a local look.
+  // A running station owns the recorder: ask it first, and fall back to a local look. The
+  // sessions and upload tasks are read from the station database either way (the same file).
   const live = await new StationClient(stationUrl(config), config.station.apiToken, 3000)
     .status()
     .catch(() => undefined);
+  const db = openStationDb(config);
+  let summary: StationSummary;
+  try {
+    summary = stationSummary(new SessionCatalog(db), db);
+  } finally {
+    db.close();
+  }
+  const recordingsPath = path.resolve(config.station.recordingsPath);
+  const dataLines = (): void => {
+    print(`recordings ${recordingsPath}: ${summary.sessions} sessions, ${summary.recordings} recordings`);
+    if (summary.unfinished > 0) print(`           ${summary.unfinished} recordings not finalised yet`);
+  };
+  const lastLine = (): void => {
+    const last = summary.lastRecording;
+    if (last)
+      print(`last       ${last.sessionName} — ${last.state}, ${seconds(last.duration)}, ${last.startedAt}`);
+  };
   if (live) {
-    if (options.json) print(JSON.stringify({ station: stationUrl(config), ...live }, null, 2));
+    if (options.json)
+      print(JSON.stringify({ station: stationUrl(config), ...live, recordingsPath, ...summary }, null, 2));
     else {
       const r = live.recorder;
       print(`station    ${stationUrl(config)} (v${live.version})`);
@@ -296,9 +313,11 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
         `recorder   ${r.kind}: ${r.connected ? 'connected' : 'NOT connected'}${r.recording ? `, recording "${r.session?.name ?? ''}" for ${r.elapsedSeconds} s` : ', idle'}`,
       );
       if (r.error) print(`           ${r.error}`);
+      dataLines();
       print(
-        `uploads    ${live.uploads.active} active, ${live.uploads.queued} queued; server ${live.vultr.url}${live.vultr.embedded ? ' (embedded)' : ''}, auto-upload ${live.vultr.autoUpload ? 'on' : 'off'}`,
+        `uploads    ${summary.uploadsPending} pending (${live.uploads.active} active), ${summary.uploadsFailed} failed; server ${live.vultr.url}${live.vultr.embedded ? ' (embedded)' : ''}, auto-upload ${live.vultr.autoUpload ? 'on' : 'off'}`,
       );
+      lastLine();
     }
     return 0;
   }
@@ -310,15 +329,6 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
   } finally {
     await recorder.close();
   }
-  const db = openStationDb(config);
-  let sessions: SessionView[];
-  try {
-    const manager = new RecordingManager({ recorder, db, recordingsPath: config.station.recordingsPath });
-    sessions = manager.listSessions(10_000);
-  } finally {
-    db.close();
-  }
-  const recordings = sessions.flatMap((s) => s.recordings);
   const report = {
     recorder: {
       kind: recorderStatus.kind,
@@ -330,17 +340,10 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
         ? { url: `ws://${config.recorder.obs.host}:${config.recorder.obs.port}` }
         : { source: config.recorder.ffmpegSource }),
     },
-    recordingsPath: path.resolve(config.station.recordingsPath),
+    recordingsPath,
     autoUpload: config.upload.autoUpload,
     uploadServer: config.upload.apiUrl ?? null,
-    sessions: sessions.length,
-    recordings: recordings.length,
-    unfinished: recordings.filter((r) => r.state === 'recording' || r.state === 'finalizing').length,
-    uploadsPending: recordings.filter(
-      (r) => r.uploadState !== null && !['completed', 'failed', 'cancelled'].includes(r.uploadState),
-    ).length,
-    uploadsFailed: recordings.filter((r) => r.uploadState === 'failed').length,
-    lastRecording: recordings.sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0] ?? null,
+    ...summary,
   };
   if (options.json) print(JSON.stringify(report, null, 2));
   else {
@@ -350,17 +353,11 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
       `recorder   ${r.kind} (${where}): ${r.reachable ? 'reachable' : 'NOT reachable'}${r.recording ? ', recording' : ''}${r.version ? ` — ${r.version}` : ''}`,
     );
     if (r.error) print(`           [${r.error.code}] ${r.error.message}`);
+    dataLines();
     print(
-      `recordings ${report.recordingsPath}: ${report.sessions} sessions, ${report.recordings} recordings`,
+      `uploads    ${summary.uploadsPending} pending, ${summary.uploadsFailed} failed; auto-upload ${report.autoUpload ? 'on' : 'off'}, server ${report.uploadServer ?? '(embedded, not configured)'}`,
     );
-    print(
-      `uploads    auto-upload ${report.autoUpload ? 'on' : 'off'}, server ${report.uploadServer ?? '(embedded, not configured)'}; ${report.uploadsPending} pending, ${report.uploadsFailed} failed`,
-    );
-    if (report.unfinished > 0) print(`           ${report.unfinished} recordings not finalised yet`);
-    if (report.lastRecording) {
-      const last = report.lastRecording;
-      print(`last       ${last.sessionName} — ${last.state}, ${seconds(last.duration)}, ${last.startedAt}`);
-    }
+    lastLine();
   }
   return recorderStatus.connected
     ? 0

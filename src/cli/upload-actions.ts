@@ -5,6 +5,7 @@ import { AppError, exitCodeFor, isAppError, isErrorCode } from '../errors/index.
 import { openDatabase, stationMigrations, type Db } from '../store/index.js';
 import {
   UploadService,
+  confirmationText,
   describeFailure,
   isTaskId,
   keepWasmAtBaselineTier,
@@ -46,7 +47,7 @@ function resultLine(task: UploadTask): string {
   if (task.state === 'completed') {
     const ratio =
       task.compressionRatio === null ? '' : `, compressed to ${Math.round(task.compressionRatio * 100)}%`;
-    return `completed ${task.id}: ${task.fileName} (${formatBytes(task.size)} via ${task.protocol}${ratio}), sha256 ${task.sha256} confirmed by the server`;
+    return `completed ${task.id}: ${task.fileName} (${formatBytes(task.size)} via ${task.protocol}${ratio}), ${confirmationText(task)}`;
   }
   return `${task.state} ${task.id}: ${task.fileName}`;
 }
@@ -127,6 +128,7 @@ export async function uploadAction(
     const task = await service.enqueue(file, {
       ...(options.sessionName !== undefined ? { sessionName: options.sessionName } : {}),
       autoProcess: options.process,
+      requireFile: true,
     });
     service.start();
     if (!options.json) print(task.id);

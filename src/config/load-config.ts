@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppError } from '../errors/index.js';
+import { storageConfig, type StorageConfig } from './object-storage-config.js';
 import { envSchema, type ParsedEnv } from './schema.js';
 
 /** The typed configuration every part receives; nothing else reads the environment. */
@@ -56,7 +57,11 @@ export interface Config {
     transcribe: 'off' | 'pocketsphinx' | 'whisper';
     whisperBin: string | undefined;
     whisperModel: string | undefined;
+    /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS. */
+    corsOrigins: string[];
   };
+  /** UPLOAD_TARGET, INGEST_STORAGE and the S3_* bucket (object-storage-config.ts). */
+  storage: StorageConfig;
 }
 
 export interface LoadConfigOptions {
@@ -92,6 +97,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       'INGEST_TLS_CERT and INGEST_TLS_KEY: expects both PEM paths, or neither',
     );
   }
+  const storage = storageConfig(e);
   const obsConfigured = e.OBS_HOST !== undefined || e.OBS_PASSWORD !== undefined;
 
   return {
@@ -143,6 +149,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       transcribe: e.INGEST_TRANSCRIBE,
       whisperBin: e.INGEST_WHISPER_BIN,
       whisperModel: e.INGEST_WHISPER_MODEL,
+      corsOrigins: e.INGEST_CORS_ORIGINS,
     },
+    storage,
   };
 }

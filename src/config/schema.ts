@@ -82,6 +82,11 @@ const list = z
       .filter((s) => s.length > 0),
   );
 
+/** S3 bucket naming rules (the DNS-compatible ones every store accepts). */
+function isBucketName(v: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v) && !v.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(v);
+}
+
 export const envSchema = z.object({
   // Logging
   LOG_LEVEL: z
@@ -100,7 +105,15 @@ export const envSchema = z.object({
 
   // Recorders
   RECORDER: z.enum(['obs', 'ffmpeg', 'auto'], { message: 'expects obs, ffmpeg or auto' }).default('auto'),
-  FFMPEG_SOURCE: z.string().default('testsrc'),
+  // The forms parseFfmpegSource (src/recorder) reads; checked here so a bad value is a
+  // configuration error naming the variable at start-up, not a request error later.
+  FFMPEG_SOURCE: z
+    .string()
+    .trim()
+    .regex(/^(testsrc|screen|(screen|v4l2|url):\s*\S.*)$/s, {
+      message: 'expects testsrc, screen, screen:<display>, v4l2:<device> or url:<input>',
+    })
+    .default('testsrc'),
   OBS_HOST: optionalText,
   OBS_PORT: int(4455, 1, 65535),
   OBS_PASSWORD: optionalText,
@@ -150,6 +163,36 @@ export const envSchema = z.object({
   INGEST_WHISPER_BIN: optionalText,
   INGEST_WHISPER_MODEL: optionalText,
 
+  // Ingest server: browser origins allowed to call it (CORS); empty = none, no CORS headers at all
+  INGEST_CORS_ORIGINS: list,
+  // Object storage (issue 12): an S3-compatible bucket (Vultr Object Storage, AWS, Swift s3api)
+  // for the station's uploads (UPLOAD_TARGET=s3) and the ingest server's files (INGEST_STORAGE=s3).
+  // Which of them are required is checked in object-storage-config.ts, once the targets are known.
+  UPLOAD_TARGET: z.enum(['server', 's3'], { message: 'expects server or s3' }).default('server'),
+  INGEST_STORAGE: z.enum(['fs', 's3'], { message: 'expects fs or s3' }).default('fs'),
+  S3_ENDPOINT: url,
+  S3_REGION: z
+    .string()
+    .default('us-east-1')
+    .refine((v) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(v), {
+      message: 'expects a region name such as us-east-1 or ewr1',
+    }),
+  S3_BUCKET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || isBucketName(v), {
+      message: 'expects a bucket name: 3 to 63 lowercase letters, digits, dots or hyphens',
+    }),
+  S3_PREFIX: z
+    .string()
+    .default('recordings/')
+    .refine((v) => !v.startsWith('/') && !v.split('/').some((s) => s === '..' || s === '.'), {
+      message: 'expects a key prefix such as recordings/ (no leading /, no . or .. segments)',
+    }),
+  S3_ACCESS_KEY_ID: optionalText,
+  // Never echoed in an error line: only its presence is checked.
+  S3_SECRET_ACCESS_KEY: optionalText,
+  S3_FORCE_PATH_STYLE: bool(false),
   // Media tools (issue 14): the system ffmpeg/ffprobe (>= 5.1) used when found here or on PATH,
   // else the packaged ones. Read by src/media when it loads (it is needed before any config).
   FFMPEG_PATH: optionalText,

@@ -8,6 +8,7 @@ import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/
 import { freeBytes } from './disk-space.js';
 import { TaskLock } from './task-lock.js';
 import type { UploadProcessor } from './upload-processor.js';
+import { RoomWatch, insufficientStorage } from './write-tap.js';
 
 /** Where an ingest server keeps things inside its data directory. */
 export interface IngestPaths {
@@ -32,6 +33,8 @@ export interface CompletedUpload {
   uploadRef: string;
   declaredSize: number | null;
   declaredSha256: string | null;
+  /** sha256 of the API key that sent it; null without keys. */
+  ownerKeySha256: string | null;
 }
 
 /** The outcome of completing an upload: the stored task, and whether this upload created it. */
@@ -197,9 +200,12 @@ export class IngestService {
   /** Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the reserve free. */
   async assertRoom(declaredBytes: number): Promise<void> {
     const free = await this.freeBytes();
-    if (free - declaredBytes < this.options.diskReserveBytes) {
-      throw new AppError('INSUFFICIENT_STORAGE', 'not enough free disk space on the server for this upload');
-    }
+    if (free - declaredBytes < this.options.diskReserveBytes) throw insufficientStorage();
+  }
+
+  /** A watch that stops a body being written when free space reaches the reserve (see RoomWatch). */
+  roomWatch(): RoomWatch {
+    return new RoomWatch(() => this.freeBytes(), this.options.diskReserveBytes);
   }
 
   /**
@@ -284,6 +290,7 @@ export class IngestService {
         uploadTime: upload.uploadTime,
         declaredSize: upload.declaredSize,
         declaredSha256: upload.declaredSha256,
+        ownerKeySha256: upload.ownerKeySha256,
       },
       {
         fileName: upload.fileName,

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
+import { assertOwner } from './auth-hook.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
+import { WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTap } from './write-tap.js';
 import {
   looksLikeMedia,
   parseAutoProcess,
@@ -19,9 +20,6 @@ import {
 
 /** Room for the multipart framing and text fields around the file in a request's Content-Length. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
-const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Bytes that may wait between the socket and the write buffer (keeps both sides busy). */
-const TAP_BUFFER_BYTES = 1024 * 1024;
 const FIELDS = new Set(['task_id', 'session_name', 'auto_process', 'upload_time', 'sha256']);
 
 interface ReceivedPart {
@@ -67,6 +65,12 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         'POST /upload expects multipart/form-data with a "file" part',
       );
     }
+    const owner = ctx.ownerOf(request.headers);
+    /** Only the key that created a task may upload to it again. */
+    const checkOwner = (taskId: string): void => {
+      const existing = service.tasks.get(taskId);
+      if (existing) assertOwner(existing, owner);
+    };
     const fields: Record<string, string> = {};
     const uploadRef = `multipart-${randomBytes(12).toString('hex')}`;
     let received: ReceivedPart | undefined;
@@ -89,6 +93,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         // The original client sends its fields before the file: check them before reading it.
         if (fields.task_id !== undefined) {
           const taskId = validateTaskId(fields.task_id);
+          checkOwner(taskId);
           service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
           if (
             service.tasks.beginReceiving({
@@ -101,6 +106,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
               uploadTime: parseUploadTime(fields.upload_time),
               declaredSize: null,
               declaredSha256: parseSha256(fields.sha256) ?? null,
+              ownerKeySha256: owner,
             })
           ) {
             receivingTaskId = taskId;
@@ -109,20 +115,18 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         tempPath = service.incomingPath();
         const hash = createHash('sha256');
         let size = 0;
-        const tap = new Transform({
-          highWaterMark: TAP_BUFFER_BYTES,
-          transform(chunk: Buffer, _encoding, callback) {
-            hash.update(chunk);
-            size += chunk.length;
-            callback(null, chunk);
-          },
-        });
+        const tap = writeTap((chunk) => {
+          hash.update(chunk);
+          size += chunk.length;
+        }, service.roomWatch());
         // A deep write buffer lets many socket reads reach the disk in one writev.
         await pipeline(
           part.file,
           tap,
           createWriteStream(tempPath, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES }),
-        );
+        ).catch((error: unknown) => {
+          throw isDiskFull(error) ? insufficientStorage() : error;
+        });
         if (part.file.truncated)
           throw new AppError('PAYLOAD_TOO_LARGE', 'the file is larger than this server accepts');
         received = { tempPath, size, sha256: hash.digest('hex'), fileName };
@@ -130,6 +134,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
       if (!received) throw new AppError('BAD_REQUEST', 'the form has no "file" part');
 
       const taskId = validateTaskId(fields.task_id);
+      checkOwner(taskId);
       const result = await service.complete({
         tempPath: received.tempPath,
         size: received.size,
@@ -143,6 +148,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         uploadRef,
         declaredSize: null,
         declaredSha256: parseSha256(fields.sha256) ?? null,
+        ownerKeySha256: owner,
       });
       receivingTaskId = undefined;
       const task = result.task;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../errors/index.js';
 import type { IngestTask } from '../store/index.js';
+import { assertOwner } from './auth-hook.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import { validateTaskId } from './upload-names.js';
 
@@ -21,6 +22,7 @@ export const statusRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, 
     const taskId = validateTaskId(request.params.task_id);
     const task = ctx.tasks.get(taskId);
     if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
+    assertOwner(task, ctx.ownerOf(request.headers));
     return { success: true, ...ctx.service.viewOf(task, await receivedBytes(task)) };
   });
 
@@ -30,7 +32,8 @@ export const statusRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, 
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       throw new AppError('BAD_REQUEST', 'limit must be a whole number from 1 to 100');
     }
-    const tasks = ctx.tasks.listRecent(limit);
+    // A key sees its own uploads (and those from before keys, which have no owner).
+    const tasks = ctx.tasks.listRecent(limit, ctx.ownerOf(request.headers));
     const uploads = await Promise.all(tasks.map(async (t) => ctx.service.viewOf(t, await receivedBytes(t))));
     return { success: true, count: uploads.length, uploads };
   });

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { EVENTS, Metadata, Server as TusServer, type Upload } from '@tus/server';
 import { AppError, errorBody, isAppError } from '../errors/index.js';
-import { codeForStatus } from './error-replies.js';
+import { codeForStatus } from '../server-kit/index.js';
+import { assertOwner } from './auth-hook.js';
 import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
 import { TaskLock } from './task-lock.js';
 import { webBodyOf } from './web-body.js';
@@ -108,6 +109,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       const task = tasks.getByUploadRef(id);
       return task?.state === 'received' && task.fileSize !== null ? { size: task.fileSize } : undefined;
     },
+    () => service.roomWatch(),
   );
 
   const tus = new TusServer({
@@ -119,7 +121,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     exposedHeaders: [UPLOAD_SHA256_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm'],
     allowedHeaders: ['Upload-Checksum', 'X-API-Key'],
     namingFunction: () => randomBytes(16).toString('hex'),
-    onUploadCreate: async (_req, upload) => {
+    onUploadCreate: async (req, upload) => {
       const metadata = { ...(upload.metadata ?? {}) };
       const declaration = declarationOf(metadata);
       const taskId = declaration.taskId ?? upload.id;
@@ -134,6 +136,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         uploadTime: declaration.uploadTime,
         declaredSize: upload.size ?? null,
         declaredSha256: declaration.sha256 ?? null,
+        ownerKeySha256: ctx.ownerOf(req.headers),
       });
       return { metadata };
     },
@@ -184,6 +187,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         uploadRef: upload.id,
         declaredSize: upload.size ?? null,
         declaredSha256: declaration.sha256 ?? null,
+        ownerKeySha256: done?.ownerKeySha256 ?? null,
       });
       return { headers: { [UPLOAD_SHA256_HEADER]: task.sha256 ?? sha256 } };
     } finally {
@@ -206,6 +210,8 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     }
     if (declaration.taskId) {
+      const existing = tasks.get(declaration.taskId);
+      if (existing) assertOwner(existing, ctx.ownerOf(request.headers));
       service.assertNoConflict(declaration.taskId, {
         size: length ?? null,
         sha256: declaration.sha256 ?? null,
@@ -220,6 +226,11 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       throw new AppError('TUS_VERSION_REQUIRED', 'the Tus-Resumable: 1.0.0 header is required');
     }
     if (method === 'POST' && id === undefined) await checkCreation(request);
+    if (id !== undefined && method !== 'OPTIONS') {
+      // Only the key that created an upload may look at, write or delete it.
+      const task = tasks.getByUploadRef(id);
+      if (task) assertOwner(task, ctx.ownerOf(request.headers));
+    }
     if (method === 'PATCH') await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     const checksum = method === 'PATCH' && id !== undefined ? chunkChecksumOf(request) : undefined;
     if (checksum && id !== undefined) store.expectChecksum(id, checksum);
@@ -245,12 +256,19 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
 
     const out: Record<string, string> = {};
     response.headers.forEach((value, name) => {
-      out[name] = value;
+      // @tus/server answers CORS for any origin ("*"); the cross-origin policy decides instead.
+      if (!name.startsWith('access-control-')) out[name] = value;
     });
     if (method === 'OPTIONS') out['tus-checksum-algorithm'] = CHUNK_CHECKSUM_ALGORITHMS.join(',');
     if (method === 'HEAD' && id !== undefined && response.ok) {
       const task = tasks.getByUploadRef(id);
       if (task?.state === 'received' && task.sha256) out[UPLOAD_SHA256_HEADER.toLowerCase()] = task.sha256;
+      else if (out['upload-offset'] !== undefined && out['upload-offset'] === out['upload-length']) {
+        // Every byte is here but completion has not run (or is running): finish it, so the client
+        // reads the digest from this HEAD instead of waiting for one.
+        const { headers: done } = await finish(await store.getUpload(id));
+        out[UPLOAD_SHA256_HEADER.toLowerCase()] = done[UPLOAD_SHA256_HEADER] ?? '';
+      }
     }
     const body = response.body ? await response.text() : '';
     // Node and Fastify manage the connection and the length; the content type only matters for a body.
@@ -280,6 +298,34 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     }
   } catch (error) {
     logger.warn({ err: error }, 'could not clear orphaned tus records');
+  }
+  await completeFullUploads();
+
+  /**
+   * Start-up, before any request: a server killed after the last byte of an upload but before
+   * completing it left the whole file in the store. Complete it now (verified against the
+   * declared sha256 when there is one, discarded when it differs), so that the client's HEAD
+   * finds offset = length with `Upload-Sha256` instead of an upload that never completes.
+   */
+  async function completeFullUploads(): Promise<void> {
+    for (const upload of await store.fullUploads().catch(() => [] as Upload[])) {
+      try {
+        const { headers } = await finish(upload);
+        logger.info(
+          { uploadId: upload.id, sha256: headers[UPLOAD_SHA256_HEADER] },
+          'full tus upload completed at start-up',
+        );
+      } catch (error) {
+        // A mismatch was discarded by completion itself (bytes and record are gone).
+        const discarded = isAppError(error) && error.code === 'CHECKSUM_MISMATCH';
+        logger.warn(
+          { err: error, uploadId: upload.id },
+          discarded
+            ? 'full tus upload discarded at start-up: its sha256 differs'
+            : 'could not complete a full tus upload at start-up',
+        );
+      }
+    }
   }
 
   const sweepEvery = Math.max(1000, Math.min(ctx.expirationMs / 2, 15 * 60 * 1000));

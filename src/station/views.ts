@@ -77,7 +77,8 @@ export function uploadView(
     attempts: task.attempts,
     protocol: task.protocol,
     sha256: task.sha256,
-    last_error: task.lastError,
+    // A completed task's error is history (kept in its history lines), not its state.
+    last_error: task.state === 'completed' ? null : task.lastError,
     created_at: task.createdAt,
     completed_at: task.completedAt,
     processing,

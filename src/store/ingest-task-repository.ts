@@ -24,6 +24,8 @@ export interface IngestTask {
   sha256: string | null;
   /** Relative to the data directory: `<task_id>/<file name>`; set once received. */
   filePath: string | null;
+  /** sha256 (hex) of the API key that created the upload; null when the server has no keys. */
+  ownerKeySha256: string | null;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
@@ -40,6 +42,8 @@ export interface BeginReceivingInput {
   uploadTime: string | null;
   declaredSize: number | null;
   declaredSha256: string | null;
+  /** sha256 (hex) of the API key that created the upload; absent or null: no keys. */
+  ownerKeySha256?: string | null;
 }
 
 /** The facts of a complete, verified file. */
@@ -64,6 +68,7 @@ interface Row {
   file_size: number | null;
   sha256: string | null;
   file_path: string | null;
+  owner_key_sha256: string | null;
   created_at: string;
   updated_at: string;
   completed_at: string | null;
@@ -84,6 +89,7 @@ function toTask(row: Row): IngestTask {
     fileSize: row.file_size,
     sha256: row.sha256,
     filePath: row.file_path,
+    ownerKeySha256: row.owner_key_sha256,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
@@ -109,11 +115,20 @@ export class IngestTaskRepository {
     return row ? toTask(row) : undefined;
   }
 
-  /** Most recent first. */
-  listRecent(limit: number): IngestTask[] {
-    const rows = this.db
-      .prepare('SELECT * FROM ingest_tasks ORDER BY created_at DESC, rowid DESC LIMIT ?')
-      .all(limit) as Row[];
+  /** Most recent first; with `owner`, only that key's tasks and those without an owner. */
+  listRecent(limit: number, owner?: string | null): IngestTask[] {
+    const rows = (
+      owner
+        ? this.db
+            .prepare(
+              `SELECT * FROM ingest_tasks WHERE owner_key_sha256 IS NULL OR owner_key_sha256 = ?
+               ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+            )
+            .all(owner, limit)
+        : this.db
+            .prepare('SELECT * FROM ingest_tasks ORDER BY created_at DESC, rowid DESC LIMIT ?')
+            .all(limit)
+    ) as Row[];
     return rows.map(toTask);
   }
 
@@ -134,18 +149,31 @@ export class IngestTaskRepository {
     const result = this.db
       .prepare(
         `INSERT INTO ingest_tasks (task_id, state, protocol, upload_ref, file_name, session_name,
-           auto_process, upload_time, declared_size, declared_sha256, created_at, updated_at)
+           auto_process, upload_time, declared_size, declared_sha256, owner_key_sha256, created_at,
+           updated_at)
          VALUES (@taskId, 'receiving', @protocol, @uploadRef, @fileName, @sessionName,
-           @autoProcess, @uploadTime, @declaredSize, @declaredSha256, @at, @at)
+           @autoProcess, @uploadTime, @declaredSize, @declaredSha256, @owner, @at, @at)
          ON CONFLICT (task_id) DO UPDATE SET
            protocol = excluded.protocol, upload_ref = excluded.upload_ref,
            file_name = excluded.file_name, session_name = excluded.session_name,
            auto_process = excluded.auto_process, upload_time = excluded.upload_time,
            declared_size = excluded.declared_size, declared_sha256 = excluded.declared_sha256,
-           updated_at = excluded.updated_at
+           owner_key_sha256 = excluded.owner_key_sha256, updated_at = excluded.updated_at
          WHERE ingest_tasks.state = 'receiving'`,
       )
-      .run({ ...input, autoProcess: input.autoProcess ? 1 : 0, at });
+      .run({
+        taskId: input.taskId,
+        protocol: input.protocol,
+        uploadRef: input.uploadRef,
+        fileName: input.fileName,
+        sessionName: input.sessionName,
+        uploadTime: input.uploadTime,
+        declaredSize: input.declaredSize,
+        declaredSha256: input.declaredSha256,
+        autoProcess: input.autoProcess ? 1 : 0,
+        owner: input.ownerKeySha256 ?? null,
+        at,
+      });
     return result.changes === 1;
   }
 
@@ -166,9 +194,10 @@ export class IngestTaskRepository {
       .prepare(
         `INSERT INTO ingest_tasks (task_id, state, protocol, upload_ref, file_name, session_name,
            auto_process, upload_time, declared_size, declared_sha256, file_size, sha256, file_path,
-           created_at, updated_at, completed_at)
+           owner_key_sha256, created_at, updated_at, completed_at)
          VALUES (@taskId, 'received', @protocol, @uploadRef, @fileName, @sessionName, @autoProcess,
-           @uploadTime, @declaredSize, @declaredSha256, @fileSize, @sha256, @filePath, @at, @at, @at)
+           @uploadTime, @declaredSize, @declaredSha256, @fileSize, @sha256, @filePath, @owner, @at, @at,
+           @at)
          ON CONFLICT (task_id) DO UPDATE SET
            state = 'received', protocol = excluded.protocol, upload_ref = excluded.upload_ref,
            file_name = excluded.file_name, session_name = excluded.session_name,
@@ -176,6 +205,7 @@ export class IngestTaskRepository {
            declared_size = COALESCE(excluded.declared_size, ingest_tasks.declared_size),
            declared_sha256 = COALESCE(excluded.declared_sha256, ingest_tasks.declared_sha256),
            file_size = excluded.file_size, sha256 = excluded.sha256, file_path = excluded.file_path,
+           owner_key_sha256 = COALESCE(ingest_tasks.owner_key_sha256, excluded.owner_key_sha256),
            updated_at = excluded.updated_at, completed_at = excluded.completed_at
          WHERE ingest_tasks.state = 'receiving'`,
       )
@@ -192,6 +222,7 @@ export class IngestTaskRepository {
         fileSize: file.fileSize,
         sha256: file.sha256,
         filePath: file.filePath,
+        owner: input.ownerKeySha256 ?? null,
         at,
       });
     return result.changes === 1;

@@ -80,7 +80,7 @@ function parse(text: string, fallback: unknown): unknown {
 }
 
 /**
- * The processing queue in the ingest database (`processing_jobs`, ingest schema v2 + v3 leases).
+ * The processing queue in the ingest database (`processing_jobs`, ingest schema v2 + v4 leases).
  * States: queued → processing (claimed under a lease) → done | failed; processing → queued when a
  * run is stopped or its owner is found dead; any state → queued on a re-queue (enqueue). Every
  * move of a run is one guarded UPDATE that must change exactly one row.

@@ -23,10 +23,26 @@ export interface UploadTaskRecord {
   lastErrorCode: string | null;
   lastErrorMessage: string | null;
   leaseOwner: string | null;
+  /** When the lease ends unless renewed (ms since the epoch); null: no lease, or one from before v3. */
+  leaseExpiresAt: number | null;
+  /** How the server confirmed the upload: 'sha256', 'size', 'none'; null until completed (v4). */
+  verifiedBy: string | null;
+  /** The server the task goes to and the protocol setting it was enqueued with (v5; null before). */
+  targetUrl: string | null;
+  targetProtocol: string | null;
+  /** The enqueuer knows the file is finished: no growth check (v5). */
+  knownComplete: boolean;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
 }
+
+/** What a new task is inserted with (the rest starts empty). */
+export type NewUploadTask = Omit<
+  UploadTaskRecord,
+  'updatedAt' | 'leaseExpiresAt' | 'verifiedBy' | 'targetUrl' | 'targetProtocol' | 'knownComplete'
+> &
+  Partial<Pick<UploadTaskRecord, 'targetUrl' | 'targetProtocol' | 'knownComplete'>>;
 
 /** The fields of an upload task that change while it runs. */
 export type UploadTaskChanges = Partial<
@@ -62,6 +78,11 @@ interface UploadTaskRow {
   last_error_code: string | null;
   last_error_message: string | null;
   lease_owner: string | null;
+  lease_expires_at: number | null;
+  verified_by: string | null;
+  target_url: string | null;
+  target_protocol: string | null;
+  known_complete: number;
   created_at: string;
   updated_at: string;
   completed_at: string | null;
@@ -86,8 +107,23 @@ const COLUMNS: Record<keyof UploadTaskChanges, keyof UploadTaskRow> = {
   lastErrorCode: 'last_error_code',
   lastErrorMessage: 'last_error_message',
   leaseOwner: 'lease_owner',
+  leaseExpiresAt: 'lease_expires_at',
+  verifiedBy: 'verified_by',
+  targetUrl: 'target_url',
+  targetProtocol: 'target_protocol',
+  knownComplete: 'known_complete',
   completedAt: 'completed_at',
 };
+
+/** Appends `column = @column` for each defined change (booleans stored as 0/1). */
+function addSets(changes: UploadTaskChanges, sets: string[], params: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(changes) as Array<[keyof UploadTaskChanges, unknown]>) {
+    if (value === undefined) continue;
+    const column = COLUMNS[key];
+    sets.push(`${column} = @${column}`);
+    params[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+  }
+}
 
 function fromRow(row: UploadTaskRow): UploadTaskRecord {
   return {
@@ -112,6 +148,11 @@ function fromRow(row: UploadTaskRow): UploadTaskRecord {
     lastErrorCode: row.last_error_code,
     lastErrorMessage: row.last_error_message,
     leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
+    verifiedBy: row.verified_by,
+    targetUrl: row.target_url,
+    targetProtocol: row.target_protocol,
+    knownComplete: row.known_complete === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
@@ -123,7 +164,7 @@ export class UploadTaskRepository {
   constructor(private readonly db: Db) {}
 
   /** Inserts a new task and the first line of its history, in one transaction. */
-  insert(task: Omit<UploadTaskRecord, 'updatedAt'>, message: string | null): UploadTaskRecord {
+  insert(task: NewUploadTask, message: string | null): UploadTaskRecord {
     const row = {
       id: task.id,
       file_path: task.filePath,
@@ -146,6 +187,11 @@ export class UploadTaskRepository {
       last_error_code: task.lastErrorCode,
       last_error_message: task.lastErrorMessage,
       lease_owner: task.leaseOwner,
+      lease_expires_at: null,
+      verified_by: null,
+      target_url: task.targetUrl ?? null,
+      target_protocol: task.targetProtocol ?? null,
+      known_complete: task.knownComplete === true ? 1 : 0,
       created_at: task.createdAt,
       updated_at: task.createdAt,
       completed_at: task.completedAt,
@@ -218,12 +264,7 @@ export class UploadTaskRepository {
   ): UploadTaskRecord {
     const sets: string[] = ['updated_at = @updated_at'];
     const params: Record<string, unknown> = { id, updated_at: at };
-    for (const [key, value] of Object.entries(changes) as Array<[keyof UploadTaskChanges, unknown]>) {
-      if (value === undefined) continue;
-      const column = COLUMNS[key];
-      sets.push(`${column} = @${column}`);
-      params[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-    }
+    addSets(changes, sets, params);
     this.db.transaction(() => {
       this.db.prepare(`UPDATE upload_tasks SET ${sets.join(', ')} WHERE id = @id`).run(params);
       if (event) this.addEvent(id, at, event.state, event.message);
@@ -231,6 +272,37 @@ export class UploadTaskRepository {
     const updated = this.get(id);
     if (!updated) throw new Error(`upload task ${id} vanished`);
     return updated;
+  }
+
+  /**
+   * Applies changes only while the task is still in `guard.state` (and, when given, still
+   * leased by `guard.leaseOwner`): the expected state is in the WHERE, so a move another
+   * process made meanwhile is never overwritten. Undefined when nothing matched.
+   */
+  guardedUpdate(
+    id: string,
+    guard: { state: string; leaseOwner?: string },
+    changes: UploadTaskChanges,
+    at: string,
+    event?: { state: string; message: string | null },
+  ): UploadTaskRecord | undefined {
+    const sets: string[] = ['updated_at = @updated_at'];
+    const params: Record<string, unknown> = { id, updated_at: at, guard_state: guard.state };
+    addSets(changes, sets, params);
+    let where = 'id = @id AND state = @guard_state';
+    if (guard.leaseOwner !== undefined) {
+      where += ' AND lease_owner = @guard_owner';
+      params['guard_owner'] = guard.leaseOwner;
+    }
+    const moved = this.db.transaction(() => {
+      const { changes: count } = this.db
+        .prepare(`UPDATE upload_tasks SET ${sets.join(', ')} WHERE ${where}`)
+        .run(params);
+      if (count !== 1) return false;
+      if (event) this.addEvent(id, at, event.state, event.message);
+      return true;
+    })();
+    return moved ? this.get(id) : undefined;
   }
 
   /**
@@ -257,24 +329,40 @@ export class UploadTaskRepository {
   }
 
   /**
-   * Takes the task for `owner` unless another live owner holds it. `isAlive` says whether a
-   * recorded owner still runs (a crashed process leaves a stale lease behind).
+   * Takes the task for `owner` until `expiresAt` unless another owner holds an unexpired
+   * lease on it (a crashed or frozen process simply stops renewing). One guarded write.
    */
-  claim(id: string, owner: string, isAlive: (owner: string) => boolean): boolean {
-    return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT lease_owner FROM upload_tasks WHERE id = ?').get(id) as
-        { lease_owner: string | null } | undefined;
-      if (!row) return false;
-      if (row.lease_owner !== null && row.lease_owner !== owner && isAlive(row.lease_owner)) return false;
-      this.db.prepare('UPDATE upload_tasks SET lease_owner = ? WHERE id = ?').run(owner, id);
-      return true;
-    })();
+  claim(id: string, owner: string, now: number, expiresAt: number): boolean {
+    const { changes } = this.db
+      .prepare(
+        `UPDATE upload_tasks SET lease_owner = @owner, lease_expires_at = @expires
+         WHERE id = @id AND (lease_owner IS NULL OR lease_owner = @owner
+           OR lease_expires_at IS NULL OR lease_expires_at <= @now)`,
+      )
+      .run({ id, owner, now, expires: expiresAt });
+    return changes === 1;
+  }
+
+  /**
+   * Pushes `owner`'s lease forward while the task is still in one of `states`. False when the
+   * lease was lost (taken over after it expired) or the task was moved on by someone else.
+   */
+  renew(id: string, owner: string, expiresAt: number, states: readonly string[]): boolean {
+    const { changes } = this.db
+      .prepare(
+        `UPDATE upload_tasks SET lease_expires_at = ?
+         WHERE id = ? AND lease_owner = ? AND state IN (${states.map(() => '?').join(', ')})`,
+      )
+      .run(expiresAt, id, owner, ...states);
+    return changes === 1;
   }
 
   /** Gives the task back (only if `owner` still holds it). */
   release(id: string, owner: string): void {
     this.db
-      .prepare('UPDATE upload_tasks SET lease_owner = NULL WHERE id = ? AND lease_owner = ?')
+      .prepare(
+        'UPDATE upload_tasks SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?',
+      )
       .run(id, owner);
   }
 

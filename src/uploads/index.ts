@@ -1,5 +1,5 @@
 /** The station's upload service: durable queue, tus and multipart transports, retry, checksum, compression. */
-export { UploadService } from './upload-service.js';
+export { UploadService, type EnqueueOptions } from './upload-service.js';
 export { uploadSettingsFromConfig } from './upload-settings.js';
 export type {
   UploadState,
@@ -8,7 +8,9 @@ export type {
   UploadProgress,
   UploadServiceEvents,
   UploadSettings,
+  UploadVerification,
 } from './upload-types.js';
+export { confirmationText } from './task-view.js';
 export { TRANSITIONS, FINISHED_STATES, UNFINISHED_STATES, isFinished } from './upload-state-machine.js';
 export { RETRYABLE_CODES, isRetryable, retryDelayMs, parseRetryAfter } from './retry-policy.js';
 export { isTaskId } from './task-id.js';

@@ -121,7 +121,8 @@ export class MultipartTransport implements Transport {
       // A 2xx without JSON: an older server; the size check below still applies if it answers one.
     }
     if (parsed['success'] === false) throw errorFromAnswer({ ...answer, status: 502 }, 'upload');
-    const size = parsed['file_size'];
+    // Ours answers `file_size` (and `sha256`); the original's kind answers `size` and no digest.
+    const size = typeof parsed['file_size'] === 'number' ? parsed['file_size'] : parsed['size'];
     if (typeof size === 'number' && size !== job.size) {
       throw new AppError(
         'UPLOAD_INCOMPLETE',
@@ -130,7 +131,10 @@ export class MultipartTransport implements Transport {
     }
     job.onConfirmed(job.size);
     const digest = parsed['sha256'];
-    return { serverSha256: typeof digest === 'string' && digest !== '' ? digest.toLowerCase() : null };
+    return {
+      serverSha256: typeof digest === 'string' && digest !== '' ? digest.toLowerCase() : null,
+      sizeConfirmed: typeof size === 'number',
+    };
   }
 
   async terminate(): Promise<void> {

@@ -24,6 +24,11 @@ export interface TransportJob {
 export interface TransportResult {
   /** The digest the server computed, when its answer carries one. */
   serverSha256: string | null;
+  /**
+   * True when the server's answer reported the size it stored and that size is the file's
+   * (a server of the original's kind answers `size` but no digest).
+   */
+  sizeConfirmed?: boolean;
 }
 
 /** One way to get a file to the server: tus 1.0 or a multipart POST. */

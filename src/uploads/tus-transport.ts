@@ -48,10 +48,19 @@ export class TusTransport implements Transport {
     let url = job.remoteUrl;
     let offset: number | undefined;
     if (url !== null) {
-      offset = await this.serverOffset(url, job);
-      if (offset === undefined) {
+      const where = await this.serverOffset(url, job);
+      offset = where?.offset;
+      if (where === undefined) {
         url = null;
         job.onRemoteUrl(null);
+      } else if (where.offset === job.size) {
+        // The server holds every byte (we were cut off after the last PATCH, or it restarted
+        // then): its digest is on the HEAD, or in its /status, to compare now (not to wait for).
+        job.onConfirmed(job.size);
+        const digest =
+          where.sha256 ??
+          (await fetchRemoteStatus(this.http, job.taskId, job.signal).catch(() => undefined))?.sha256;
+        return { serverSha256: digest ?? null };
       }
     }
     if (url === null) {
@@ -90,7 +99,7 @@ export class TusTransport implements Transport {
         conflicts += 1;
         const where = await this.serverOffset(url, job);
         if (where === undefined) throw new AppError('SERVER_ERROR', 'tus: the upload vanished on the server');
-        current = where;
+        current = where.offset;
         job.onConfirmed(current);
         continue;
       }
@@ -115,8 +124,14 @@ export class TusTransport implements Transport {
     }
   }
 
-  /** The server's offset for an upload, or undefined when it no longer has it (or it differs). */
-  private async serverOffset(url: string, job: TransportJob): Promise<number | undefined> {
+  /**
+   * The server's offset for an upload (and its digest once complete), or undefined when it no
+   * longer has it (or it differs).
+   */
+  private async serverOffset(
+    url: string,
+    job: TransportJob,
+  ): Promise<{ offset: number; sha256: string | undefined } | undefined> {
     const answer = await this.http.short('HEAD', url, {
       headers: { 'tus-resumable': TUS_VERSION },
       signal: job.signal,
@@ -129,7 +144,8 @@ export class TusTransport implements Transport {
     if (offset === undefined || (length !== undefined && length !== job.size) || offset > job.size) {
       return undefined;
     }
-    return offset;
+    const digest = answer.headers['upload-sha256']?.trim().toLowerCase();
+    return { offset, sha256: digest && /^[0-9a-f]{64}$/.test(digest) ? digest : undefined };
   }
 
   private async create(job: TransportJob): Promise<string> {

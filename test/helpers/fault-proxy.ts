@@ -15,6 +15,8 @@ export interface FaultPlan {
   respond?: { count: number; status: number; body?: string; headers?: Record<string, string> } | undefined;
   /** Accept and reset every connection at once, as if no server listened. */
   refuse?: boolean | undefined;
+  /** Read what clients send, on new and open connections, and drop it: nothing answers (a dead route). */
+  blackhole?: boolean | undefined;
 }
 
 /** A running proxy: its URL, what it has forwarded, and a way to change the plan. */
@@ -70,6 +72,11 @@ export async function startFaultProxy(
       client.resetAndDestroy();
       return;
     }
+    if (current.blackhole) {
+      fired.push('blackhole');
+      client.resume();
+      return;
+    }
     if (current.respond && current.respond.count > 0) {
       const r = current.respond;
       r.count -= 1;
@@ -103,6 +110,10 @@ export async function startFaultProxy(
     let chain = Promise.resolve();
     client.on('data', (chunk: Buffer) => {
       if (stalled) return;
+      if (current.blackhole) {
+        fired.push('blackhole');
+        return;
+      }
       client.pause();
       chain = chain.then(async () => {
         let data = chunk;

@@ -5,9 +5,16 @@ import { appendFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import type { UploadProgress, UploadService, UploadState, UploadTask } from '../../src/uploads/index.js';
+import {
+  confirmationText,
+  type UploadProgress,
+  type UploadService,
+  type UploadState,
+  type UploadTask,
+} from '../../src/uploads/index.js';
 import { freePort, startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
+import { UploadTaskRepository } from '../../src/store/index.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { startLegacyServer } from './legacy-server.js';
@@ -46,6 +53,8 @@ test('uploads a recording by tus and completes once the server holds the same sh
   assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
   assert.equal(task.protocol, 'tus');
   assert.equal(task.sha256, await sha256Of(file));
+  assert.equal(task.verifiedBy, 'sha256');
+  assert.equal(confirmationText(task), `sha256 ${task.sha256} confirmed by the server`);
   assert.equal(task.bytesSent, task.size);
   const stored = path.join(ingest.dataDir, task.id, 'Réunion équipe 1.mkv');
   assert.equal(await sha256Of(stored), task.sha256, 'the server holds an identical file under its own name');
@@ -76,7 +85,18 @@ test('a server without tus gets the upload as the original client sent it', asyn
 
   assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
   assert.equal(task.protocol, 'multipart');
-  assert.equal(legacy.uploads.length, 1);
+  assert.equal(legacy.uploads.length, 1, 'sent once');
+  assert.equal(task.verifiedBy, 'size', 'completed at once on its 200 with the same size');
+  assert.equal(confirmationText(task), 'accepted by the server, no checksum reported');
+  assert.match(
+    service.history(task.id).at(-1)?.message ?? '',
+    /^accepted by the server, no checksum reported/,
+  );
+  assert.equal(
+    legacy.requests.some((r) => r.startsWith('GET /status')),
+    false,
+    'no waiting for a digest it never reports',
+  );
   const got = legacy.uploads[0]!;
   assert.equal(got.headers.authorization, 'Bearer k1');
   assert.equal(got.fields.task_id, task.id);
@@ -471,4 +491,28 @@ test('no more uploads run at once than VULTR_UPLOAD_CONCURRENCY allows', async (
     ['completed', 'completed', 'completed'],
   );
   assert.equal(most, 2);
+});
+
+test('a task a dead station on another host held is taken over once its lease expired, and completes', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'a.mkv'), { format: 'matroska' });
+  const ingest = await startIngestServer(t);
+  const { db, service } = openService(t, dir, testSettings(dir, ingest.url, { leaseMs: 300 }), {
+    start: false,
+  });
+  const queued = await service.enqueue(file);
+  const expires = Date.now() + 500;
+  new UploadTaskRepository(db).update(
+    queued.id,
+    { state: 'uploading', leaseOwner: 'old-container:4242:abcd', leaseExpiresAt: expires },
+    new Date().toISOString(),
+  );
+
+  service.start();
+  const task = await service.waitFor(queued.id);
+
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  const firstAttempt = service.history(task.id).find((e) => e.state === 'validating');
+  assert.ok(firstAttempt && Date.parse(firstAttempt.at) >= expires - 1, 'not before the lease expired');
+  assert.equal(await sha256Of(path.join(ingest.dataDir, task.id, 'a.mkv')), task.sha256);
 });

@@ -51,6 +51,7 @@ export interface RecordingView {
   state: string;
   durationSeconds: number | null;
   sizeBytes: number | null;
+  fileName: string | null;
   hasThumbnail: boolean;
   upload: UploadView | null;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
+import { defaultSessionName } from '../../sessions/index.js';
 import type { Station } from '../../station/index.js';
 import { attachmentDisposition } from '../content-disposition.js';
 
@@ -15,30 +16,48 @@ export const recordingRoutes =
       async () => station.status(),
     );
 
-    app.post<{ Body: { sessionName: string } }>(
+    app.post<{ Body: { sessionName?: string } | undefined }>(
       '/api/recording/start',
       {
         schema: {
-          summary: 'Start recording into a session (created when new)',
+          summary:
+            'Start recording into a session (created when new; named recording_session_<YYYYMMDD_HHMMSS> when no name is given)',
           tags: ['recording'],
           body: {
             type: 'object',
-            required: ['sessionName'],
             properties: { sessionName: { type: 'string', minLength: 1, maxLength: 200 } },
           },
           response: { 409: errorResponse, 400: errorResponse },
         },
       },
-      async (request) => ({
-        success: true,
-        recording: await station.startRecording(request.body.sessionName),
-      }),
+      async (request) => {
+        const name = request.body?.sessionName ?? defaultSessionName();
+        const recording = await station.startRecording(name);
+        return {
+          success: true,
+          message: `Recording started in session "${recording.sessionName}"`,
+          recording,
+        };
+      },
     );
 
     app.post(
       '/api/recording/stop',
       { schema: { summary: 'Stop recording; answers once the file is complete', tags: ['recording'] } },
-      async () => ({ success: true, recording: await station.stopRecording() }),
+      async () => {
+        const recording = await station.stopRecording();
+        return {
+          success: true,
+          message: `Recording stopped: ${recording.fileName ?? recording.id}`,
+          recording,
+        };
+      },
+    );
+
+    app.get(
+      '/api/health',
+      { schema: { summary: 'Liveness, as the original: {status:"healthy", timestamp}', tags: ['station'] } },
+      async () => ({ status: 'healthy', timestamp: new Date().toISOString() }),
     );
 
     app.get<{ Querystring: { limit: number } }>(

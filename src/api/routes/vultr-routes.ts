@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { localDateTime } from '../../sessions/index.js';
 import type { Station } from '../../station/index.js';
 
 const taskParams = {
@@ -15,21 +16,39 @@ export const vultrRoutes =
       '/api/vultr/upload',
       {
         schema: {
-          summary: 'Upload a recording; answers 202 at once, the upload runs in the background',
+          summary:
+            'Upload a recording, or every not yet uploaded recording of a session; answers 202 at once, the upload runs in the background',
           tags: ['vultr'],
           body: {
             type: 'object',
             required: ['recording_id'],
             properties: {
               recording_id: { type: 'string', minLength: 1, maxLength: 100 },
-              auto_process: { type: 'boolean', default: true },
+              // false when absent, as the original's route.
+              auto_process: { type: 'boolean', default: false },
             },
           },
         },
       },
       async (request, reply) => {
-        const taskId = await station.uploadRecording(request.body.recording_id, request.body.auto_process);
-        return reply.status(202).send({ success: true, task_id: taskId });
+        const started = await station.uploadRecordingOrSession(
+          request.body.recording_id,
+          request.body.auto_process,
+        );
+        const first = started[0]!;
+        // The original's fields (file_name, file_size, upload_time, message) beside ours.
+        return reply.status(202).send({
+          success: true,
+          task_id: first.taskId,
+          task_ids: started.map((s) => s.taskId),
+          file_name: first.recording.fileName,
+          file_size: first.recording.sizeBytes,
+          upload_time: localDateTime(new Date()),
+          message:
+            started.length === 1
+              ? `Upload of ${first.recording.fileName ?? first.recording.id} started`
+              : `Upload of ${started.length} recordings started`,
+        });
       },
     );
 
@@ -44,8 +63,9 @@ export const vultrRoutes =
       },
       async (request) => {
         const { upload, history } = station.uploadStatus(request.params.task_id);
-        const server = await station.remoteUploadStatus(request.params.task_id);
-        return { success: true, ...upload, history, server: server ?? null };
+        const server = (await station.remoteUploadStatus(request.params.task_id)) ?? null;
+        // `status` is the original's name for the server's /status answer; `server` is ours.
+        return { success: true, ...upload, history, server, status: server };
       },
     );
 
@@ -109,10 +129,7 @@ export const vultrRoutes =
           tags: ['vultr'],
         },
       },
-      async () => {
-        const checks = await station.testConnection();
-        return { success: checks.every((c) => c.ok), checks };
-      },
+      async () => connectionTest(station),
     );
 
     app.get(
@@ -120,9 +137,10 @@ export const vultrRoutes =
       { schema: { summary: 'Processing server configuration (no secrets)', tags: ['vultr'] } },
       async () => {
         const { config } = station;
+        const vultr = station.vultr;
         return {
           success: true,
-          ...station.vultr,
+          ...vultr,
           endpoint: config.upload.endpoint,
           auto_upload: config.upload.autoUpload,
           protocol: config.upload.protocol,
@@ -131,7 +149,30 @@ export const vultrRoutes =
           concurrency: config.upload.concurrency,
           max_rate_bytes_per_second: config.upload.maxRateBytesPerSecond ?? null,
           compress: config.upload.compress,
+          // The original's shape, beside ours.
+          config: {
+            configured: true,
+            api_url: vultr.url,
+            upload_endpoint: config.upload.endpoint,
+            auto_upload: config.upload.autoUpload,
+          },
+          connection: await connectionTest(station),
         };
       },
     );
   };
+
+/** GET /api/vultr/test's answer: our checks, and the original's message and server_info. */
+async function connectionTest(station: Station) {
+  const checks = await station.testConnection();
+  const ok = checks.every((c) => c.ok);
+  const failed = checks.find((c) => !c.ok);
+  return {
+    success: ok,
+    message: ok
+      ? `Connected to the processing server at ${station.vultr.url}`
+      : `Cannot use the processing server at ${station.vultr.url}: ${failed?.name ?? 'check'}: ${failed?.detail ?? 'failed'}`,
+    server_info: ok ? await station.serverHealth() : null,
+    checks,
+  };
+}
