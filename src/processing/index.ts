@@ -59,6 +59,7 @@ export {
   type ChapterSettings,
 } from './chapters-step.js';
 export { childrenDieWithParent } from './run-ffmpeg.js';
+export { startQueueWorker, type QueueWorker } from './queue-worker.js';
 export * from './transcribe/index.js';
 export { writeTimeline, TIMELINE_NAME, type Timeline } from './timeline.js';
 export { planSmartCut, type Piece, type SmartCutPlan } from './smart-cut.js';
