@@ -3,3 +3,4 @@ export { loadConfig, type Config, type LoadConfigOptions } from './load-config.j
 export { parseByteSize, formatBytes } from './byte-size.js';
 export type { RetentionPolicy } from './schema.js';
 export type { S3Config, StorageConfig } from './object-storage-config.js';
+export type { ClusterConfig, QueueConfig } from './cluster-config.js';

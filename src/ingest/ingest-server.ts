@@ -39,6 +39,7 @@ export class IngestServer {
   private app: FastifyInstance | undefined;
   private db: Db | undefined;
   private processor: UploadProcessor | undefined;
+  private service: IngestService | undefined;
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
@@ -54,14 +55,14 @@ export class IngestServer {
     try {
       this.db = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
       this.processor = options.createProcessor?.({ db: this.db, dataDir, logger });
-      const service = new IngestService({
+      const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
         diskReserveBytes: options.diskReserveBytes,
         tasks: new IngestTaskRepository(this.db),
         logger,
         processor: this.processor,
-      });
+      }));
       await service.prepare();
       const tls =
         options.tlsCertPath && options.tlsKeyPath
@@ -132,6 +133,9 @@ export class IngestServer {
     await this.notify?.close();
     this.notify = undefined;
     this.metrics?.close();
+    const service = this.service;
+    this.service = undefined;
+    await service?.close();
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
