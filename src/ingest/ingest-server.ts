@@ -130,12 +130,12 @@ export class IngestServer {
       app.server.closeAllConnections?.();
       await closing;
     }
-    await this.notify?.close();
-    this.notify = undefined;
-    this.metrics?.close();
     const service = this.service;
     this.service = undefined;
     await service?.close();
+    await this.notify?.close();
+    this.notify = undefined;
+    this.metrics?.close();
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();

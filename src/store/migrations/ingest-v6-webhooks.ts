@@ -1,7 +1,7 @@
 import type { Migration } from '../open-database.js';
 import { createWebhookTables } from './webhook-tables.js';
 
-/** Ingest v6 (notify branch; renumber on merge if another v6 landed first): the webhook delivery queue. */
+/** Ingest v6: the webhook delivery queue. */
 export const ingestV6Webhooks: Migration = {
   version: 6,
   description: 'webhook deliveries',
