@@ -1,6 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { UploadTaskRepository } from '../../src/store/index.js';
@@ -142,8 +143,8 @@ test('a file enqueued as known complete skips the growth check; others wait for 
   const ingest = await startIngestServer(t);
   const closed = await makeClip(path.join(dir, 'closed.mkv'), { format: 'matroska' });
   const given = await makeClip(path.join(dir, 'given.mkv'), { format: 'matroska' });
-  // A growth check longer than the test could wait: only a skipped one lets the first finish.
-  const { db, service } = openService(t, dir, testSettings(dir, ingest.url, { growthCheckMs: 600_000 }));
+  // A growth check longer than the first upload takes: only a skipped one lets it finish first.
+  const { db, service } = openService(t, dir, testSettings(dir, ingest.url, { growthCheckMs: 5_000 }));
 
   const done = await service.waitFor((await service.enqueue(closed, { knownComplete: true })).id);
   const waiting = await service.enqueue(given);
@@ -151,5 +152,32 @@ test('a file enqueued as known complete skips the growth check; others wait for 
   assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
   assert.equal(new UploadTaskRepository(db).get(done.id)?.knownComplete, true);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(service.get(waiting.id)?.state, 'validating', 'still in its growth check');
+  const held = service.get(waiting.id);
+  assert.notEqual(held?.state, 'completed', 'held back by its growth check');
+  assert.equal(
+    await fetch(`${ingest.url}/status/${waiting.id}`).then((r) => r.status),
+    404,
+    'not complete on the server',
+  );
+});
+
+test('multipart: a file still growing is never completed on the server; once it stops, it is uploaded whole', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'growing.mkv'), { format: 'matroska' });
+  const ingest = await startIngestServer(t);
+  const settings = testSettings(dir, ingest.url, { protocol: 'multipart', growthCheckMs: 200, retries: 30 });
+  const { service } = openService(t, dir, settings);
+  let writes = 0;
+  const writer = setInterval(() => {
+    writes += 1;
+    void appendFile(file, Buffer.alloc(4096, writes));
+    if (writes >= 20) clearInterval(writer);
+  }, 50);
+  t.after(() => clearInterval(writer));
+
+  const task = await service.waitFor((await service.enqueue(file)).id);
+
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  assert.ok(service.history(task.id).some((e) => /FILE_STILL_GROWING/.test(e.message ?? '')));
+  assert.equal(await sha256Of(path.join(ingest.dataDir, task.id, 'growing.mkv')), await sha256Of(file));
 });
