@@ -1,7 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { UploadTaskRepository } from '../../src/store/index.js';
@@ -9,7 +8,7 @@ import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { makeBigClip, openService, sha256Of, testSettings } from './upload-fixtures.js';
+import { keepGrowing, makeBigClip, openService, sha256Of, testSettings } from './upload-fixtures.js';
 
 const MiB = 1024 * 1024;
 
@@ -167,13 +166,7 @@ test('multipart: a file still growing is never completed on the server; once it 
   const ingest = await startIngestServer(t);
   const settings = testSettings(dir, ingest.url, { protocol: 'multipart', growthCheckMs: 200, retries: 30 });
   const { service } = openService(t, dir, settings);
-  let writes = 0;
-  const writer = setInterval(() => {
-    writes += 1;
-    void appendFile(file, Buffer.alloc(4096, writes));
-    if (writes >= 20) clearInterval(writer);
-  }, 50);
-  t.after(() => clearInterval(writer));
+  keepGrowing(t, file);
 
   const task = await service.waitFor((await service.enqueue(file)).id);
 
