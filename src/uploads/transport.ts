@@ -16,6 +16,12 @@ export interface TransportJob {
   /** A resumable upload's URL from an earlier attempt or process (tus), else null. */
   remoteUrl: string | null;
   signal: AbortSignal;
+  /**
+   * Awaited before the step that completes the upload on the server (tus: the last PATCH;
+   * multipart: the end of the body); rejects (FILE_STILL_GROWING) to abort instead, so a file
+   * still being written is never complete on the server. Absent: nothing to wait for.
+   */
+  beforeComplete?: () => Promise<void>;
   /** A resumable upload was created: persist its URL before any byte is sent. */
   onRemoteUrl: (url: string | null) => void;
   /** The server holds this many bytes (tus offsets; multipart reports 0 at each start). */

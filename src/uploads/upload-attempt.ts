@@ -12,7 +12,7 @@ import { probeServer } from './server-api.js';
 import type { TargetClients, TaskTarget } from './target-clients.js';
 import { TaskMovedAway, type TaskMoves } from './task-moves.js';
 import { seconds, toTask } from './task-view.js';
-import type { TransportJob } from './transport.js';
+import type { Transport, TransportJob } from './transport.js';
 import { transportFor, type TransportProtocol } from './transports.js';
 import type { RunningAttempt } from './upload-scheduler.js';
 import { isFinished } from './upload-state-machine.js';
@@ -32,7 +32,14 @@ interface PreparedFile {
   path: string;
   size: number;
   sha256: string | null;
+  /**
+   * Resolves once the file showed it stopped growing (at once when that is known). The send
+   * starts before; only the step that completes the upload on the server waits for it.
+   */
+  settled: Promise<void>;
 }
+
+const SETTLED = Promise.resolve();
 
 const differs = (a: FileFingerprint, b: FileFingerprint): boolean =>
   a.size !== b.size || a.mtimeMs !== b.mtimeMs;
@@ -162,12 +169,18 @@ export class AttemptPipeline {
           (s) => s.size === record.size,
           () => false,
         ));
-      if (copyReady)
-        return { path: record.uploadPath ?? record.filePath, size: record.size, sha256: record.sha256 };
+      if (copyReady) {
+        const path = record.uploadPath ?? record.filePath;
+        return { path, size: record.size, sha256: record.sha256, settled: SETTLED };
+      }
     }
 
-    if (!record.knownComplete)
-      await assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
+    // The growth check (for a file whose completeness is unknown) runs alongside ffprobe and
+    // the first bytes of the send: only completing the upload on the server waits for it.
+    const settled = record.knownComplete
+      ? SETTLED
+      : assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
+    settled.catch(() => undefined); // awaited by the transport; never an unhandled rejection
     await assertMediaFile(record.filePath, signal);
     if (!contentPinned && differs(fingerprint, pinned)) {
       logger.warn({ taskId, before: pinned, now: fingerprint }, 'file changed while queued');
@@ -179,8 +192,11 @@ export class AttemptPipeline {
       );
     }
 
-    if (settings.compress !== 'none') return this.compress(run, record, fingerprint, signal);
-    return { path: record.filePath, size: fingerprint.size, sha256: null };
+    if (settings.compress !== 'none') {
+      await settled; // no transcoding of a file still being written
+      return this.compress(run, record, fingerprint, signal);
+    }
+    return { path: record.filePath, size: fingerprint.size, sha256: null, settled };
   }
 
   private async compress(
@@ -211,7 +227,7 @@ export class AttemptPipeline {
         bytesSent: 0,
       },
     );
-    return { path: copy.path, size: copy.size, sha256: null };
+    return { path: copy.path, size: copy.size, sha256: null, settled: SETTLED };
   }
 
   private transport(protocol: TransportProtocol, target: TaskTarget, tusEndpoint?: string) {
@@ -261,7 +277,8 @@ export class AttemptPipeline {
       { protocol, remoteUrl },
     );
     const progress = this.progressHooks(run, taskId, file.size);
-    const result = await this.transport(protocol, target, tusEndpoint).upload({
+    const transport = this.transport(protocol, target, tusEndpoint);
+    const result = await this.sendOnce(run, taskId, transport, {
       taskId,
       filePath: file.path,
       fileName: before.fileName,
@@ -271,6 +288,7 @@ export class AttemptPipeline {
       autoProcess: uploading.autoProcess,
       remoteUrl,
       signal,
+      beforeComplete: () => file.settled,
       onRemoteUrl: (url) =>
         this.note(
           run,
@@ -315,6 +333,26 @@ export class AttemptPipeline {
     });
     if (original.uploadPath !== null) await rm(original.uploadPath, { force: true });
     this.deps.logger.info({ taskId, sha256: task.sha256 }, 'upload completed');
+  }
+
+  /**
+   * One transport call. A file found still growing while it was being sent (the growth check
+   * ran alongside) leaves no partial upload behind: the retry starts afresh with the new size.
+   */
+  private async sendOnce(run: RunningAttempt, taskId: string, transport: Transport, job: TransportJob) {
+    try {
+      return await transport.upload(job);
+    } catch (error) {
+      const remoteUrl = this.deps.moves.record(taskId).remoteUrl;
+      if (isAppError(error) && error.code === 'FILE_STILL_GROWING' && remoteUrl !== null) {
+        await transport.terminate(remoteUrl);
+        this.note(run, taskId, 'the file was still growing: the partial upload was dropped', {
+          remoteUrl: null,
+          bytesSent: 0,
+        });
+      }
+      throw error;
+    }
   }
 
   /**

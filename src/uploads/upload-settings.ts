@@ -4,7 +4,7 @@ import { AppError } from '../errors/index.js';
 import type { UploadSettings } from './upload-types.js';
 
 /** How long a task's lease lasts unless renewed (see upload-scheduler.ts). */
-export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_LEASE_MS = 15_000;
 
 /**
  * The upload service's settings from the configuration. `apiUrl` overrides VULTR_API_URL

@@ -90,7 +90,7 @@ export interface UploadSettings extends Omit<Config['upload'], 'apiUrl'> {
   confirmTimeoutMs: number;
   /**
    * How long a claim on a task lasts unless renewed (renewed every third of it while the
-   * attempt runs); another process takes the task over once it expired. Optional: 30 s.
+   * attempt runs); another process takes the task over once it expired. Optional: 15 s.
    */
   leaseMs?: number;
 }
