@@ -43,6 +43,12 @@ function exitFor(task: UploadTask): number {
 }
 
 function resultLine(task: UploadTask): string {
+  if (task.state === 'completed' && task.object) {
+    const { bucket, key, etag, verifiedBy } = task.object;
+    const how =
+      verifiedBy === 'etag' ? `ETag ${etag} verified` : `ETag ${etag}, read back and sha256 compared`;
+    return `completed ${task.id}: ${task.fileName} (${formatBytes(task.size)}) stored in s3://${bucket}/${key}, ${how}, sha256 ${task.sha256}`;
+  }
   if (task.state === 'completed') {
     const ratio =
       task.compressionRatio === null ? '' : `, compressed to ${Math.round(task.compressionRatio * 100)}%`;
@@ -309,7 +315,9 @@ export async function testAction(ctx: CommandContext, options: { json?: boolean 
     show({
       name: 'configuration',
       ok: true,
-      detail: `VULTR_API_URL=${settings.apiUrl}${settings.apiKey ? ', API key set' : ''}`,
+      detail: settings.s3
+        ? `UPLOAD_TARGET=s3, S3_BUCKET=${settings.s3.bucket}, S3_ENDPOINT=${settings.s3.endpoint ?? '(AWS)'}`
+        : `VULTR_API_URL=${settings.apiUrl}${settings.apiKey ? ', API key set' : ''}`,
     });
   } catch (error) {
     show({ name: 'configuration', ok: false, detail: describeFailure(error) });

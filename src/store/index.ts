@@ -6,3 +6,4 @@ export * from './ingest-task-repository.js';
 export * from './processing-job-repository.js';
 export * from './session-repository.js';
 export * from './upload-task-repository.js';
+export * from './s3-upload-journal-repository.js';

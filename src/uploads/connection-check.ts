@@ -7,6 +7,7 @@ import { formatBytes } from '../config/index.js';
 import { isAppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { ffmpegPath } from '../media/index.js';
+import { checkBucket, createS3Client } from '../object-storage/index.js';
 import { openDatabase, stationMigrations } from '../store/index.js';
 import { UploadHttpClient } from './http-client.js';
 import { probeServer } from './server-api.js';
@@ -43,6 +44,7 @@ export async function runConnectionCheck(
   settings: UploadSettings,
   options: ConnectionCheckOptions = {},
 ): Promise<ConnectionCheck[]> {
+  if (settings.s3) return runBucketCheck(settings, options);
   const results: ConnectionCheck[] = [];
   const report = (name: string, ok: boolean, detail: string): void => {
     const check = { name, ok, detail };
@@ -89,6 +91,20 @@ export async function runConnectionCheck(
     await roundTrip(settings, report, options.logger ?? silentLogger());
   }
   return results;
+}
+
+/** UPLOAD_TARGET=s3: credentials, write, read back, delete against the bucket (one line each). */
+async function runBucketCheck(
+  settings: UploadSettings,
+  options: ConnectionCheckOptions,
+): Promise<ConnectionCheck[]> {
+  const s3 = settings.s3 as NonNullable<UploadSettings['s3']>;
+  const client = createS3Client(s3, { connectTimeoutMs: settings.connectTimeoutMs });
+  try {
+    return await checkBucket(client, s3, (check) => options.onCheck?.(check));
+  } finally {
+    client.destroy();
+  }
 }
 
 async function roundTrip(

@@ -22,6 +22,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { fetchRemoteStatus, probeServer } from './server-api.js';
 import { newTaskId } from './task-id.js';
+import { S3Transport } from './s3-transport.js';
 import type { Transport, TransportResult } from './transport.js';
 import { TusTransport } from './tus-transport.js';
 import {
@@ -69,7 +70,10 @@ function ownerIsAlive(owner: string): boolean {
 
 function toTask(record: UploadTaskRecord): UploadTask {
   const state = isUploadState(record.state) ? record.state : 'failed';
-  const protocol = record.protocol === 'tus' || record.protocol === 'multipart' ? record.protocol : null;
+  const protocol =
+    record.protocol === 'tus' || record.protocol === 'multipart' || record.protocol === 's3'
+      ? record.protocol
+      : null;
   return {
     id: record.id,
     filePath: record.filePath,
@@ -156,6 +160,8 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   private readonly logger: Logger;
   private readonly http: UploadHttpClient;
   private readonly limiter: RateLimiter | undefined;
+  /** UPLOAD_TARGET=s3: every task goes into the bucket. */
+  private readonly s3: S3Transport | undefined;
   private readonly owner = `${thisHost}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly running = new Map<string, Running>();
   private readonly queue: string[] = [];
@@ -180,6 +186,19 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       options.settings.maxRateBytesPerSecond === undefined
         ? undefined
         : new RateLimiter(options.settings.maxRateBytesPerSecond);
+    this.s3 =
+      options.settings.s3 === undefined
+        ? undefined
+        : new S3Transport({
+            db: options.db,
+            s3: options.settings.s3,
+            partSizeBytes: options.settings.chunkSizeBytes,
+            concurrency: options.settings.s3PartConcurrency ?? 1,
+            stallTimeoutMs: options.settings.stallTimeoutMs,
+            requestTimeoutMs: options.settings.requestTimeoutMs,
+            connectTimeoutMs: options.settings.connectTimeoutMs,
+            limiter: this.limiter,
+          });
   }
 
   /** Starts the workers and picks up every unfinished task (after a crash or restart). */
@@ -210,6 +229,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       }
     }
     this.waiters.clear();
+    this.s3?.close();
     await this.http.close();
   }
 
@@ -289,12 +309,19 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
 
   get(taskId: string): UploadTask | undefined {
     const record = this.repo.get(taskId);
-    return record ? toTask(record) : undefined;
+    return record ? this.withObject(toTask(record)) : undefined;
+  }
+
+  /** An S3 task's object (bucket, key, ETag, manifest) once completed. */
+  private withObject(task: UploadTask): UploadTask {
+    const object =
+      task.protocol === 's3' && task.state === 'completed' ? this.s3?.storedObject(task.id) : undefined;
+    return object ? { ...task, object } : task;
   }
 
   /** Most recent first. */
   list(limit = 10): UploadTask[] {
-    return this.repo.list(Math.max(1, Math.min(limit, 1000))).map(toTask);
+    return this.repo.list(Math.max(1, Math.min(limit, 1000))).map((r) => this.withObject(toTask(r)));
   }
 
   /** Every state the task went through, with when and why, oldest first. */
@@ -325,6 +352,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       const url = task.remoteUrl;
       void (run?.done ?? Promise.resolve()).then(() => this.transportFor('tus', '/files/').terminate(url));
     }
+    if (task.remoteUrl !== null && task.protocol === 's3') this.abortS3(task.remoteUrl, run?.done);
     return cancelled;
   }
 
@@ -463,11 +491,24 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       state: to,
       message,
     });
-    const task = toTask(record);
+    const task = this.withObject(toTask(record));
     this.logger.info({ taskId, state: to, message }, 'upload state');
     this.emit('state', task);
     if (isFinished(to)) this.settle(task);
     return task;
+  }
+
+  /** Cancel or giving up: abort the multipart upload (after the attempt stopped), nothing left billed. */
+  private abortS3(remoteUrl: string, after: Promise<void> = Promise.resolve()): void {
+    const s3 = this.s3;
+    if (!s3) return;
+    void after
+      .then(() => s3.terminate(remoteUrl))
+      .then(
+        () => this.logger.info({ remoteUrl }, 'multipart upload aborted'),
+        (error: unknown) =>
+          this.logger.warn({ err: error, remoteUrl }, 'could not abort the multipart upload'),
+      );
   }
 
   private settle(task: UploadTask): void {
@@ -546,7 +587,8 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
         );
       } else {
         const why = isRetryable(appError) ? ` (gave up after ${attempt} attempts)` : '';
-        this.move(taskId, 'failed', `${appError.code}: ${appError.message}${why}`, lastError);
+        const failed = this.move(taskId, 'failed', `${appError.code}: ${appError.message}${why}`, lastError);
+        if (failed.remoteUrl !== null && failed.protocol === 's3') this.abortS3(failed.remoteUrl);
       }
     } catch (moveError) {
       if (!(moveError instanceof TaskMovedAway)) throw moveError;
@@ -661,8 +703,9 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     signal: AbortSignal,
   ): Promise<void> {
     let tusEndpoint = '/files/';
-    let protocol: 'tus' | 'multipart' = this.settings.protocol === 'tus' ? 'tus' : 'multipart';
-    if (this.settings.protocol !== 'multipart') {
+    let protocol: 'tus' | 'multipart' | 's3' =
+      this.s3 !== undefined ? 's3' : this.settings.protocol === 'tus' ? 'tus' : 'multipart';
+    if (protocol !== 's3' && this.settings.protocol !== 'multipart') {
       const capabilities = await probeServer(this.http, signal);
       if (capabilities.tusEndpoint !== undefined) tusEndpoint = capabilities.tusEndpoint;
       if (this.settings.protocol === 'auto')
@@ -709,7 +752,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
         etaSeconds: meter.eta(bytes, file.size),
       });
     };
-    const transport = this.transportFor(protocol, tusEndpoint);
+    const transport = protocol === 's3' ? (this.s3 as S3Transport) : this.transportFor(protocol, tusEndpoint);
     const result: TransportResult = await transport.upload({
       taskId,
       filePath: file.path,
@@ -718,6 +761,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       sha256: file.sha256,
       sessionName: uploading.sessionName,
       autoProcess: uploading.autoProcess,
+      recordingId: uploading.recordingId,
       remoteUrl,
       signal,
       onRemoteUrl: (url) => {
@@ -735,6 +779,8 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
         inflight += bytes;
         report(false);
       },
+      onNote: (message) =>
+        this.repo.update(taskId, {}, new Date().toISOString(), { state: 'uploading', message }),
     });
 
     const original = this.repo.get(taskId) as UploadTaskRecord;
@@ -758,7 +804,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   /** Waits for the server to report the same sha256; returns the history line for completion. */
   private async confirm(
     taskId: string,
-    protocol: 'tus' | 'multipart',
+    protocol: 'tus' | 'multipart' | 's3',
     sha256: string,
     result: TransportResult,
     signal: AbortSignal,
@@ -770,7 +816,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       );
     if (result.serverSha256 !== null) {
       if (result.serverSha256 !== sha256) throw mismatch(result.serverSha256);
-      return `server confirmed sha256 ${sha256}`;
+      return result.confirmation ?? `server confirmed sha256 ${sha256}`;
     }
     const deadline = Date.now() + this.settings.confirmTimeoutMs;
     let delay = 100;

@@ -1,4 +1,5 @@
-import type { Config } from '../config/index.js';
+import type { Config, S3Config } from '../config/index.js';
+import type { StoredObject } from './transport.js';
 
 /** Where an upload task is in its life; see `upload-state-machine.ts` for the allowed moves. */
 export type UploadState =
@@ -21,7 +22,7 @@ export interface UploadTask {
   /** Bytes to upload: the file's size, or the compressed copy's. */
   size: number;
   sha256: string | null;
-  protocol: 'tus' | 'multipart' | null;
+  protocol: 'tus' | 'multipart' | 's3' | null;
   remoteUrl: string | null;
   lastError: { code: string; message: string } | null;
   /** Compressed size / original size when VULTR_COMPRESS was used, else null. */
@@ -29,6 +30,8 @@ export interface UploadTask {
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
+  /** UPLOAD_TARGET=s3, once completed: the object's bucket, key, ETag and manifest. */
+  object?: StoredObject;
 }
 
 /** What `enqueue()` answers: the task, and a note when the options given could not be applied. */
@@ -77,4 +80,8 @@ export interface UploadSettings extends Omit<Config['upload'], 'apiUrl'> {
   growthCheckMs: number;
   /** How long to wait for the server to confirm the digest after the last byte. */
   confirmTimeoutMs: number;
+  /** UPLOAD_TARGET=s3: the bucket files go to instead of the server (S3 transport). */
+  s3?: S3Config | undefined;
+  /** Parts of one S3 upload in flight at once [1: after a crash at most one part is sent twice]. */
+  s3PartConcurrency?: number;
 }

@@ -1,9 +1,14 @@
 import type { Migration } from '../open-database.js';
 import { stationV1UploadTasks } from './station-v1-upload-tasks.js';
 import { stationV2Sessions } from './station-v2-sessions.js';
+import { stationV3ObjectStorageJournal } from './station-v3-object-storage-journal.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
  * Append only: add a new version at the end, never edit a shipped one.
  */
-export const stationMigrations: Migration[] = [stationV1UploadTasks, stationV2Sessions];
+export const stationMigrations: Migration[] = [
+  stationV1UploadTasks,
+  stationV2Sessions,
+  stationV3ObjectStorageJournal,
+];
