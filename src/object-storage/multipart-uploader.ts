@@ -367,6 +367,9 @@ export class ResumableMultipartUploader {
         });
         watchdog.bodyDone();
       }
+      const readable = Readable.from(stream(), { objectMode: false, highWaterMark: PIECE });
+      // An aborted request stops listening to its body; the failure is reported by send().
+      readable.on('error', () => undefined);
       try {
         const answer = await this.client.send(
           new UploadPartCommand({
@@ -376,7 +379,7 @@ export class ResumableMultipartUploader {
             PartNumber: partNumber,
             ContentLength: end - start,
             ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
-            Body: Readable.from(stream(), { objectMode: false, highWaterMark: PIECE }),
+            Body: readable,
           }),
           { abortSignal: controller.signal },
         );

@@ -19,6 +19,8 @@ export interface S3ClientOptions {
 // eslint-disable-next-line no-restricted-properties
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
+const QUIET = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 /**
  * An S3 client for any S3-compatible store (Vultr Object Storage, Swift s3api, MinIO, AWS).
  * Checksums WHEN_REQUIRED: stores that are not AWS reject the SDK's newer default
@@ -37,6 +39,9 @@ export function createS3Client(config: S3Config, options: S3ClientOptions = {}):
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 1,
+    // Without a logger of its own the SDK prints to the console when a streamed part fails;
+    // every failure is reported through our errors instead.
+    logger: QUIET,
     requestHandler: {
       connectionTimeout: options.connectTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 300_000,
