@@ -1,28 +1,12 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
+import { hostnameOf, isCrossSite, isLoopbackHost, secretsEqual } from '../server-kit/index.js';
 
 /** Cookie the page receives from POST /api/login when the station requires a token. */
 export const TOKEN_COOKIE = 'streamai_token';
 
-const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTNAMES.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** Compares secrets in constant time (hashing first so that lengths do not leak either). */
-export function secretsEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-function hostnameOf(hostHeader: string): string {
-  // "[::1]:5000" → "[::1]", "localhost:5000" → "localhost"
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
-  return hostHeader.split(':')[0] ?? '';
-}
+// Moved to src/server-kit (shared with the ingest server); re-exported for the station's imports.
+export { isLoopbackHost, secretsEqual, hostnameOf } from '../server-kit/index.js';
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
@@ -49,23 +33,6 @@ export interface GuardOptions {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * A browser says where a request comes from: Sec-Fetch-Site when it sends it, else Origin
- * ("null" for sandboxed and file pages). Requests with neither (curl, the CLI) are not from
- * another site; they still need the token when one is configured.
- */
-function isCrossSite(request: FastifyRequest, host: string): boolean {
-  const fetchSite = request.headers['sec-fetch-site'];
-  if (typeof fetchSite === 'string') return fetchSite !== 'same-origin' && fetchSite !== 'none';
-  const origin = request.headers.origin;
-  if (typeof origin !== 'string') return false;
-  try {
-    return new URL(origin).host !== host;
-  } catch {
-    return true; // "null" or anything unparsable
-  }
-}
-
-/**
  * The station's three request checks, in one hook:
  * - Host: bound to loopback, only loopback Host names are served, so a DNS-rebinding page
  *   that resolves its own name to 127.0.0.1 cannot drive the station.
@@ -80,7 +47,7 @@ export function registerRequestGuard(app: FastifyInstance, options: GuardOptions
     if (options.loopbackOnly && !isLoopbackHost(hostnameOf(host))) {
       throw new AppError('FORBIDDEN', 'This station only answers requests addressed to localhost');
     }
-    if (!SAFE_METHODS.has(request.method) && isCrossSite(request, host)) {
+    if (!SAFE_METHODS.has(request.method) && isCrossSite(request)) {
       throw new AppError('CROSS_SITE_REQUEST', 'Cross-site requests may not change the station');
     }
     if (

@@ -6,6 +6,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import type { Logger } from '../logging/index.js';
 import { packageVersion, type Station } from '../station/index.js';
+import { frameworkErrorOptions } from '../server-kit/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
 import { registerRequestGuard } from './request-guard.js';
@@ -40,6 +41,7 @@ export async function buildStationApp(
     // Routes and services log what matters; a line per request would drown logs/streamai.log.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ...frameworkErrorOptions(logger),
   });
   const events = new EventStream();
   station.on('status', (s) => events.publish('status', s));

@@ -5,6 +5,7 @@ import { formatBytes, type Config } from '../config/index.js';
 import { AppError, exitCodeFor, isErrorCode } from '../errors/index.js';
 import { createRecorder, type RecorderKind, type RecorderStatus } from '../recorder/index.js';
 import {
+  defaultSessionName,
   RecordingManager,
   type RecordingUploadEvent,
   type RecordingView,
@@ -113,7 +114,7 @@ function summary(recording: RecordingView): string[] {
 export async function recordAction(
   ctx: CommandContext,
   options: {
-    sessionName: string;
+    sessionName?: string;
     duration?: string;
     recorder?: string;
     source?: string;
@@ -162,7 +163,7 @@ export async function recordAction(
   try {
     uploads?.start();
     await manager.start();
-    const started = await manager.startRecording(options.sessionName);
+    const started = await manager.startRecording(options.sessionName ?? defaultSessionName());
     note(
       `recording "${started.sessionName}" with ${kind}${duration ? ` for ${duration} s` : ''} — press Ctrl-C to stop`,
     );

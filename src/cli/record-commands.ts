@@ -8,7 +8,10 @@ export function registerRecordCommands(program: Command): void {
     .description(
       'Record a session until Ctrl-C or --duration, then upload it (when auto-upload is on) and print a summary',
     )
-    .requiredOption('--session-name <name>', 'session (folder) name; spaces and accents are kept')
+    .option(
+      '-s, --session-name <name>',
+      'session (folder) name; spaces and accents are kept (default: recording_session_<YYYYMMDD_HHMMSS>)',
+    )
     .option('--duration <seconds>', 'stop after this many seconds (default: until Ctrl-C)')
     .option('--recorder <kind>', 'obs or ffmpeg (default: RECORDER)')
     .option(

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 // The client alone, not the api face: that would load Fastify and the whole station for a request.
 import { StationClient } from '../api/station-client.js';
 import { runAction } from './run-action.js';
+// The name rule alone, not the sessions face (which loads the manager and its recorders).
+import { defaultSessionName } from '../sessions/session-name.js';
 
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -16,11 +18,16 @@ export function registerStationCommands(program: Command): void {
   program
     .command('start')
     .description('Start recording on the running station (streamai serve) into a session')
-    .requiredOption('--session-name <name>', 'session (folder) name; spaces and accents are kept')
+    .option(
+      '-s, --session-name <name>',
+      'session (folder) name; spaces and accents are kept (default: recording_session_<YYYYMMDD_HHMMSS>)',
+    )
     .option('--json', 'print JSON')
     .action(
-      runAction(async ({ config }, options: { sessionName: string; json?: boolean }) => {
-        const recording = await StationClient.fromConfig(config).start(options.sessionName);
+      runAction(async ({ config }, options: { sessionName?: string; json?: boolean }) => {
+        const recording = await StationClient.fromConfig(config).start(
+          options.sessionName ?? defaultSessionName(),
+        );
         if (options.json) print(JSON.stringify(recording, null, 2));
         else print(`recording "${recording.sessionName}" (${recording.id}); stop it with: streamai stop`);
       }),

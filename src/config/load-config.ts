@@ -53,6 +53,8 @@ export interface Config {
     silenceThresholdDb: number;
     silenceMinSeconds: number;
     chapters: boolean;
+    /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS. */
+    corsOrigins: string[];
   };
   /** UPLOAD_TARGET, INGEST_STORAGE and the S3_* bucket (object-storage-config.ts). */
   storage: StorageConfig;
@@ -140,6 +142,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       silenceThresholdDb: e.INGEST_SILENCE_THRESHOLD_DB,
       silenceMinSeconds: e.INGEST_SILENCE_MIN_SECONDS,
       chapters: e.INGEST_CHAPTERS,
+      corsOrigins: e.INGEST_CORS_ORIGINS,
     },
     storage,
   };

@@ -105,7 +105,15 @@ export const envSchema = z.object({
 
   // Recorders
   RECORDER: z.enum(['obs', 'ffmpeg', 'auto'], { message: 'expects obs, ffmpeg or auto' }).default('auto'),
-  FFMPEG_SOURCE: z.string().default('testsrc'),
+  // The forms parseFfmpegSource (src/recorder) reads; checked here so a bad value is a
+  // configuration error naming the variable at start-up, not a request error later.
+  FFMPEG_SOURCE: z
+    .string()
+    .trim()
+    .regex(/^(testsrc|screen|(screen|v4l2|url):\s*\S.*)$/s, {
+      message: 'expects testsrc, screen, screen:<display>, v4l2:<device> or url:<input>',
+    })
+    .default('testsrc'),
   OBS_HOST: optionalText,
   OBS_PORT: int(4455, 1, 65535),
   OBS_PASSWORD: optionalText,
@@ -147,6 +155,8 @@ export const envSchema = z.object({
   INGEST_SILENCE_MIN_SECONDS: num(1, 0.05, 3600),
   INGEST_CHAPTERS: bool(false),
 
+  // Ingest server: browser origins allowed to call it (CORS); empty = none, no CORS headers at all
+  INGEST_CORS_ORIGINS: list,
   // Object storage (issue 12): an S3-compatible bucket (Vultr Object Storage, AWS, Swift s3api)
   // for the station's uploads (UPLOAD_TARGET=s3) and the ingest server's files (INGEST_STORAGE=s3).
   // Which of them are required is checked in object-storage-config.ts, once the targets are known.

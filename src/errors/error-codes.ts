@@ -9,6 +9,10 @@ export const ERROR_CODES = {
   INVALID_NAME: { http: 400, exit: 64 },
   INVALID_TASK_ID: { http: 400, exit: 64 },
   NOT_FOUND: { http: 404, exit: 66 },
+  // HTTP framework and parser refusals (server-kit)
+  URI_TOO_LONG: { http: 414, exit: 64 },
+  HEADERS_TOO_LARGE: { http: 431, exit: 64 },
+  REQUEST_TIMEOUT: { http: 408, exit: 75 },
   TASK_NOT_FOUND: { http: 404, exit: 66 },
   SESSION_NOT_FOUND: { http: 404, exit: 66 },
   RECORDING_NOT_FOUND: { http: 404, exit: 66 },

@@ -160,6 +160,23 @@ export class HashingFileStore extends FileStore {
     return orphans;
   }
 
+  /**
+   * Uploads whose bytes are all stored but that were never completed: the server died after
+   * writing the last byte and before completion moved them out (or completion failed).
+   */
+  async fullUploads(): Promise<Upload[]> {
+    const entries = await readdir(this.directory).catch(() => [] as string[]);
+    const full: Upload[] = [];
+    for (const entry of entries) {
+      if (!entry.endsWith('.json')) continue;
+      const id = entry.slice(0, -'.json'.length);
+      if (this.completed(id)) continue;
+      const upload = await super.getUpload(id).catch(() => undefined);
+      if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
+    }
+    return full;
+  }
+
   /** Where the store keeps an unfinished upload's bytes. */
   pathOf(id: string): string {
     return path.join(this.directory, id);

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from '../logging/index.js';
+import {
+  frameworkErrorOptions,
+  installErrorHandler,
+  registerLoopbackHostGuard,
+} from '../server-kit/index.js';
+import { registerCrossOriginPolicy } from './cross-origin.js';
 import { createAuthHook } from './auth-hook.js';
-import { installErrorReplies } from './error-replies.js';
 import { healthRoutes } from './health-routes.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import type { IngestService } from './ingest-service.js';
@@ -19,12 +24,17 @@ export interface IngestAppOptions {
   apiKeys: readonly string[];
   tusExpirationMs: number;
   tls?: { certPath: string; keyPath: string } | undefined;
+  /** True when bound to loopback only: then only loopback Host names are served (DNS rebinding). */
+  loopbackOnly: boolean;
+  /** Browser origins allowed by CORS; empty: none (no CORS headers, cross-site writes refused). */
+  corsOrigins: readonly string[];
   logger: Logger;
 }
 
 /**
- * The ingest server's Fastify app: every route plugin is registered here, behind one auth hook
- * (all routes but /health and CORS preflights) and one JSON error reply.
+ * The ingest server's Fastify app: every route plugin is registered here, behind the loopback
+ * Host guard (when bound to loopback), the cross-origin policy, one auth hook (all routes but
+ * /health and OPTIONS) and one JSON error reply.
  */
 export async function buildIngestApp(options: IngestAppOptions): Promise<FastifyInstance> {
   const https = options.tls
@@ -40,9 +50,13 @@ export async function buildIngestApp(options: IngestAppOptions): Promise<Fastify
     connectionTimeout: 10 * 60 * 1000,
     keepAliveTimeout: 65 * 1000,
     bodyLimit: 1024 * 1024,
+    ...frameworkErrorOptions(options.logger),
   }) as unknown as FastifyInstance;
 
-  installErrorReplies(app, options.logger);
+  installErrorHandler(app, options.logger);
+  // In this order: a foreign Host name learns nothing; then the browser policy; then the keys.
+  if (options.loopbackOnly) registerLoopbackHostGuard(app, 'ingest server');
+  registerCrossOriginPolicy(app, options.corsOrigins);
   const auth = createAuthHook(options.apiKeys);
   app.addHook('onRequest', async (request, reply) => {
     const pathname = request.url.split('?')[0];

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { IngestTaskRepository, ingestMigrations, openDatabase, type Db } from '../store/index.js';
+import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
@@ -19,6 +20,8 @@ export interface IngestServerOptions {
   tlsCertPath?: string | undefined;
   tlsKeyPath?: string | undefined;
   tusExpirationMs: number;
+  /** Browser origins allowed by CORS (`INGEST_CORS_ORIGINS`); absent or empty: none. */
+  corsOrigins?: string[] | undefined;
   logger?: Logger;
   /** Processing hook, filled by the processing engineer (src/processing). Absent: uploads stay "received". */
   createProcessor?: CreateProcessor;
@@ -64,6 +67,8 @@ export class IngestServer {
         apiKeys: options.apiKeys,
         tusExpirationMs: options.tusExpirationMs,
         tls,
+        loopbackOnly: isLoopbackBind(options.host),
+        corsOrigins: options.corsOrigins ?? [],
         logger,
       });
       this.processor?.start();
@@ -125,6 +130,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     tlsCertPath: ingest.tlsCertPath,
     tlsKeyPath: ingest.tlsKeyPath,
     tusExpirationMs: ingest.tusExpirationMs,
+    corsOrigins: ingest.corsOrigins,
     ...(logger ? { logger } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { EVENTS, Metadata, Server as TusServer, type Upload } from '@tus/server';
 import { AppError, errorBody, isAppError } from '../errors/index.js';
-import { codeForStatus } from './error-replies.js';
+import { codeForStatus } from '../server-kit/index.js';
 import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
 import { TaskLock } from './task-lock.js';
 import { webBodyOf } from './web-body.js';
@@ -245,12 +245,19 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
 
     const out: Record<string, string> = {};
     response.headers.forEach((value, name) => {
-      out[name] = value;
+      // @tus/server answers CORS for any origin ("*"); the cross-origin policy decides instead.
+      if (!name.startsWith('access-control-')) out[name] = value;
     });
     if (method === 'OPTIONS') out['tus-checksum-algorithm'] = CHUNK_CHECKSUM_ALGORITHMS.join(',');
     if (method === 'HEAD' && id !== undefined && response.ok) {
       const task = tasks.getByUploadRef(id);
       if (task?.state === 'received' && task.sha256) out[UPLOAD_SHA256_HEADER.toLowerCase()] = task.sha256;
+      else if (out['upload-offset'] !== undefined && out['upload-offset'] === out['upload-length']) {
+        // Every byte is here but completion has not run (or is running): finish it, so the client
+        // reads the digest from this HEAD instead of waiting for one.
+        const { headers: done } = await finish(await store.getUpload(id));
+        out[UPLOAD_SHA256_HEADER.toLowerCase()] = done[UPLOAD_SHA256_HEADER] ?? '';
+      }
     }
     const body = response.body ? await response.text() : '';
     // Node and Fastify manage the connection and the length; the content type only matters for a body.
@@ -280,6 +287,34 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     }
   } catch (error) {
     logger.warn({ err: error }, 'could not clear orphaned tus records');
+  }
+  await completeFullUploads();
+
+  /**
+   * Start-up, before any request: a server killed after the last byte of an upload but before
+   * completing it left the whole file in the store. Complete it now (verified against the
+   * declared sha256 when there is one, discarded when it differs), so that the client's HEAD
+   * finds offset = length with `Upload-Sha256` instead of an upload that never completes.
+   */
+  async function completeFullUploads(): Promise<void> {
+    for (const upload of await store.fullUploads().catch(() => [] as Upload[])) {
+      try {
+        const { headers } = await finish(upload);
+        logger.info(
+          { uploadId: upload.id, sha256: headers[UPLOAD_SHA256_HEADER] },
+          'full tus upload completed at start-up',
+        );
+      } catch (error) {
+        // A mismatch was discarded by completion itself (bytes and record are gone).
+        const discarded = isAppError(error) && error.code === 'CHECKSUM_MISMATCH';
+        logger.warn(
+          { err: error, uploadId: upload.id },
+          discarded
+            ? 'full tus upload discarded at start-up: its sha256 differs'
+            : 'could not complete a full tus upload at start-up',
+        );
+      }
+    }
   }
 
   const sweepEvery = Math.max(1000, Math.min(ctx.expirationMs / 2, 15 * 60 * 1000));

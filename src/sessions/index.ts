@@ -10,7 +10,8 @@ export {
   type RecordingView,
   type SessionView,
 } from './recording-manager.js';
-export { validateSessionName } from './session-name.js';
+export { validateSessionName, defaultSessionName } from './session-name.js';
+export { localDateTime } from './local-time.js';
 export {
   buildSessionMetadata,
   type SessionMetadata,

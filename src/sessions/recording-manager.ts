@@ -636,23 +636,64 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     }
   }
 
-  /** Writes session_metadata.json from the database; writes for one session never overlap. */
+  /**
+   * Writes session_metadata.json from the database; writes for one session never overlap, and a
+   * write never rejects: a failure (the folder replaced by a file, a full disk) is logged and
+   * recorded on the session's recordings, and the next change writes the whole file again.
+   */
   private writeMetadata(sessionId: string): Promise<void> {
     const previous = this.metadataWrites.get(sessionId) ?? Promise.resolve();
-    const next = previous
-      .catch(() => undefined)
-      .then(async () => {
-        const session = this.repo.getSession(sessionId);
-        if (!session) return;
+    const next = previous.then(async () => {
+      const session = this.repo.getSession(sessionId);
+      if (!session) return;
+      try {
         await mkdir(session.folder, { recursive: true });
-        const metadata = buildSessionMetadata(session, this.repo.listRecordings(sessionId));
+        const metadata = buildSessionMetadata(
+          session,
+          this.repo.listRecordings(sessionId),
+          undefined,
+          this.repo.listSessionUploadTasks(sessionId),
+        );
         await writeJsonAtomic(this.metadataPath(session), metadata);
-      });
+        this.markMetadataWritten(session);
+      } catch (error) {
+        this.markMetadataFailed(session, error);
+      }
+    });
     this.metadataWrites.set(sessionId, next);
-    void next.finally(() => {
+    void next.then(() => {
       if (this.metadataWrites.get(sessionId) === next) this.metadataWrites.delete(sessionId);
     });
     return next;
+  }
+
+  /** Resolves once the session's pending metadata writes are done (they never reject). */
+  async whenMetadataWritten(sessionId: string): Promise<void> {
+    await this.metadataWrites.get(sessionId);
+  }
+
+  /**
+   * A recording that is not `failed` carries an error only when its session's metadata could
+   * not be written (a failed recording's error is why it failed, and stays).
+   */
+  private markMetadataFailed(session: SessionRecord, error: unknown): void {
+    const cause = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: unknown }).code === 'ENOSPC' ? 'INSUFFICIENT_STORAGE' : 'INTERNAL_ERROR';
+    const recorded = { code, message: `${METADATA_FILE} could not be written: ${cause}` };
+    this.logger.error({ err: error, sessionId: session.id, folder: session.folder }, recorded.message);
+    for (const r of this.repo.listRecordings(session.id)) {
+      if (r.state === 'failed' || r.error?.message === recorded.message) continue;
+      this.repo.updateRecording(r.id, { error: recorded });
+      this.announce(r.id);
+    }
+  }
+
+  private markMetadataWritten(session: SessionRecord): void {
+    for (const r of this.repo.listRecordings(session.id)) {
+      if (r.state === 'failed' || r.error === null) continue;
+      this.repo.updateRecording(r.id, { error: null });
+      this.announce(r.id);
+    }
   }
 
   private sessionView(session: SessionRecord): SessionView {

@@ -1,10 +1,12 @@
 import path from 'node:path';
-import type { RecordingRecord, SessionRecord } from '../store/index.js';
+import type { RecordingRecord, SessionRecord, SessionUploadTask } from '../store/index.js';
+import { localDateTime } from './local-time.js';
 
 /** One upload in `vultr_uploads`: the original fields plus state and checksum. */
 export interface MetadataUpload {
   task_id: string;
   file_name: string;
+  /** When the upload was enqueued, `YYYY-MM-DD HH:MM:SS` in local time (the original's form). */
   upload_time: string;
   file_size: number | null;
   recording_id: string;
@@ -59,26 +61,54 @@ const RECORDER_PLATFORM: Record<string, string> = {
   ffmpeg: 'FFmpeg Recording',
 };
 
-/** Builds the metadata document from what the database holds (the database is the source of truth). */
+/**
+ * Builds the metadata document from what the database holds (the database is the source of
+ * truth). `uploadTasks` is the session's upload history (every task, oldest first): a recording
+ * uploaded twice has two entries in `vultr_uploads`. A recording's current task missing from it
+ * (a queue outside this database) is listed from the recording's own fields.
+ */
 export function buildSessionMetadata(
   session: SessionRecord,
   recordings: readonly RecordingRecord[],
   now = new Date().toISOString(),
+  uploadTasks: readonly SessionUploadTask[] = [],
 ): SessionMetadata {
   const usable = recordings.filter((r) => r.state === 'ready');
-  const uploads: MetadataUpload[] = recordings
-    .filter((r) => r.uploadTaskId !== null)
-    .map((r) => ({
-      task_id: r.uploadTaskId ?? '',
+  const byId = new Map(recordings.map((r) => [r.id, r]));
+  const uploads: MetadataUpload[] = uploadTasks
+    .filter((task) => byId.has(task.recordingId))
+    .map((task) => {
+      const recording = byId.get(task.recordingId);
+      // The recording mirrors its current task's state the moment it changes; older tasks are final.
+      const current = recording?.uploadTaskId === task.taskId ? recording : undefined;
+      const state = current?.uploadState ?? task.state;
+      return {
+        task_id: task.taskId,
+        file_name: task.fileName,
+        upload_time: originalTime(task.createdAt),
+        file_size: recording?.size ?? task.fileSize,
+        recording_id: task.recordingId,
+        state,
+        sha256: task.sha256 ?? recording?.sha256 ?? null,
+        completed_at: state === 'completed' ? (current?.uploadedAt ?? task.completedAt) : null,
+        error: current ? current.uploadError : task.error,
+      };
+    });
+  const listed = new Set(uploads.map((u) => u.task_id));
+  for (const r of recordings) {
+    if (r.uploadTaskId === null || listed.has(r.uploadTaskId)) continue;
+    uploads.push({
+      task_id: r.uploadTaskId,
       file_name: r.fileName ?? '',
-      upload_time: r.uploadQueuedAt ?? r.updatedAt,
+      upload_time: originalTime(r.uploadQueuedAt ?? r.updatedAt),
       file_size: r.size,
       recording_id: r.id,
       state: r.uploadState,
       sha256: r.sha256,
       completed_at: r.uploadState === 'completed' ? r.uploadedAt : null,
       error: r.uploadError,
-    }));
+    });
+  }
   const uploaded = usable.filter((r) => r.uploadState === 'completed');
   const platforms = [...new Set(recordings.map((r) => RECORDER_PLATFORM[r.recorder] ?? r.recorder))];
   if (uploaded.length > 0) platforms.push('Vultr Processing');
@@ -142,4 +172,10 @@ function statusOf(recordings: readonly RecordingRecord[]): SessionMetadata['stat
   )
     return 'uploading';
   return 'recorded';
+}
+
+/** An ISO time as the original's `YYYY-MM-DD HH:MM:SS` (local); kept as it is when unparsable. */
+function originalTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : localDateTime(date);
 }

@@ -141,6 +141,19 @@ function toRecording(row: RecordingRow): RecordingRecord {
   };
 }
 
+/** One upload task of a session's recording, as session_metadata.json lists it. */
+export interface SessionUploadTask {
+  taskId: string;
+  recordingId: string;
+  fileName: string;
+  fileSize: number;
+  sha256: string | null;
+  state: string;
+  createdAt: string;
+  completedAt: string | null;
+  error: { code: string; message: string } | null;
+}
+
 /** Sessions and recordings in the station database (schema: station v2). */
 export class SessionRepository {
   constructor(private readonly db: Db) {}
@@ -235,6 +248,46 @@ export class SessionRepository {
       .prepare('SELECT * FROM recordings ORDER BY started_at DESC, id DESC LIMIT ?')
       .all(limit) as RecordingRow[];
     return rows.map(toRecording);
+  }
+
+  /**
+   * Every upload task of the session's recordings, oldest first (the upload service's table is
+   * the history: a recording uploaded twice has two tasks). For session_metadata.json.
+   */
+  listSessionUploadTasks(sessionId: string): SessionUploadTask[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.id, t.recording_id, t.file_name, t.file_size, t.sha256, t.state, t.created_at,
+                t.completed_at, t.last_error_code, t.last_error_message
+         FROM upload_tasks t JOIN recordings r ON r.id = t.recording_id
+         WHERE r.session_id = ? ORDER BY t.created_at, t.rowid`,
+      )
+      .all(sessionId) as Array<{
+      id: string;
+      recording_id: string;
+      file_name: string;
+      file_size: number;
+      sha256: string | null;
+      state: string;
+      created_at: string;
+      completed_at: string | null;
+      last_error_code: string | null;
+      last_error_message: string | null;
+    }>;
+    return rows.map((row) => ({
+      taskId: row.id,
+      recordingId: row.recording_id,
+      fileName: row.file_name,
+      fileSize: row.file_size,
+      sha256: row.sha256,
+      state: row.state,
+      createdAt: row.created_at,
+      completedAt: row.completed_at,
+      error:
+        row.last_error_code === null
+          ? null
+          : { code: row.last_error_code, message: row.last_error_message ?? row.last_error_code },
+    }));
   }
 
   /** Recordings not yet finished (recording or finalizing): what a restart must pick up. */

@@ -23,6 +23,8 @@ export interface UploadTaskRecord {
   lastErrorCode: string | null;
   lastErrorMessage: string | null;
   leaseOwner: string | null;
+  /** When the lease ends unless renewed (ms since the epoch); null: no lease, or one from before v3. */
+  leaseExpiresAt: number | null;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
@@ -62,6 +64,7 @@ interface UploadTaskRow {
   last_error_code: string | null;
   last_error_message: string | null;
   lease_owner: string | null;
+  lease_expires_at: number | null;
   created_at: string;
   updated_at: string;
   completed_at: string | null;
@@ -86,8 +89,19 @@ const COLUMNS: Record<keyof UploadTaskChanges, keyof UploadTaskRow> = {
   lastErrorCode: 'last_error_code',
   lastErrorMessage: 'last_error_message',
   leaseOwner: 'lease_owner',
+  leaseExpiresAt: 'lease_expires_at',
   completedAt: 'completed_at',
 };
+
+/** Appends `column = @column` for each defined change (booleans stored as 0/1). */
+function addSets(changes: UploadTaskChanges, sets: string[], params: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(changes) as Array<[keyof UploadTaskChanges, unknown]>) {
+    if (value === undefined) continue;
+    const column = COLUMNS[key];
+    sets.push(`${column} = @${column}`);
+    params[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+  }
+}
 
 function fromRow(row: UploadTaskRow): UploadTaskRecord {
   return {
@@ -112,6 +126,7 @@ function fromRow(row: UploadTaskRow): UploadTaskRecord {
     lastErrorCode: row.last_error_code,
     lastErrorMessage: row.last_error_message,
     leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
@@ -123,7 +138,10 @@ export class UploadTaskRepository {
   constructor(private readonly db: Db) {}
 
   /** Inserts a new task and the first line of its history, in one transaction. */
-  insert(task: Omit<UploadTaskRecord, 'updatedAt'>, message: string | null): UploadTaskRecord {
+  insert(
+    task: Omit<UploadTaskRecord, 'updatedAt' | 'leaseExpiresAt'>,
+    message: string | null,
+  ): UploadTaskRecord {
     const row = {
       id: task.id,
       file_path: task.filePath,
@@ -146,6 +164,7 @@ export class UploadTaskRepository {
       last_error_code: task.lastErrorCode,
       last_error_message: task.lastErrorMessage,
       lease_owner: task.leaseOwner,
+      lease_expires_at: null,
       created_at: task.createdAt,
       updated_at: task.createdAt,
       completed_at: task.completedAt,
@@ -218,12 +237,7 @@ export class UploadTaskRepository {
   ): UploadTaskRecord {
     const sets: string[] = ['updated_at = @updated_at'];
     const params: Record<string, unknown> = { id, updated_at: at };
-    for (const [key, value] of Object.entries(changes) as Array<[keyof UploadTaskChanges, unknown]>) {
-      if (value === undefined) continue;
-      const column = COLUMNS[key];
-      sets.push(`${column} = @${column}`);
-      params[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-    }
+    addSets(changes, sets, params);
     this.db.transaction(() => {
       this.db.prepare(`UPDATE upload_tasks SET ${sets.join(', ')} WHERE id = @id`).run(params);
       if (event) this.addEvent(id, at, event.state, event.message);
@@ -231,6 +245,37 @@ export class UploadTaskRepository {
     const updated = this.get(id);
     if (!updated) throw new Error(`upload task ${id} vanished`);
     return updated;
+  }
+
+  /**
+   * Applies changes only while the task is still in `guard.state` (and, when given, still
+   * leased by `guard.leaseOwner`): the expected state is in the WHERE, so a move another
+   * process made meanwhile is never overwritten. Undefined when nothing matched.
+   */
+  guardedUpdate(
+    id: string,
+    guard: { state: string; leaseOwner?: string },
+    changes: UploadTaskChanges,
+    at: string,
+    event?: { state: string; message: string | null },
+  ): UploadTaskRecord | undefined {
+    const sets: string[] = ['updated_at = @updated_at'];
+    const params: Record<string, unknown> = { id, updated_at: at, guard_state: guard.state };
+    addSets(changes, sets, params);
+    let where = 'id = @id AND state = @guard_state';
+    if (guard.leaseOwner !== undefined) {
+      where += ' AND lease_owner = @guard_owner';
+      params['guard_owner'] = guard.leaseOwner;
+    }
+    const moved = this.db.transaction(() => {
+      const { changes: count } = this.db
+        .prepare(`UPDATE upload_tasks SET ${sets.join(', ')} WHERE ${where}`)
+        .run(params);
+      if (count !== 1) return false;
+      if (event) this.addEvent(id, at, event.state, event.message);
+      return true;
+    })();
+    return moved ? this.get(id) : undefined;
   }
 
   /**
@@ -257,24 +302,40 @@ export class UploadTaskRepository {
   }
 
   /**
-   * Takes the task for `owner` unless another live owner holds it. `isAlive` says whether a
-   * recorded owner still runs (a crashed process leaves a stale lease behind).
+   * Takes the task for `owner` until `expiresAt` unless another owner holds an unexpired
+   * lease on it (a crashed or frozen process simply stops renewing). One guarded write.
    */
-  claim(id: string, owner: string, isAlive: (owner: string) => boolean): boolean {
-    return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT lease_owner FROM upload_tasks WHERE id = ?').get(id) as
-        { lease_owner: string | null } | undefined;
-      if (!row) return false;
-      if (row.lease_owner !== null && row.lease_owner !== owner && isAlive(row.lease_owner)) return false;
-      this.db.prepare('UPDATE upload_tasks SET lease_owner = ? WHERE id = ?').run(owner, id);
-      return true;
-    })();
+  claim(id: string, owner: string, now: number, expiresAt: number): boolean {
+    const { changes } = this.db
+      .prepare(
+        `UPDATE upload_tasks SET lease_owner = @owner, lease_expires_at = @expires
+         WHERE id = @id AND (lease_owner IS NULL OR lease_owner = @owner
+           OR lease_expires_at IS NULL OR lease_expires_at <= @now)`,
+      )
+      .run({ id, owner, now, expires: expiresAt });
+    return changes === 1;
+  }
+
+  /**
+   * Pushes `owner`'s lease forward while the task is still in one of `states`. False when the
+   * lease was lost (taken over after it expired) or the task was moved on by someone else.
+   */
+  renew(id: string, owner: string, expiresAt: number, states: readonly string[]): boolean {
+    const { changes } = this.db
+      .prepare(
+        `UPDATE upload_tasks SET lease_expires_at = ?
+         WHERE id = ? AND lease_owner = ? AND state IN (${states.map(() => '?').join(', ')})`,
+      )
+      .run(expiresAt, id, owner, ...states);
+    return changes === 1;
   }
 
   /** Gives the task back (only if `owner` still holds it). */
   release(id: string, owner: string): void {
     this.db
-      .prepare('UPDATE upload_tasks SET lease_owner = NULL WHERE id = ? AND lease_owner = ?')
+      .prepare(
+        'UPDATE upload_tasks SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?',
+      )
       .run(id, owner);
   }
 

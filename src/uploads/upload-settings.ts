@@ -3,6 +3,9 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import type { UploadSettings } from './upload-types.js';
 
+/** How long a task's lease lasts unless renewed (see upload-scheduler.ts). */
+export const DEFAULT_LEASE_MS = 30_000;
+
 /**
  * The upload service's settings from the configuration. `apiUrl` overrides VULTR_API_URL
  * (the station's embedded ingest server passes its own); with neither, CONFIG_INVALID.
@@ -28,5 +31,6 @@ export function uploadSettingsFromConfig(config: Config, apiUrl?: string): Uploa
     growthCheckMs: 1000,
     confirmTimeoutMs: 60_000,
     s3,
+    leaseMs: DEFAULT_LEASE_MS,
   };
 }

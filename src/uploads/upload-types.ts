@@ -84,4 +84,9 @@ export interface UploadSettings extends Omit<Config['upload'], 'apiUrl'> {
   s3?: S3Config | undefined;
   /** Parts of one S3 upload in flight at once [1: after a crash at most one part is sent twice]. */
   s3PartConcurrency?: number;
+  /**
+   * How long a claim on a task lasts unless renewed (renewed every third of it while the
+   * attempt runs); another process takes the task over once it expired. Optional: 30 s.
+   */
+  leaseMs?: number;
 }

@@ -55,6 +55,8 @@ test('a bad value stops start-up with one line naming the variable and what it e
     [{ INGEST_MAX_UPLOAD_BYTES: 'lots' }, /^INGEST_MAX_UPLOAD_BYTES: expects a byte size/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: expects one of/],
     [{ INGEST_TLS_CERT: '/tmp/cert.pem' }, /^INGEST_TLS_CERT and INGEST_TLS_KEY/],
+    [{ FFMPEG_SOURCE: 'webcam' }, /^FFMPEG_SOURCE: expects testsrc, screen.*\(got "webcam"\)/],
+    [{ FFMPEG_SOURCE: 'url:' }, /^FFMPEG_SOURCE: expects/],
   ];
   for (const [env, pattern] of cases) {
     assert.throws(
@@ -81,4 +83,19 @@ test('byte sizes accept SI and binary units and rates', () => {
   assert.equal(parseByteSize('5MB/s'), 5_000_000);
   assert.equal(parseByteSize('five'), undefined);
   assert.equal(parseByteSize('3 parsecs'), undefined);
+});
+
+test('every FFMPEG_SOURCE form the ffmpeg recorder reads is accepted', () => {
+  for (const source of [
+    'testsrc',
+    'screen',
+    'screen::0.0',
+    'v4l2:/dev/video0',
+    'url:rtmp://127.0.0.1/live/key',
+  ]) {
+    assert.equal(
+      loadConfig({ env: { FFMPEG_SOURCE: source }, envFile: false }).recorder.ffmpegSource,
+      source,
+    );
+  }
 });

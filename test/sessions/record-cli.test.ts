@@ -133,3 +133,25 @@ test('a station killed mid-recording: the next start stops the ffmpeg it left an
     1,
   );
 });
+
+test('`streamai record` without a name records into recording_session_<YYYYMMDD_HHMMSS>; -s is --session-name', async (t) => {
+  const dir = await tempDir(t);
+  const environment = env(dir, { VULTR_AUTO_UPLOAD: 'false' });
+  const unnamed = await cli(['record', '--duration', '1'], environment);
+  assert.equal(unnamed.code, 0, unnamed.stderr);
+  assert.match(unnamed.stdout, /session {4}recording_session_\d{8}_\d{6} \(ses_/);
+  const short = await cli(['record', '-s', 'short form', '--duration', '1'], environment);
+  assert.equal(short.code, 0, short.stderr);
+  const folders = (await readdir(path.join(dir, 'recordings'))).sort();
+  assert.equal(folders.length, 2, folders.join(', '));
+  assert.match(folders[0] ?? '', /^recording_session_\d{8}_\d{6}$/);
+  assert.equal(folders[1], 'short form');
+});
+
+test('FFMPEG_SOURCE=webcam is a configuration error naming the variable (exit 78)', async (t) => {
+  const dir = await tempDir(t);
+  const result = await cli(['record', '--duration', '1'], env(dir, { FFMPEG_SOURCE: 'webcam' }));
+  assert.equal(result.code, 78, result.stderr);
+  assert.match(result.stderr, /CONFIG_INVALID/);
+  assert.match(result.stderr, /FFMPEG_SOURCE/);
+});

@@ -169,6 +169,22 @@ test('without auto-upload nothing is sent, and an on-demand upload returns a tas
   assert.equal((await uploaded).state, 'completed');
   assert.equal(manager.getRecording(stopped.id)?.uploadState, 'completed');
   assert.equal(uploads?.get(taskId)?.autoProcess, false);
+
+  // A second upload adds an entry to vultr_uploads; the first stays, in the original's time form.
+  const again = uploadReaches(manager, 'completed');
+  const secondId = await manager.upload(stopped.id, { autoProcess: false });
+  assert.equal((await again).taskId, secondId);
+  await manager.whenMetadataWritten(stopped.sessionId);
+  const metadata = await readMetadata(path.dirname(stopped.filePath ?? ''));
+  assert.deepEqual(
+    metadata.vultr_uploads.map((u) => [u.task_id, u.state]),
+    [
+      [taskId, 'completed'],
+      [secondId, 'completed'],
+    ],
+  );
+  for (const u of metadata.vultr_uploads)
+    assert.match(u.upload_time, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
 });
 
 test('starting while recording and stopping while idle are clear errors, and the session survives them', async (t) => {

@@ -4,7 +4,13 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { openDatabase, stationMigrations, type Db } from '../../src/store/index.js';
+import {
+  openDatabase,
+  stationMigrations,
+  type Db,
+  type UploadTaskRecord,
+  type UploadTaskRepository,
+} from '../../src/store/index.js';
 import { UploadService, uploadSettingsFromConfig, type UploadSettings } from '../../src/uploads/index.js';
 import { makeClip } from '../helpers/make-media.js';
 
@@ -67,4 +73,23 @@ export function openService(
   });
   if (options.start !== false) service.start();
   return { db, service };
+}
+
+/** Inserts a task row directly (as an earlier process or version would have left it). */
+export function insertTask(
+  repo: UploadTaskRepository,
+  overrides: Partial<Omit<UploadTaskRecord, 'updatedAt'>> & { id: string },
+): UploadTaskRecord {
+  const at = new Date().toISOString();
+  return repo.insert(
+    {
+      filePath: `/nowhere/${overrides.id}.mkv`, fileName: `${overrides.id}.mkv`, fileSize: 10, fileMtimeMs: 1,
+      sessionName: null, recordingId: null, autoProcess: false, state: 'queued', attempts: 0,
+      nextAttemptAt: null, bytesSent: 0, size: 10, sha256: null, protocol: null, remoteUrl: null,
+      uploadPath: null, compressionRatio: null, lastErrorCode: null, lastErrorMessage: null,
+      leaseOwner: null, createdAt: at, completedAt: null,
+      ...overrides,
+    },
+    'enqueued',
+  ); // prettier-ignore
 }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import type { UploadProgress, UploadService, UploadState, UploadTask } from '../../src/uploads/index.js';
 import { freePort, startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
+import { UploadTaskRepository } from '../../src/store/index.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { startLegacyServer } from './legacy-server.js';
@@ -471,4 +472,28 @@ test('no more uploads run at once than VULTR_UPLOAD_CONCURRENCY allows', async (
     ['completed', 'completed', 'completed'],
   );
   assert.equal(most, 2);
+});
+
+test('a task a dead station on another host held is taken over once its lease expired, and completes', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'a.mkv'), { format: 'matroska' });
+  const ingest = await startIngestServer(t);
+  const { db, service } = openService(t, dir, testSettings(dir, ingest.url, { leaseMs: 300 }), {
+    start: false,
+  });
+  const queued = await service.enqueue(file);
+  const expires = Date.now() + 500;
+  new UploadTaskRepository(db).update(
+    queued.id,
+    { state: 'uploading', leaseOwner: 'old-container:4242:abcd', leaseExpiresAt: expires },
+    new Date().toISOString(),
+  );
+
+  service.start();
+  const task = await service.waitFor(queued.id);
+
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  const firstAttempt = service.history(task.id).find((e) => e.state === 'validating');
+  assert.ok(firstAttempt && Date.parse(firstAttempt.at) >= expires - 1, 'not before the lease expired');
+  assert.equal(await sha256Of(path.join(ingest.dataDir, task.id, 'a.mkv')), task.sha256);
 });

@@ -1,7 +1,8 @@
 import type { Migration } from '../open-database.js';
 import { stationV1UploadTasks } from './station-v1-upload-tasks.js';
 import { stationV2Sessions } from './station-v2-sessions.js';
-import { stationV3ObjectStorageJournal } from './station-v3-object-storage-journal.js';
+import { stationV3UploadLeases } from './station-v3-upload-leases.js';
+import { stationV4ObjectStorageJournal } from './station-v4-object-storage-journal.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
@@ -10,5 +11,6 @@ import { stationV3ObjectStorageJournal } from './station-v3-object-storage-journ
 export const stationMigrations: Migration[] = [
   stationV1UploadTasks,
   stationV2Sessions,
-  stationV3ObjectStorageJournal,
+  stationV3UploadLeases,
+  stationV4ObjectStorageJournal,
 ];
