@@ -52,16 +52,19 @@ export function multipartEtag(partMd5sHex: readonly string[]): string {
   return `${hash.digest('hex')}-${partMd5sHex.length}`;
 }
 
-/** The MD5 (hex) of bytes [start, end) of a file, read with one reused 1 MiB buffer. */
+/**
+ * The MD5 (hex) of bytes [start, end) of a file, read through `buffer` (pass one to reuse it
+ * for every part: a fresh MiB per part is garbage the GC collects late).
+ */
 export async function md5OfRange(
   filePath: string,
   start: number,
   end: number,
   signal?: AbortSignal,
+  buffer: Buffer = Buffer.allocUnsafe(MIB),
 ): Promise<string> {
   const hash = createHash('md5');
   const handle = await open(filePath, 'r');
-  const buffer = Buffer.allocUnsafe(Math.min(MIB, Math.max(1, end - start)));
   try {
     let position = start;
     while (position < end) {

@@ -320,10 +320,19 @@ export class ResumableMultipartUploader {
     let sent = 0;
     let failure: unknown;
     const worker = async (): Promise<void> => {
+      // Reused for every part this worker sends: the body's ring, and the MD5 pass's buffer.
       const buffers = Array.from({ length: RING }, () => Buffer.allocUnsafe(PIECE));
+      const md5Buffer = Buffer.allocUnsafe(1024 * 1024);
       for (let n = queue.shift(); n !== undefined && failure === undefined; n = queue.shift()) {
         try {
-          sent += await this.sendPart(uploadId, n, job, plan, buffers, group.controller.signal);
+          sent += await this.sendPart(
+            uploadId,
+            n,
+            job,
+            plan,
+            { ring: buffers, md5: md5Buffer },
+            group.controller.signal,
+          );
           job.onConfirmed(confirmedBytes());
         } catch (error) {
           failure ??= error;
@@ -349,18 +358,18 @@ export class ResumableMultipartUploader {
     partNumber: number,
     job: MultipartUploadJob,
     plan: PartPlan,
-    buffers: Buffer[],
+    buffers: { ring: Buffer[]; md5: Buffer },
     signal: AbortSignal,
   ): Promise<number> {
     const { start, end } = partRange(plan, job.size, partNumber);
-    const md5 = await md5OfRange(job.filePath, start, end, signal);
+    const md5 = await md5OfRange(job.filePath, start, end, signal, buffers.md5);
     for (let attempt = 1; ; attempt += 1) {
       const { controller, unlink } = linked(signal);
       const watchdog = this.options.watchdog(controller);
       const body = this.options.body;
       async function* stream(): AsyncGenerator<Uint8Array> {
         yield* body(job.filePath, start, end, {
-          buffers,
+          buffers: buffers.ring,
           signal: controller.signal,
           onBytes: job.onBytes,
           onPull: () => watchdog.touch(),

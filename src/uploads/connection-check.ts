@@ -7,7 +7,6 @@ import { formatBytes } from '../config/index.js';
 import { isAppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { ffmpegPath } from '../media/index.js';
-import { checkBucket, createS3Client } from '../object-storage/index.js';
 import { openDatabase, stationMigrations } from '../store/index.js';
 import { UploadHttpClient } from './http-client.js';
 import { probeServer } from './server-api.js';
@@ -99,6 +98,8 @@ async function runBucketCheck(
   options: ConnectionCheckOptions,
 ): Promise<ConnectionCheck[]> {
   const s3 = settings.s3 as NonNullable<UploadSettings['s3']>;
+  // Loaded only for a bucket: the AWS SDK is large, and a server check does not need it.
+  const { checkBucket, createS3Client } = await import('../object-storage/index.js');
   const client = createS3Client(s3, { connectTimeoutMs: settings.connectTimeoutMs });
   try {
     return await checkBucket(client, s3, (check) => options.onCheck?.(check));

@@ -1,6 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config/index.js';
-import type { Logger } from '../logging/index.js';
 import type { Db } from '../store/index.js';
 import { S3UploadJournalRepository } from '../store/index.js';
 import {
@@ -28,7 +27,6 @@ export interface S3TransportOptions {
   requestTimeoutMs: number;
   connectTimeoutMs: number;
   limiter: RateLimiter | undefined;
-  logger: Logger;
 }
 
 /**
@@ -131,35 +129,6 @@ export class S3Transport implements Transport {
     const parsed = parseS3Url(remoteUrl);
     if (parsed?.uploadId === undefined) return;
     await this.uploader.abortUpload(parsed.key, parsed.uploadId);
-  }
-
-  /**
-   * Cancel or giving up: aborts the multipart upload once `after` (the stopped attempt) settled.
-   * Never rejects; a failure is logged (the bucket's lifecycle rules are the last resort).
-   */
-  abandon(remoteUrl: string, after: Promise<unknown> = Promise.resolve()): void {
-    const logger = this.options.logger;
-    void after
-      .catch(() => undefined)
-      .then(() => this.terminate(remoteUrl))
-      .then(
-        () => logger.info({ remoteUrl }, 'multipart upload aborted'),
-        (error: unknown) => logger.warn({ err: error, remoteUrl }, 'could not abort the multipart upload'),
-      );
-  }
-
-  /** The object a completed task wrote, from the journal. */
-  storedObject(taskId: string): StoredObject | undefined {
-    const upload = this.journal.find(taskId)?.upload;
-    if (upload?.state !== 'completed' || upload.etag === null || upload.manifestKey === null)
-      return undefined;
-    return {
-      bucket: upload.bucket,
-      key: upload.key,
-      etag: upload.etag,
-      manifestKey: upload.manifestKey,
-      verifiedBy: upload.verifiedBy ?? 'read-back',
-    };
   }
 
   close(): void {

@@ -14,7 +14,7 @@ import {
 import type { UploadHttpClient } from './http-client.js';
 import { ProgressMeter } from './progress-meter.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { S3Transport } from './s3-transport.js';
+import type { S3Target } from './s3-target.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { probeServer } from './server-api.js';
 import { TaskMovedAway, type TaskMoves } from './task-moves.js';
@@ -33,7 +33,7 @@ export interface AttemptDeps {
   logger: Logger;
   emitProgress: (progress: UploadProgress) => void;
   /** UPLOAD_TARGET=s3: every task goes into the bucket through this transport. */
-  s3?: S3Transport | undefined;
+  s3?: S3Target | undefined;
 }
 
 /** The file as it will be sent: the original or its compressed copy, with its digest. */
@@ -234,7 +234,6 @@ export class AttemptPipeline {
 
   private transport(protocol: TransportProtocol, tusEndpoint?: string) {
     const { http, settings, limiter } = this.deps;
-    if (protocol === 's3' && this.deps.s3) return this.deps.s3;
     return transportFor(protocol, http, settings, limiter, tusEndpoint);
   }
 
@@ -280,7 +279,9 @@ export class AttemptPipeline {
       { protocol, remoteUrl },
     );
     const progress = this.progressHooks(run, taskId, file.size);
-    const result = await this.transport(protocol, tusEndpoint).upload({
+    const transport =
+      protocol === 's3' && this.deps.s3 ? await this.deps.s3.load() : this.transport(protocol, tusEndpoint);
+    const result = await transport.upload({
       taskId,
       filePath: file.path,
       fileName: before.fileName,

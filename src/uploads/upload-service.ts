@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logging/index.js';
 import { UploadTaskRepository, type Db, type UploadTaskRecord } from '../store/index.js';
 import { UploadHttpClient } from './http-client.js';
 import { RateLimiter } from './rate-limiter.js';
-import { S3Transport } from './s3-transport.js';
+import { S3Target } from './s3-target.js';
 import { fetchRemoteStatus } from './server-api.js';
 import { newTaskId } from './task-id.js';
 import { TaskMoves } from './task-moves.js';
@@ -85,7 +85,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   private readonly moves: TaskMoves;
   private readonly scheduler: UploadScheduler;
   /** UPLOAD_TARGET=s3: every task goes into the bucket. */
-  private readonly s3: S3Transport | undefined;
+  private readonly s3: S3Target | undefined;
   private readonly waiters = new Map<
     string,
     Array<{ resolve: (task: UploadTask) => void; reject: (e: unknown) => void }>
@@ -105,17 +105,19 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     this.s3 =
       options.settings.s3 === undefined
         ? undefined
-        : new S3Transport({
-            db: options.db,
-            s3: options.settings.s3,
-            partSizeBytes: options.settings.chunkSizeBytes,
-            concurrency: options.settings.s3PartConcurrency ?? 1,
-            stallTimeoutMs: options.settings.stallTimeoutMs,
-            requestTimeoutMs: options.settings.requestTimeoutMs,
-            connectTimeoutMs: options.settings.connectTimeoutMs,
-            limiter,
-            logger: this.logger,
-          });
+        : new S3Target(
+            {
+              db: options.db,
+              s3: options.settings.s3,
+              partSizeBytes: options.settings.chunkSizeBytes,
+              concurrency: options.settings.s3PartConcurrency ?? 1,
+              stallTimeoutMs: options.settings.stallTimeoutMs,
+              requestTimeoutMs: options.settings.requestTimeoutMs,
+              connectTimeoutMs: options.settings.connectTimeoutMs,
+              limiter,
+            },
+            this.logger,
+          );
     this.moves = new TaskMoves(this.repo, this.logger, (view) => {
       const task = this.withObject(view);
       this.emit('state', task);
@@ -157,7 +159,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       }
     }
     this.waiters.clear();
-    this.s3?.close();
+    await this.s3?.close();
     await this.http.close();
   }
 
