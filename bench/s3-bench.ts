@@ -9,7 +9,8 @@
  * (`/usr/bin/time -f %M`) kept. Both clients hash the whole file before sending (streamai its
  * sha256, rclone its MD5 for x-amz-meta-md5chksum) and use multipart uploads with Content-MD5
  * per part: streamai one 32 MiB part at a time (VULTR_UPLOAD_CHUNK_SIZE), rclone its defaults
- * (5 MiB parts, 4 at a time). Every object is deleted after its run so the disk holds one copy.
+ * (5 MiB parts, 4 at a time), and once more cut like streamai (32 MiB, one at a time). Every
+ * object is deleted after its run so the disk holds one copy.
  */
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
     };
     let streamai: Best | undefined;
     let rclone: Best | undefined;
+    let rcloneAlike: Best | undefined;
     for (let i = 0; i < RUNS; i += 1) {
       const dataDir = path.join(work, `station-${i}`);
       const ours = await timed(process.execPath, [cli, 'upload', file, '--no-process'], {
@@ -144,14 +146,28 @@ async function main(): Promise<void> {
       await remove('rclone/recording.mkv');
       rclone = keep(rclone, { seconds: theirs.seconds, rssMiB: theirs.rssMiB });
       console.log(`run ${i + 1} rclone:   ${theirs.seconds.toFixed(1)} s, ${theirs.rssMiB.toFixed(1)} MiB`);
+
+      // rclone cut like streamai (32 MiB parts, one at a time): the protocol cost alone.
+      const alike = await timed(
+        'rclone',
+        ['copy', file, `swift:${bucket}/alike/`, '--s3-chunk-size', '32M', '--s3-upload-concurrency', '1'],
+        rcloneEnv,
+        work,
+      );
+      await remove('alike/recording.mkv');
+      rcloneAlike = keep(rcloneAlike, { seconds: alike.seconds, rssMiB: alike.rssMiB });
+      console.log(`run ${i + 1} rclone 32M×1: ${alike.seconds.toFixed(1)} s, ${alike.rssMiB.toFixed(1)} MiB`);
     }
-    if (!streamai || !rclone) throw new Error('no runs');
+    if (!streamai || !rclone || !rcloneAlike) throw new Error('no runs');
     const mbps = (s: number): string => (BYTES / 1e6 / s).toFixed(1);
     console.log(`\n${(BYTES / 1024 ** 3).toFixed(2)} GiB into Swift s3api, best of ${RUNS}:`);
     console.log('| client | wall s | MB/s | peak RSS MiB |');
     console.log('|---|---:|---:|---:|');
     console.log(
       `| rclone copy | ${rclone.seconds.toFixed(1)} | ${mbps(rclone.seconds)} | ${rclone.rssMiB.toFixed(1)} |`,
+    );
+    console.log(
+      `| rclone copy --s3-chunk-size 32M --s3-upload-concurrency 1 | ${rcloneAlike.seconds.toFixed(1)} | ${mbps(rcloneAlike.seconds)} | ${rcloneAlike.rssMiB.toFixed(1)} |`,
     );
     console.log(
       `| streamai upload | ${streamai.seconds.toFixed(1)} | ${mbps(streamai.seconds)} | ${streamai.rssMiB.toFixed(1)} |`,

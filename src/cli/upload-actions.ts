@@ -289,6 +289,16 @@ export async function uploadStatusAction(
     if (task.nextAttemptAt && task.state === 'retry_wait') print(`next attempt at ${task.nextAttemptAt}`);
     print('history:');
     for (const e of service.history(taskId)) print(`  ${e.at}  ${e.state.padEnd(10)} ${e.message ?? ''}`);
+    if (task.protocol === 's3') {
+      // UPLOAD_TARGET=s3: the bucket, not a server, holds it.
+      const o = task.object;
+      print(
+        o
+          ? `bucket: s3://${o.bucket}/${o.key}  ETag ${o.etag}  manifest ${o.manifestKey}`
+          : `bucket: ${task.remoteUrl ?? 'no upload created yet'}`,
+      );
+      return 0;
+    }
     if (remoteError) print(`server: not available [${remoteError.code}]: ${remoteError.message}`);
     else if (remote === undefined) print('server: does not know this task');
     else printRemote(remote, ctx.config.upload.apiUrl, taskId);

@@ -134,4 +134,8 @@ test('SIGKILL of streamai upload mid-upload: the rerun resumes, at most one part
   assert.deepEqual(await openUploads(shared.client, bucket), []);
   const status = await runCli(['upload-status', taskId ?? ''], env, dir);
   assert.match(status.stdout, /resuming multipart upload \S+: [23] of 6 parts already in the bucket/);
+  assert.match(
+    status.stdout,
+    new RegExp(`^bucket: s3://${bucket}/${key} {2}ETag [0-9a-f]{32}-6 {2}manifest `, 'm'),
+  );
 });
