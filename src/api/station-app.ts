@@ -4,12 +4,14 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '../logging/index.js';
-import { packageVersion, type Station } from '../station/index.js';
+import { ErrorResponseSchema, packageVersion, type Station } from '../station/index.js';
 import { frameworkErrorOptions } from '../server-kit/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
 import { registerRequestGuard } from './request-guard.js';
+import { stationValidatorCompiler } from './validators.js';
 import { eventsRoutes } from './routes/events-routes.js';
 import { loginRoutes } from './routes/login-routes.js';
 import { recordingRoutes } from './routes/recording-routes.js';
@@ -40,7 +42,6 @@ export async function buildStationApp(
     loggerInstance: logger.child({ part: 'api' }) as FastifyBaseLogger,
     // Routes and services log what matters; a line per request would drown logs/streamai.log.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     ...frameworkErrorOptions(logger),
   });
   const events = new EventStream();
@@ -48,16 +49,10 @@ export async function buildStationApp(
   station.on('upload', (u) => events.publish('upload', u));
   station.on('recordings', (r) => events.publish('recordings', r));
 
+  app.setValidatorCompiler(stationValidatorCompiler());
   registerErrorHandling(app, logger);
   registerRequestGuard(app, { apiToken: options.apiToken, loopbackOnly: options.loopbackOnly });
-  app.addSchema({
-    $id: 'ErrorResponse',
-    type: 'object',
-    properties: {
-      success: { type: 'boolean' },
-      error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-    },
-  });
+  app.addSchema(ErrorResponseSchema);
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -71,7 +66,8 @@ export async function buildStationApp(
     },
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
+  // A real API viewer, served from @fastify/swagger-ui's own files: works offline.
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: false });
 
   await app.register(loginRoutes(options.apiToken));
   await app.register(recordingRoutes(station));

@@ -60,7 +60,18 @@ export class StationServer {
         ...(this.options.webRoot ? { webRoot: this.options.webRoot } : {}),
       });
       this.app = app;
-      await app.listen({ host: this.host, port: this.port });
+      await app.listen({ host: this.host, port: this.port }).catch((error: unknown) => {
+        // A port in use or an address not ours is the user's configuration, not our bug (issue 9.15).
+        const code = (error as NodeJS.ErrnoException | undefined)?.code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+          throw new AppError(
+            'CONFIG_INVALID',
+            `PORT/HOST: cannot listen on ${this.host}:${this.port} (${code === 'EADDRINUSE' ? 'the port is in use' : code}); set PORT or HOST (or --port/--host)`,
+            { cause: error },
+          );
+        }
+        throw error;
+      });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : this.port;
       const shownHost = this.host.includes(':') ? `[${this.host}]` : this.host;

@@ -2,3 +2,4 @@
 export { loadConfig, type Config, type LoadConfigOptions } from './load-config.js';
 export { parseByteSize, formatBytes } from './byte-size.js';
 export type { S3Config, StorageConfig } from './object-storage-config.js';
+export type { ClusterConfig, QueueConfig } from './cluster-config.js';

@@ -117,6 +117,9 @@ export const envSchema = z.object({
   OBS_HOST: optionalText,
   OBS_PORT: int(4455, 1, 65535),
   OBS_PASSWORD: optionalText,
+  // Segmented recordings (issue 11): close a file every N seconds so each part can be uploaded
+  // while recording goes on; 0 = one file for the whole recording.
+  RECORDING_SEGMENT_SECONDS: int(60, 0, 24 * 3600),
 
   // Upload client (the station talking to the processing server)
   VULTR_API_URL: url,
@@ -185,6 +188,28 @@ export const envSchema = z.object({
   // Never echoed in an error line: only its presence is checked.
   S3_SECRET_ACCESS_KEY: optionalText,
   S3_FORCE_PATH_STYLE: bool(false),
+
+  // Scale-out (issue 13): shared ingest state and the processing job queue. Unset: SQLite in
+  // INGEST_DATA_DIR and the in-process queue, as `npm start` runs. Checked in cluster-config.ts.
+  DATABASE_URL: optionalText,
+  QUEUE_URL: optionalText,
+  QUEUE_JOB_ATTEMPTS: int(3, 1, 100),
+  QUEUE_JOB_BACKOFF_SECONDS: num(10, 0, 86_400),
+  QUEUE_LOCK_SECONDS: num(60, 5, 3600),
+  QUEUE_STALLED_CHECK_SECONDS: num(30, 1, 3600),
+  QUEUE_MAX_STALLED: int(2, 0, 100),
+  // Transcription (issue 14): off, CMU PocketSphinx from Debian, or a whisper.cpp binary with a
+  // ggml model file the user provides (models cannot be downloaded at run time).
+  INGEST_TRANSCRIBE: z
+    .enum(['off', 'pocketsphinx', 'whisper'], { message: 'expects off, pocketsphinx or whisper' })
+    .default('off'),
+  INGEST_WHISPER_BIN: optionalText,
+  INGEST_WHISPER_MODEL: optionalText,
+
+  // Media tools (issue 14): the system ffmpeg/ffprobe (>= 5.1) used when found here or on PATH,
+  // else the packaged ones. Read by src/media when it loads (it is needed before any config).
+  FFMPEG_PATH: optionalText,
+  FFPROBE_PATH: optionalText,
 });
 
 export type RawEnv = z.input<typeof envSchema>;

@@ -3,16 +3,12 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import type http from 'node:http';
 import { access, readdir, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
 import { ERRORS, Upload } from '@tus/server';
-import { AppError } from '../errors/index.js';
-
-/** Bytes that may wait to be written to an upload's file. */
-const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Bytes that may wait between the socket and the write buffer (keeps both sides busy). */
-const TAP_BUFFER_BYTES = 1024 * 1024;
+import { AppError, isAppError } from '../errors/index.js';
+import { RoomWatch, WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTap } from './write-tap.js';
 
 /** What the store needs to know about uploads that were completed and moved out of it. */
 export interface CompletedUploadLookup {
@@ -48,6 +44,8 @@ export class HashingFileStore extends FileStore {
   constructor(
     options: { directory: string; expirationPeriodInMilliseconds: number },
     private readonly completed: CompletedUploadLookup,
+    /** A fresh free-space watch per write (the disk reserve); absent: no check while writing. */
+    private readonly roomWatch?: () => RoomWatch,
   ) {
     super(options);
     this.extensions = [...this.extensions, 'checksum'];
@@ -87,15 +85,11 @@ export class HashingFileStore extends FileStore {
     const chunkHash = checksum ? createHash(checksum.algorithm) : undefined;
     this.hashes.delete(id);
     let fed = 0;
-    const tap = new Transform({
-      highWaterMark: TAP_BUFFER_BYTES,
-      transform(chunk: Buffer, _encoding, callback) {
-        state.hash.update(chunk);
-        chunkHash?.update(chunk);
-        fed += chunk.length;
-        callback(null, chunk);
-      },
-    });
+    const tap = writeTap((chunk) => {
+      state.hash.update(chunk);
+      chunkHash?.update(chunk);
+      fed += chunk.length;
+    }, this.roomWatch?.());
     // Written here rather than by FileStore.write: a deep write buffer lets the bytes of many
     // socket reads go to disk in one writev instead of one small write each.
     const file = createWriteStream(this.pathOf(id), {
@@ -105,7 +99,11 @@ export class HashingFileStore extends FileStore {
     });
     try {
       await pipeline(readable, tap, file);
-    } catch {
+    } catch (error) {
+      // Stopped at the disk reserve (or the disk is full): what was written stays, and the
+      // client resumes from the offset HEAD reports once there is room again.
+      if (isAppError(error)) throw error;
+      if (isDiskFull(error)) throw insufficientStorage();
       throw ERRORS.FILE_WRITE_ERROR;
     }
     if (checksum && chunkHash && before && !chunkHash.digest().equals(checksum.digest)) {
@@ -146,11 +144,8 @@ export class HashingFileStore extends FileStore {
    * task folder (or removed at start-up because they did not verify), before `forget`.
    */
   async orphanRecords(): Promise<string[]> {
-    const entries = await readdir(this.directory).catch(() => [] as string[]);
     const orphans: string[] = [];
-    for (const entry of entries) {
-      if (!entry.endsWith('.json')) continue;
-      const id = entry.slice(0, -'.json'.length);
+    for (const id of await this.recordIds()) {
       const hasBytes = await access(this.pathOf(id)).then(
         () => true,
         () => false,
@@ -165,16 +160,19 @@ export class HashingFileStore extends FileStore {
    * writing the last byte and before completion moved them out (or completion failed).
    */
   async fullUploads(): Promise<Upload[]> {
-    const entries = await readdir(this.directory).catch(() => [] as string[]);
     const full: Upload[] = [];
-    for (const entry of entries) {
-      if (!entry.endsWith('.json')) continue;
-      const id = entry.slice(0, -'.json'.length);
+    for (const id of await this.recordIds()) {
       if (this.completed(id)) continue;
       const upload = await super.getUpload(id).catch(() => undefined);
       if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
     }
     return full;
+  }
+
+  /** The ids of every upload record (`<id>.json`) in the store's folder. */
+  private async recordIds(): Promise<string[]> {
+    const entries = await readdir(this.directory).catch(() => [] as string[]);
+    return entries.filter((e) => e.endsWith('.json')).map((e) => e.slice(0, -'.json'.length));
   }
 
   /** Where the store keeps an unfinished upload's bytes. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { FastifyPluginAsync } from 'fastify';
 import type { IngestRouteContext } from './ingest-route-context.js';
+import { mediaTools } from '../media/index.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -16,6 +17,11 @@ export const healthRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, 
       version,
       capabilities: { tus: true, checksum: ['sha256'], maxUploadBytes: ctx.service.maxUploadBytes },
       disk: { freeBytes },
+      ffmpeg: {
+        version: mediaTools.ffmpeg.version,
+        source: mediaTools.ffmpeg.source,
+        ...(mediaTools.fallbackReason ? { fallback_reason: mediaTools.fallbackReason } : {}),
+      },
     });
   });
 };

@@ -7,7 +7,7 @@ import {
   registerLoopbackHostGuard,
 } from '../server-kit/index.js';
 import { registerCrossOriginPolicy } from './cross-origin.js';
-import { createAuthHook } from './auth-hook.js';
+import { createAuthHook, createOwnerOf } from './auth-hook.js';
 import { healthRoutes } from './health-routes.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import type { IngestService } from './ingest-service.js';
@@ -69,6 +69,7 @@ export async function buildIngestApp(options: IngestAppOptions): Promise<Fastify
     tasks: options.service.tasks,
     processor: options.processor,
     auth,
+    ownerOf: createOwnerOf(options.apiKeys),
     logger: options.logger,
   };
   await app.register(healthRoutes, ctx);

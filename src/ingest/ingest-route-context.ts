@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/index.js';
 import type { IngestTaskRepository } from '../store/index.js';
-import type { AuthHook } from './auth-hook.js';
+import type { AuthHook, OwnerOf } from './auth-hook.js';
 import type { IngestService } from './ingest-service.js';
 import type { UploadProcessor } from './upload-processor.js';
 
@@ -15,5 +15,7 @@ export interface IngestRouteContext {
   tasks: IngestTaskRepository;
   processor: UploadProcessor | undefined;
   auth: AuthHook;
+  /** The owner (API key hash) a request speaks for; null without keys. See `assertOwner`. */
+  ownerOf: OwnerOf;
   logger: Logger;
 }

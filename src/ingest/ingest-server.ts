@@ -35,6 +35,7 @@ export class IngestServer {
   private app: FastifyInstance | undefined;
   private db: Db | undefined;
   private processor: UploadProcessor | undefined;
+  private service: IngestService | undefined;
   private baseUrl = '';
 
   constructor(private readonly options: IngestServerOptions) {}
@@ -48,14 +49,14 @@ export class IngestServer {
     try {
       this.db = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
       this.processor = options.createProcessor?.({ db: this.db, dataDir, logger });
-      const service = new IngestService({
+      const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
         diskReserveBytes: options.diskReserveBytes,
         tasks: new IngestTaskRepository(this.db),
         logger,
         processor: this.processor,
-      });
+      }));
       await service.prepare();
       const tls =
         options.tlsCertPath && options.tlsKeyPath
@@ -109,6 +110,9 @@ export class IngestServer {
       app.server.closeAllConnections?.();
       await closing;
     }
+    const service = this.service;
+    this.service = undefined;
+    await service?.close();
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();

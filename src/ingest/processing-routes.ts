@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError, errorBody } from '../errors/index.js';
+import { assertOwner } from './auth-hook.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import { validateTaskId } from './upload-names.js';
 
@@ -40,6 +41,7 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
       const taskId = validateTaskId(request.params.task_id);
       const task = ctx.tasks.get(taskId);
       if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
+      assertOwner(task, ctx.ownerOf(request.headers));
       if (task.state !== 'received' || !task.filePath) {
         throw new AppError('INVALID_STATE', `task ${taskId} is still being uploaded`);
       }
@@ -61,7 +63,9 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
     async (request, reply) => {
       const taskId = validateTaskId(request.params.task_id);
       const { name } = request.params;
-      if (!ctx.tasks.get(taskId)) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
+      const task = ctx.tasks.get(taskId);
+      if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
+      assertOwner(task, ctx.ownerOf(request.headers));
       // Only names the pipeline listed for this task are served: nothing else in its folder leaks.
       const listed =
         OUTPUT_NAME.test(name) && ctx.processor?.status(taskId)?.outputs.some((o) => o.name === name);

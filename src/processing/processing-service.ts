@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError, toAppError } from '../errors/index.js';
@@ -9,6 +11,7 @@ import {
   type Db,
   type ProcessingJob,
   type ProcessingJobState,
+  type RunRef,
 } from '../store/index.js';
 import {
   initialSteps,
@@ -25,7 +28,15 @@ import {
 export interface ProcessingSettings extends PipelineSettings {
   /** Jobs processed at once (INGEST_WORKERS). */
   workers: number;
+  /**
+   * How long a claim on a job lasts unless renewed (renewed every third of it while the job runs).
+   * Default 30 s: a job whose owner died is taken over by another instance within that time.
+   */
+  leaseMs?: number;
 }
+
+/** Default length of a processing lease. */
+export const DEFAULT_LEASE_MS = 30_000;
 
 /** What a caller queues: a stored upload and the folder its outputs go to. */
 export interface ProcessingJobInput {
@@ -53,8 +64,22 @@ export interface ProcessingEvents {
   done: [{ taskId: string; report: ProcessingReport; outputs: OutputFile[] }];
   failed: [{ taskId: string; error: { code: string; message: string } }];
   /** A run stopped without an outcome: re-queued while running, or the service closing. */
-  interrupted: [{ taskId: string; reason: 'requeued' | 'closing' }];
+  interrupted: [{ taskId: string; reason: 'requeued' | 'closing' | 'lease_lost' }];
 }
+
+/**
+ * Where queued jobs are announced when processing runs on `streamai worker`s (QUEUE_URL): the row
+ * in the database stays the job's truth, the announcement only wakes a worker. `generation` tells
+ * runs of one task apart, so announcing the same run twice queues it once.
+ */
+export interface ProcessingDispatch {
+  add(taskId: string, generation: number): Promise<void>;
+  /** Closed with the service. */
+  close(): Promise<void>;
+}
+
+/** What a worker's run of one announced job came to. */
+export type ClaimedRunOutcome = 'done' | 'failed' | 'interrupted' | 'not-queued';
 
 export interface ProcessingServiceOptions {
   db: Db;
@@ -63,6 +88,8 @@ export interface ProcessingServiceOptions {
   logger: Logger;
   settings: ProcessingSettings;
   now?: () => Date;
+  /** Announce jobs to queue workers instead of running them here (with settings.workers = 0). */
+  dispatch?: ProcessingDispatch;
 }
 
 const stepSchema = z
@@ -83,6 +110,8 @@ const outputsSchema = z.array(z.object({ name: z.string(), size: z.number() }));
 
 interface ActiveRun {
   attempt: number;
+  /** Set when a renewal found the lease gone: the run stops without writing an outcome. */
+  leaseLost: boolean;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -99,11 +128,16 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
   private readonly now: () => Date;
   private started = false;
   private closed = false;
+  /** This instance's lease owner id: host and pid (so a restart on this host sees a dead owner), and a random part. */
+  readonly owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  private readonly leaseMs: number;
+  private poll: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ProcessingServiceOptions) {
     super();
     this.jobs = new ProcessingJobRepository(options.db);
     this.now = options.now ?? (() => new Date());
+    this.leaseMs = options.settings.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
   /** Queues a task, or queues it again from scratch; a run of it in progress is stopped first. */
@@ -124,7 +158,58 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     running?.controller.abort(new AppError('PROCESSING_CANCELLED', 'queued again'));
     this.options.logger.info({ taskId: job.taskId }, 'processing queued');
     this.emit('queued', { taskId: job.taskId });
+    this.announce(job.taskId);
     this.pump();
+  }
+
+  /**
+   * Runs one job a queue worker was handed: claims it (queued, or processing under a lease that
+   * ran out) and runs it to its end. A job already done or failed, or re-queued under a newer
+   * generation, is not run again ('not-queued'): a job is never finished twice. Rejects with
+   * UPLOAD_LOCKED while another live worker holds its lease, so that the queue retries it later.
+   */
+  async runClaimed(taskId: string): Promise<ClaimedRunOutcome> {
+    if (this.closed) throw new AppError('INVALID_STATE', 'the processing service is closed');
+    const job = this.jobs.claimNext({ owner: this.owner, durationMs: this.leaseMs }, this.now(), [], taskId);
+    if (!job) {
+      const current = this.jobs.get(taskId);
+      if (current?.state === 'processing') {
+        throw new AppError('UPLOAD_LOCKED', `${taskId} is being processed by another worker`);
+      }
+      return 'not-queued';
+    }
+    if (job.takenOver) reapOrphan(job, this.options.logger);
+    const controller = new AbortController();
+    const run: ActiveRun = { attempt: job.attempt, leaseLost: false, controller, done: Promise.resolve() };
+    this.active.set(taskId, run);
+    let outcome: ClaimedRunOutcome = 'interrupted';
+    const onDone = ({ taskId: id }: { taskId: string }): void => {
+      if (id === taskId) outcome = 'done';
+    };
+    const onFailed = ({ taskId: id }: { taskId: string }): void => {
+      if (id === taskId) outcome = 'failed';
+    };
+    this.on('done', onDone);
+    this.on('failed', onFailed);
+    try {
+      run.done = this.run(job, run);
+      await run.done;
+    } finally {
+      this.off('done', onDone);
+      this.off('failed', onFailed);
+      if (this.active.get(taskId) === run) this.active.delete(taskId);
+    }
+    return outcome;
+  }
+
+  /** Hands a queued job to the queue workers (when they run processing); a failure is logged, and start() announces again. */
+  private announce(taskId: string): void {
+    const dispatch = this.options.dispatch;
+    const job = dispatch ? this.jobs.get(taskId) : undefined;
+    if (!dispatch || !job) return;
+    dispatch.add(taskId, Date.parse(job.queuedAt)).catch((error: unknown) => {
+      this.options.logger.error({ err: error, taskId }, 'could not hand the job to the processing queue');
+    });
   }
 
   /** The processing view of a task, or undefined when it was never queued. */
@@ -143,28 +228,45 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
   }
 
   /**
-   * Starts the workers. Jobs a crash left "processing" are queued again with their finished
-   * steps kept (so they resume), after making sure the ffmpeg they were running is gone.
+   * Starts the workers. Jobs "processing" under a lease that has expired, or whose owner was a
+   * process of this host that is gone (a crash or restart), are queued again at once with their
+   * finished steps kept (so they resume), after making sure the ffmpeg they ran is gone. A job
+   * whose owner is alive elsewhere is left to it; if that owner stops renewing, the poll below
+   * takes the job over when its lease expires.
    */
   start(): void {
     if (this.started || this.closed) return;
     this.started = true;
+    const nowMs = this.now().getTime();
     for (const job of this.jobs.listByState('processing')) {
       if (this.active.has(job.taskId)) continue;
+      const expired = (job.leaseExpiresAt ?? 0) <= nowMs;
+      if (!expired && !ownerIsGone(job.leaseOwner)) continue;
       reapOrphan(job, this.options.logger);
-      this.jobs.requeue(job.taskId, job.attempt, this.now());
+      this.jobs.requeue({ taskId: job.taskId, attempt: job.attempt, owner: job.leaseOwner }, this.now());
       this.options.logger.info({ taskId: job.taskId }, 'resuming interrupted processing');
     }
+    // Queue workers may have missed an announcement (this node crashed right after queuing):
+    // announcing again is harmless, the queue keeps one job per run.
+    if (this.options.dispatch) {
+      for (const job of [...this.jobs.listByState('queued'), ...this.jobs.listByState('processing')]) {
+        this.announce(job.taskId);
+      }
+    }
+    this.poll = setInterval(() => this.pump(), Math.max(100, this.leaseMs / 3));
+    this.poll.unref();
     this.pump();
   }
 
   /** Stops the workers: running jobs are killed (their ffmpeg with them) and left queued for the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.poll);
     const runs = [...this.active.values()];
     for (const run of runs)
       run.controller.abort(new AppError('PROCESSING_CANCELLED', 'the server is closing'));
     await Promise.all(runs.map((r) => r.done));
+    await this.options.dispatch?.close();
   }
 
   /** Fills free worker slots with queued jobs. */
@@ -172,12 +274,18 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     if (!this.started || this.closed) return;
     while (this.active.size < this.options.settings.workers) {
       // A task whose previous run is still being stopped waits for it: both would write the same outputs.
-      const job = this.jobs.claimNext(this.now(), [...this.active.keys()]);
+      const job = this.jobs.claimNext({ owner: this.owner, durationMs: this.leaseMs }, this.now(), [
+        ...this.active.keys(),
+      ]);
       if (!job) return;
+      if (job.takenOver) {
+        this.options.logger.warn({ taskId: job.taskId }, 'took over processing whose lease expired');
+        reapOrphan(job, this.options.logger);
+      }
       const controller = new AbortController();
-      const run: ActiveRun = { attempt: job.attempt, controller, done: Promise.resolve() };
+      const run: ActiveRun = { attempt: job.attempt, leaseLost: false, controller, done: Promise.resolve() };
       this.active.set(job.taskId, run);
-      run.done = this.run(job, controller).finally(() => {
+      run.done = this.run(job, run).finally(() => {
         if (this.active.get(job.taskId) === run) this.active.delete(job.taskId);
         this.pump();
       });
@@ -185,35 +293,45 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
   }
 
   /** One run of one job. Never throws: every outcome is recorded, so the worker always goes on. */
-  private async run(job: ProcessingJob, controller: AbortController): Promise<void> {
+  private async run(job: ProcessingJob, active: ActiveRun): Promise<void> {
     const { taskId, attempt } = job;
+    const { controller } = active;
+    const ref: RunRef = { taskId, attempt, owner: this.owner };
     const log = this.options.logger.child({ taskId, attempt });
     log.info('processing started');
     this.emit('started', { taskId, attempt });
     let steps = parseSteps(job.steps);
+    // Renewed every third of the lease; a renewal that finds the lease gone stops the run.
+    const renewal = setInterval(() => {
+      if (this.safely(log, () => this.jobs.renewLease(ref, this.leaseMs, this.now()))) return;
+      if (controller.signal.aborted) return;
+      active.leaseLost = true;
+      controller.abort(new AppError('PROCESSING_CANCELLED', 'the lease on this job was lost'));
+    }, this.leaseMs / 3);
     try {
       const result = await runPipeline(job.filePath, job.outputDir, this.options.settings, {
         signal: controller.signal,
         previous: steps,
         now: this.now,
-        onSpawn: (pid) => this.safely(log, () => this.jobs.setChildPid(taskId, attempt, pid)),
+        onSpawn: (pid) => this.safely(log, () => this.jobs.setChildPid(ref, pid)),
         onUpdate: (next, progress) => {
           const changed = next.filter((s, i) => s.state !== steps[i]?.state || s.name !== steps[i]?.name);
           steps = next;
-          this.safely(log, () => this.jobs.updateProgress(taskId, attempt, progress, next, this.now()));
+          this.safely(log, () => this.jobs.updateProgress(ref, progress, next, this.now()));
           for (const step of changed) this.emit('step', { taskId, step: withoutResult(step) });
           this.emit('progress', { taskId, progress });
         },
       });
-      if (this.jobs.complete(taskId, attempt, result, this.now())) {
+      if (this.jobs.complete(ref, result, this.now())) {
         log.info({ report: summary(result.report) }, 'processing done');
         this.emit('done', { taskId, report: result.report, outputs: result.outputs });
       }
     } catch (error) {
       if (controller.signal.aborted) {
-        const reason = this.closed ? 'closing' : 'requeued';
-        // Closing leaves the job for the next start; a re-queue has already reset the row.
-        if (reason === 'closing') this.safely(log, () => this.jobs.requeue(taskId, attempt, this.now()));
+        const reason = active.leaseLost ? 'lease_lost' : this.closed ? 'closing' : 'requeued';
+        // Closing leaves the job for the next start; a re-queue has already reset the row; a lost
+        // lease belongs to someone else now.
+        if (reason === 'closing') this.safely(log, () => this.jobs.requeue(ref, this.now()));
         log.info({ reason }, 'processing interrupted');
         this.emit('interrupted', { taskId, reason });
         return;
@@ -222,13 +340,11 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
       const reported = { code: appError.code, message: appError.message };
       log.warn({ err: error, code: appError.code }, 'processing failed');
       const outputs = await listOutputs(job.outputDir);
-      if (
-        this.safely(log, () =>
-          this.jobs.fail(taskId, attempt, { steps, outputs, error: reported }, this.now()),
-        )
-      ) {
+      if (this.safely(log, () => this.jobs.fail(ref, { steps, outputs, error: reported }, this.now()))) {
         this.emit('failed', { taskId, error: reported });
       }
+    } finally {
+      clearInterval(renewal);
     }
   }
 
@@ -259,6 +375,25 @@ function summary(report: ProcessingReport): Record<string, number> {
     edited_duration: report.edited_duration,
     segments_removed: report.segments_removed,
   };
+}
+
+/**
+ * Whether a lease owner id names a process of this host that no longer exists: its job can be taken
+ * over at once instead of waiting for the lease to run out. An owner of another host, or one still
+ * alive, is not gone; neither is an owner id this code cannot read.
+ */
+function ownerIsGone(owner: string | null): boolean {
+  if (owner === null) return true;
+  const [host, pidText] = owner.split('/');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /**

@@ -1,15 +1,27 @@
-/** Sessions: the RecordingManager, session names, metadata files and the auto-upload trigger. */
+/** Sessions: the RecordingManager, the read-only SessionCatalog, session names, metadata files and the auto-upload trigger. */
+export {
+  SessionCatalog,
+  METADATA_FILE,
+  type CatalogCounts,
+  type RecordingView,
+  type SessionView,
+} from './session-catalog.js';
 export {
   RecordingManager,
-  METADATA_FILE,
-  type ManagerState,
   type ManagerStatus,
   type RecordingManagerEvents,
   type RecordingManagerOptions,
-  type RecordingUploadEvent,
-  type RecordingView,
-  type SessionView,
 } from './recording-manager.js';
+export { type RecordingUploadEvent } from './recording-uploads.js';
+export { untilNotRecording, untilUploadFinished } from './recording-waits.js';
+export {
+  RECORDING_TRANSITIONS,
+  transition,
+  canApply,
+  type ManagerState,
+  type RecordingPhase,
+  type RecordingEvent,
+} from './recording-state-machine.js';
 export { validateSessionName, defaultSessionName } from './session-name.js';
 export { localDateTime } from './local-time.js';
 export {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, constants, rename, rm, stat } from 'node:fs/promises';
 import { AppError } from '../errors/index.js';
+import { exists } from './session-files.js';
 
 /** sha256 of a file, streamed (hex). */
 export async function sha256File(file: string): Promise<string> {
@@ -32,13 +33,4 @@ export async function moveFile(source: string, target: string): Promise<void> {
     throw new AppError('FILE_CHANGED', `copy of ${source} does not match the original; kept the original`);
   }
   await rm(source);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
@@ -12,6 +13,7 @@ import type { Readable } from 'node:stream';
 import {
   UploadHttpClient,
   UploadService,
+  probeServer,
   runConnectionCheck,
   uploadSettingsFromConfig,
   type ConnectionCheck,
@@ -79,13 +81,17 @@ export class Station extends EventEmitter<StationEvents> {
     const { config, logger } = this;
     try {
       let apiUrl = config.upload.apiUrl;
+      let apiKey = config.upload.apiKey;
       if (apiUrl === undefined) {
-        // No processing server configured: run our own on loopback so a newcomer sees the whole path.
+        // No processing server configured: run our own on loopback so a newcomer sees the whole
+        // path. It takes a random key only this process knows (issue 9.6): without one, any
+        // program on the machine, or a page the user visits, could write and delete uploads.
+        apiKey = randomBytes(32).toString('base64url');
         this.ingest = new IngestServer({
           ...ingestOptionsFromConfig(config, logger.child({ part: 'embedded-ingest' })),
           host: '127.0.0.1',
           port: 0,
-          apiKeys: [],
+          apiKeys: [apiKey],
           createProcessor: processorFromConfig(config),
           tlsCertPath: undefined,
           tlsKeyPath: undefined,
@@ -93,7 +99,7 @@ export class Station extends EventEmitter<StationEvents> {
         apiUrl = await this.ingest.start();
         logger.info({ url: apiUrl }, 'embedded ingest server started');
       }
-      this.settings = uploadSettingsFromConfig(config, apiUrl);
+      this.settings = { ...uploadSettingsFromConfig(config, apiUrl), apiKey };
       this.outputsClient = new UploadHttpClient(this.settings);
       this.db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
       const uploads = new UploadService({
@@ -103,9 +109,6 @@ export class Station extends EventEmitter<StationEvents> {
       });
       this.uploadsService = uploads;
       this.watcher = new ProcessingWatcher(uploads, logger.child({ part: 'processing-watcher' }));
-      this.wireUploads(uploads, this.watcher);
-      uploads.start();
-
       const recorder = this.recorderOverride ?? createRecorder(config, logger.child({ part: 'recorder' }));
       const manager = new RecordingManager({
         recorder,
@@ -116,9 +119,15 @@ export class Station extends EventEmitter<StationEvents> {
         logger: logger.child({ part: 'sessions' }),
       });
       this.managerInstance = manager;
+      // Start order: everything a listener reads (uploads, watcher, manager) is built before the
+      // first listener is attached, and the upload workers start last. Starting them earlier made
+      // a resumed task's first `state` event call status() before the manager existed, and the
+      // listener's INVALID_STATE failed the interrupted upload (issue 9.1).
+      this.wireUploads(uploads, this.watcher);
       manager.on('state', () => this.emit('status', this.status()));
       manager.on('recording', (r) => this.emit('recordings', { id: r.id }));
       await manager.start();
+      uploads.start();
       for (const task of uploads.list(20))
         if (task.state === 'completed' && task.autoProcess) this.watcher.watch(task.id);
     } catch (error) {
@@ -197,6 +206,56 @@ export class Station extends EventEmitter<StationEvents> {
 
   async uploadRecording(recordingId: string, autoProcess: boolean): Promise<string> {
     return this.manager.upload(recordingId, { autoProcess });
+  }
+
+  /**
+   * POST /api/vultr/upload: `id` names a recording, or (as the original's ids did) a session,
+   * whose every ready recording without a completed upload is enqueued, oldest first.
+   * RECORDING_NOT_FOUND when it names neither; INVALID_STATE when a session has nothing to upload.
+   */
+  async uploadRecordingOrSession(
+    id: string,
+    autoProcess: boolean,
+  ): Promise<Array<{ taskId: string; recording: RecordingView }>> {
+    const manager = this.manager;
+    let targets: ManagedRecording[];
+    if (manager.getRecording(id)) targets = [this.requireRecording(id)];
+    else {
+      const session = manager.getSession(id);
+      if (!session) throw new AppError('RECORDING_NOT_FOUND', `no recording or session ${id}`);
+      targets = session.recordings
+        .filter((r) => r.state === 'ready' && !this.isUploaded(r))
+        .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+      if (targets.length === 0) {
+        throw new AppError(
+          'INVALID_STATE',
+          `session "${session.name}" has no ready recording that is not uploaded yet`,
+        );
+      }
+    }
+    const out: Array<{ taskId: string; recording: RecordingView }> = [];
+    for (const recording of targets) {
+      const taskId = await manager.upload(recording.id, { autoProcess });
+      out.push({ taskId, recording: this.getRecording(recording.id) });
+    }
+    return out;
+  }
+
+  private isUploaded(recording: ManagedRecording): boolean {
+    const task = recording.uploadTaskId ? this.uploads.get(recording.uploadTaskId) : undefined;
+    return task?.state === 'completed';
+  }
+
+  /** The processing server's /health answer (GET /api/vultr/test's server_info), or null. */
+  async serverHealth(): Promise<unknown> {
+    const client = this.outputsClient;
+    if (!client) throw new AppError('INVALID_STATE', 'the station is not started');
+    try {
+      return (await probeServer(client)).health ?? null;
+    } catch (error) {
+      this.logger.debug({ err: error }, 'server health unavailable');
+      return null;
+    }
   }
 
   listUploads(limit: number): UploadView[] {

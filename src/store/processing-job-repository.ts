@@ -17,6 +17,9 @@ export interface ProcessingJob {
   outputs: unknown;
   error: { code: string; message: string } | null;
   childPid: number | null;
+  /** The service instance holding the job (null when none does), and until when (ms epoch). */
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
   queuedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -36,6 +39,8 @@ interface Row {
   error_code: string | null;
   error_message: string | null;
   child_pid: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
   queued_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -57,6 +62,8 @@ function toJob(row: Row): ProcessingJob {
     outputs: parse(row.outputs, []),
     error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
     childPid: row.child_pid,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
     queuedAt: row.queued_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
@@ -72,7 +79,12 @@ function parse(text: string, fallback: unknown): unknown {
   }
 }
 
-/** The processing queue in the ingest database (`processing_jobs`, ingest schema v2). */
+/**
+ * The processing queue in the ingest database (`processing_jobs`, ingest schema v2 + v4 leases).
+ * States: queued → processing (claimed under a lease) → done | failed; processing → queued when a
+ * run is stopped or its owner is found dead; any state → queued on a re-queue (enqueue). Every
+ * move of a run is one guarded UPDATE that must change exactly one row.
+ */
 export class ProcessingJobRepository {
   constructor(private readonly db: Db) {}
 
@@ -89,6 +101,7 @@ export class ProcessingJobRepository {
          ON CONFLICT (task_id) DO UPDATE SET
            state = 'queued', file_path = @filePath, output_dir = @outputDir, progress = 0, steps = @steps,
            report = NULL, outputs = '[]', error_code = NULL, error_message = NULL, child_pid = NULL,
+           lease_owner = NULL, lease_expires_at = NULL,
            queued_at = @at, started_at = NULL, finished_at = NULL, updated_at = @at`,
       )
       .run({ ...job, steps: JSON.stringify(job.steps), at });
@@ -109,61 +122,87 @@ export class ProcessingJobRepository {
     return rows.map(toJob);
   }
 
-  /** Moves the oldest queued job (other than `exclude`) to processing and returns it with its new attempt number. */
-  claimNext(now: Date, exclude: string[] = []): ProcessingJob | undefined {
+  /**
+   * Claims the oldest queued job (other than `exclude`), or else the oldest job "processing" whose
+   * lease has expired (its owner died or stopped renewing): it moves to processing under `owner`'s
+   * lease with a new attempt number. `takenOver` says the job was taken from an expired lease, so
+   * the caller can make sure the old owner's ffmpeg is gone. `only` limits the claim to one task
+   * (a queue worker handed that task by BullMQ).
+   */
+  claimNext(
+    lease: { owner: string; durationMs: number },
+    now: Date,
+    exclude: string[] = [],
+    only: string | null = null,
+  ): (ProcessingJob & { takenOver: boolean }) | undefined {
     return this.db.transaction(() => {
       const row = this.db
         .prepare(
-          `SELECT task_id FROM processing_jobs WHERE state = 'queued'
-             AND task_id NOT IN (SELECT value FROM json_each(?))
-           ORDER BY queued_at, task_id LIMIT 1`,
+          `SELECT task_id, state, lease_owner FROM processing_jobs
+           WHERE task_id NOT IN (SELECT value FROM json_each(@exclude))
+             AND (@only IS NULL OR task_id = @only)
+             AND (state = 'queued' OR (state = 'processing' AND COALESCE(lease_expires_at, 0) <= @nowMs))
+           ORDER BY state = 'processing', queued_at, task_id LIMIT 1`,
         )
-        .get(JSON.stringify(exclude)) as { task_id: string } | undefined;
+        .get({ exclude: JSON.stringify(exclude), nowMs: now.getTime(), only }) as
+        { task_id: string; state: string; lease_owner: string | null } | undefined;
       if (!row) return undefined;
       const at = now.toISOString();
-      this.db
+      const moved = this.db
         .prepare(
           `UPDATE processing_jobs SET state = 'processing', attempt = attempt + 1, started_at = @at,
-             finished_at = NULL, error_code = NULL, error_message = NULL, updated_at = @at
-           WHERE task_id = @taskId`,
+             finished_at = NULL, error_code = NULL, error_message = NULL, updated_at = @at,
+             lease_owner = @owner, lease_expires_at = @expires
+           WHERE task_id = @taskId AND state = @state AND lease_owner IS @previousOwner`,
         )
-        .run({ taskId: row.task_id, at });
-      return this.get(row.task_id);
+        .run({
+          taskId: row.task_id,
+          state: row.state,
+          previousOwner: row.lease_owner,
+          owner: lease.owner,
+          expires: now.getTime() + lease.durationMs,
+          at,
+        });
+      if (moved.changes !== 1) return undefined;
+      const job = this.get(row.task_id);
+      return job && { ...job, takenOver: row.state === 'processing' };
     })();
   }
 
-  /** Records a running job's steps and progress; ignored when that run is no longer the current one. */
-  updateProgress(taskId: string, attempt: number, progress: number, steps: unknown, now: Date): boolean {
+  /**
+   * Extends a run's lease; false when the run no longer holds it (re-queued, taken over after it
+   * expired), in which case the run must stop.
+   */
+  renewLease(run: RunRef, durationMs: number, now: Date): boolean {
     return this.runWrite(
-      `UPDATE processing_jobs SET progress = @progress, steps = @steps, updated_at = @at
-       WHERE task_id = @taskId AND attempt = @attempt AND state = 'processing'`,
-      { taskId, attempt, progress, steps: JSON.stringify(steps), at: now.toISOString() },
+      `UPDATE processing_jobs SET lease_expires_at = @expires
+       WHERE ${GUARD}`,
+      { ...run, expires: now.getTime() + durationMs },
+    );
+  }
+
+  /** Records a running job's steps and progress; ignored when that run is no longer the current one. */
+  updateProgress(run: RunRef, progress: number, steps: unknown, now: Date): boolean {
+    return this.runWrite(
+      `UPDATE processing_jobs SET progress = @progress, steps = @steps, updated_at = @at WHERE ${GUARD}`,
+      { ...run, progress, steps: JSON.stringify(steps), at: now.toISOString() },
     );
   }
 
   /** Remembers (or forgets, with null) the ffmpeg child of a running job. */
-  setChildPid(taskId: string, attempt: number, pid: number | null): boolean {
-    return this.runWrite(
-      `UPDATE processing_jobs SET child_pid = @pid WHERE task_id = @taskId AND attempt = @attempt AND state = 'processing'`,
-      { taskId, attempt, pid },
-    );
+  setChildPid(run: RunRef, pid: number | null): boolean {
+    return this.runWrite(`UPDATE processing_jobs SET child_pid = @pid WHERE ${GUARD}`, { ...run, pid });
   }
 
-  /** Ends a run as done with its report and outputs. */
-  complete(
-    taskId: string,
-    attempt: number,
-    result: { steps: unknown; report: unknown; outputs: unknown },
-    now: Date,
-  ): boolean {
+  /** Ends a run as done with its report and outputs, and releases its lease. */
+  complete(run: RunRef, result: { steps: unknown; report: unknown; outputs: unknown }, now: Date): boolean {
     const at = now.toISOString();
     return this.runWrite(
       `UPDATE processing_jobs SET state = 'done', progress = 1, steps = @steps, report = @report, outputs = @outputs,
-         child_pid = NULL, finished_at = @at, updated_at = @at
-       WHERE task_id = @taskId AND attempt = @attempt AND state = 'processing'`,
+         child_pid = NULL, finished_at = @at, updated_at = @at, ${RELEASE}
+       WHERE ${GUARD}`,
       {
-        taskId,
-        attempt,
+        ...run,
         steps: JSON.stringify(result.steps),
         report: JSON.stringify(result.report),
         outputs: JSON.stringify(result.outputs),
@@ -172,21 +211,19 @@ export class ProcessingJobRepository {
     );
   }
 
-  /** Ends a run as failed with a stable error code. */
+  /** Ends a run as failed with a stable error code, and releases its lease. */
   fail(
-    taskId: string,
-    attempt: number,
+    run: RunRef,
     result: { steps: unknown; outputs: unknown; error: { code: string; message: string } },
     now: Date,
   ): boolean {
     const at = now.toISOString();
     return this.runWrite(
       `UPDATE processing_jobs SET state = 'failed', steps = @steps, outputs = @outputs, error_code = @code,
-         error_message = @message, child_pid = NULL, finished_at = @at, updated_at = @at
-       WHERE task_id = @taskId AND attempt = @attempt AND state = 'processing'`,
+         error_message = @message, child_pid = NULL, finished_at = @at, updated_at = @at, ${RELEASE}
+       WHERE ${GUARD}`,
       {
-        taskId,
-        attempt,
+        ...run,
         steps: JSON.stringify(result.steps),
         outputs: JSON.stringify(result.outputs),
         code: result.error.code,
@@ -196,16 +233,31 @@ export class ProcessingJobRepository {
     );
   }
 
-  /** Puts a job being processed back in the queue, keeping its steps so the next run can resume. */
-  requeue(taskId: string, attempt: number | undefined, now: Date): boolean {
+  /**
+   * Puts a job being processed back in the queue, keeping its steps so the next run can resume,
+   * and releases its lease. `run.owner` is the owner the caller saw: a lease renewed or taken by
+   * someone else since is left alone.
+   */
+  requeue(run: { taskId: string; attempt: number; owner: string | null }, now: Date): boolean {
     return this.runWrite(
-      `UPDATE processing_jobs SET state = 'queued', child_pid = NULL, updated_at = @at
-       WHERE task_id = @taskId AND state = 'processing' AND (@attempt IS NULL OR attempt = @attempt)`,
-      { taskId, attempt: attempt ?? null, at: now.toISOString() },
+      `UPDATE processing_jobs SET state = 'queued', child_pid = NULL, updated_at = @at, ${RELEASE}
+       WHERE ${GUARD}`,
+      { ...run, at: now.toISOString() },
     );
   }
 
   private runWrite(sql: string, params: Record<string, unknown>): boolean {
-    return this.db.prepare(sql).run(params).changes > 0;
+    return this.db.prepare(sql).run(params).changes === 1;
   }
 }
+
+/** Names one run of a job: every write of that run is guarded by all three. */
+export interface RunRef {
+  taskId: string;
+  attempt: number;
+  owner: string;
+}
+
+// The guard of every write a run makes: still this run, still processing, still this owner's lease.
+const GUARD = `task_id = @taskId AND attempt = @attempt AND state = 'processing' AND lease_owner IS @owner`;
+const RELEASE = 'lease_owner = NULL, lease_expires_at = NULL';

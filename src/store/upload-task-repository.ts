@@ -25,10 +25,24 @@ export interface UploadTaskRecord {
   leaseOwner: string | null;
   /** When the lease ends unless renewed (ms since the epoch); null: no lease, or one from before v3. */
   leaseExpiresAt: number | null;
+  /** How the server confirmed the upload: 'sha256', 'size', 'none'; null until completed (v4). */
+  verifiedBy: string | null;
+  /** The server the task goes to and the protocol setting it was enqueued with (v5; null before). */
+  targetUrl: string | null;
+  targetProtocol: string | null;
+  /** The enqueuer knows the file is finished: no growth check (v5). */
+  knownComplete: boolean;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
 }
+
+/** What a new task is inserted with (the rest starts empty). */
+export type NewUploadTask = Omit<
+  UploadTaskRecord,
+  'updatedAt' | 'leaseExpiresAt' | 'verifiedBy' | 'targetUrl' | 'targetProtocol' | 'knownComplete'
+> &
+  Partial<Pick<UploadTaskRecord, 'targetUrl' | 'targetProtocol' | 'knownComplete'>>;
 
 /** The fields of an upload task that change while it runs. */
 export type UploadTaskChanges = Partial<
@@ -65,6 +79,10 @@ interface UploadTaskRow {
   last_error_message: string | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  verified_by: string | null;
+  target_url: string | null;
+  target_protocol: string | null;
+  known_complete: number;
   created_at: string;
   updated_at: string;
   completed_at: string | null;
@@ -90,6 +108,10 @@ const COLUMNS: Record<keyof UploadTaskChanges, keyof UploadTaskRow> = {
   lastErrorMessage: 'last_error_message',
   leaseOwner: 'lease_owner',
   leaseExpiresAt: 'lease_expires_at',
+  verifiedBy: 'verified_by',
+  targetUrl: 'target_url',
+  targetProtocol: 'target_protocol',
+  knownComplete: 'known_complete',
   completedAt: 'completed_at',
 };
 
@@ -127,6 +149,10 @@ function fromRow(row: UploadTaskRow): UploadTaskRecord {
     lastErrorMessage: row.last_error_message,
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires_at,
+    verifiedBy: row.verified_by,
+    targetUrl: row.target_url,
+    targetProtocol: row.target_protocol,
+    knownComplete: row.known_complete === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
@@ -138,10 +164,7 @@ export class UploadTaskRepository {
   constructor(private readonly db: Db) {}
 
   /** Inserts a new task and the first line of its history, in one transaction. */
-  insert(
-    task: Omit<UploadTaskRecord, 'updatedAt' | 'leaseExpiresAt'>,
-    message: string | null,
-  ): UploadTaskRecord {
+  insert(task: NewUploadTask, message: string | null): UploadTaskRecord {
     const row = {
       id: task.id,
       file_path: task.filePath,
@@ -165,6 +188,10 @@ export class UploadTaskRepository {
       last_error_message: task.lastErrorMessage,
       lease_owner: task.leaseOwner,
       lease_expires_at: null,
+      verified_by: null,
+      target_url: task.targetUrl ?? null,
+      target_protocol: task.targetProtocol ?? null,
+      known_complete: task.knownComplete === true ? 1 : 0,
       created_at: task.createdAt,
       updated_at: task.createdAt,
       completed_at: task.completedAt,

@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../errors/index.js';
 import type { UploadHttpClient } from './http-client.js';
 import { fetchRemoteStatus } from './server-api.js';
-import { seconds } from './task-view.js';
+import { seconds, verificationText } from './task-view.js';
 import type { TransportResult } from './transport.js';
+import type { UploadVerification } from './upload-types.js';
 
 /** A server computed another digest than ours: the copy it holds is not the file. */
 export function checksumMismatch(theirs: string, ours: string): AppError {
@@ -13,10 +14,22 @@ export function checksumMismatch(theirs: string, ours: string): AppError {
   );
 }
 
+/** How the server confirmed an upload, and the history line that says so. */
+export interface Confirmation {
+  verifiedBy: UploadVerification;
+  message: string;
+}
+
+const byDigest = (sha256: string): Confirmation => ({
+  verifiedBy: 'sha256',
+  message: verificationText('sha256', sha256),
+});
+
 /**
- * Waits for the server to report the same sha256 and returns the history line for completion.
- * The transport's answer is used when it carries the digest; else the server's /status is
- * polled until it reports one (bounded by `confirmTimeoutMs`).
+ * How the server confirms the upload. The transport's answer when it carries the digest (or,
+ * from a server of the original's kind, the matching size and no digest: complete at once,
+ * "accepted by the server, no checksum reported"); else the server's /status is polled until
+ * it reports the digest (bounded by `confirmTimeoutMs`).
  */
 export async function confirmUpload(options: {
   http: UploadHttpClient;
@@ -26,12 +39,17 @@ export async function confirmUpload(options: {
   result: TransportResult;
   confirmTimeoutMs: number;
   signal: AbortSignal;
-}): Promise<string> {
+}): Promise<Confirmation> {
   const { http, taskId, protocol, sha256, result, signal } = options;
   if (result.serverSha256 !== null) {
     if (result.serverSha256 !== sha256) throw checksumMismatch(result.serverSha256, sha256);
     // A transport that verified the upload itself (S3: ETag, or a read-back) says how.
-    return result.confirmation ?? `server confirmed sha256 ${sha256}`;
+    return result.confirmation !== undefined
+      ? { verifiedBy: 'sha256', message: result.confirmation }
+      : byDigest(sha256);
+  }
+  if (result.sizeConfirmed === true) {
+    return { verifiedBy: 'size', message: `${verificationText('size', null)} (size matches)` };
   }
   const deadline = Date.now() + options.confirmTimeoutMs;
   let delay = 100;
@@ -45,7 +63,16 @@ export async function confirmUpload(options: {
     }
     if (status === undefined && protocol === 'multipart') {
       // An older server: it accepted the upload but has no /status and reported no digest.
-      return 'server accepted the upload (it reports no sha256 to confirm; older server)';
+      return { verifiedBy: 'none', message: `${verificationText('none', null)} (no /status either)` };
+    }
+    if (
+      status !== undefined &&
+      status.sha256 === undefined &&
+      protocol === 'multipart' &&
+      status.state !== 'receiving'
+    ) {
+      // Its /status knows the task but has no digest: the original's kind, after its 200.
+      return { verifiedBy: 'none', message: verificationText('none', null) };
     }
     if (status?.sha256 !== undefined && status.sha256 !== sha256)
       throw checksumMismatch(status.sha256, sha256);
@@ -55,7 +82,7 @@ export async function confirmUpload(options: {
         'the server marked the upload as failed; see streamai upload-status',
       );
     }
-    if (status?.sha256 === sha256 && status.state !== 'receiving') return `server confirmed sha256 ${sha256}`;
+    if (status?.sha256 === sha256 && status.state !== 'receiving') return byDigest(sha256);
     if (Date.now() > deadline) {
       throw new AppError(
         'SERVER_ERROR',

@@ -10,6 +10,7 @@ import { ffmpegPath } from '../media/index.js';
 import { openDatabase, stationMigrations } from '../store/index.js';
 import { UploadHttpClient } from './http-client.js';
 import { probeServer } from './server-api.js';
+import { confirmationText } from './task-view.js';
 import { UploadService } from './upload-service.js';
 import type { UploadSettings } from './upload-types.js';
 
@@ -145,7 +146,7 @@ async function roundTrip(
     report(
       'upload',
       true,
-      `${formatBytes(task.size)} via ${task.protocol} in ${seconds} s, sha256 confirmed (${task.id})`,
+      `${formatBytes(task.size)} via ${task.protocol} in ${seconds} s, ${confirmationText(task)} (${task.id})`,
     );
     try {
       const remote = await service.remoteStatus(task.id);

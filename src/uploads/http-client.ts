@@ -195,25 +195,40 @@ export class UploadHttpClient {
     return this.settings.apiKey ? { authorization: `Bearer ${this.settings.apiKey}` } : {};
   }
 
-  /** A short request (no big body), bounded by VULTR_UPLOAD_TIMEOUT. */
+  /**
+   * A short request (no big body): its answer must begin within VULTR_UPLOAD_CONNECT_TIMEOUT
+   * (health checks, tus HEAD/POST/DELETE and /status are answered at once by a live server, so
+   * silence means a dead route; without this a retry after a stall hung for the whole
+   * VULTR_UPLOAD_TIMEOUT), and the whole answer within VULTR_UPLOAD_TIMEOUT.
+   */
   async short(
     method: 'GET' | 'HEAD' | 'POST' | 'DELETE' | 'PATCH',
     pathOrUrl: string,
     options: { headers?: Record<string, string>; signal?: AbortSignal; what: string },
   ): Promise<HttpAnswer> {
     const timeout = AbortSignal.timeout(this.settings.requestTimeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const silence = new AbortController();
+    const silenceTimer = setTimeout(() => silence.abort(), this.settings.connectTimeoutMs);
+    const signals = [timeout, silence.signal, ...(options.signal ? [options.signal] : [])];
     try {
       const res = await request(this.resolve(pathOrUrl), {
         method,
         headers: { ...this.authHeaders(), ...options.headers },
         dispatcher: this.agent,
-        signal,
+        signal: AbortSignal.any(signals),
       });
+      clearTimeout(silenceTimer);
       const text = method === 'HEAD' ? (await res.body.dump(), '') : await readAnswer(res.body);
       return { status: res.statusCode, headers: headerMap(res.headers), text };
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
+      if (silence.signal.aborted) {
+        throw new AppError(
+          'SERVER_UNREACHABLE',
+          `${options.what}: no answer from ${this.baseUrl} within ${this.settings.connectTimeoutMs / 1000} s (VULTR_UPLOAD_CONNECT_TIMEOUT)`,
+          { cause: error },
+        );
+      }
       if (timeout.aborted) {
         throw new AppError(
           'SERVER_UNREACHABLE',
@@ -222,6 +237,8 @@ export class UploadHttpClient {
         );
       }
       throw errorFromNetwork(error, options.what, this.baseUrl);
+    } finally {
+      clearTimeout(silenceTimer);
     }
   }
 

@@ -2,10 +2,26 @@
 export class ProgressMeter {
   private readonly samples: Array<{ at: number; bytes: number }> = [];
 
-  constructor(private readonly windowMs = 5000) {}
+  private startedAt: number | undefined;
+
+  /**
+   * `warmupMs`: bytes handed to the socket in the first moments fill its send buffers, not the
+   * link, so a rate measured from the very start was about twice the truth early in an upload
+   * (issue 9.17). Samples in the warm-up only move the baseline; the rate (and ETA) is measured
+   * from its end, over what the link has really taken since.
+   */
+  constructor(
+    private readonly windowMs = 5000,
+    private readonly warmupMs = 1000,
+  ) {}
 
   /** Records that `bytes` (a running total) were reached now. */
   add(bytes: number, at = performance.now()): void {
+    this.startedAt ??= at;
+    if (at - this.startedAt < this.warmupMs) {
+      this.samples.splice(0, this.samples.length, { at, bytes });
+      return;
+    }
     this.samples.push({ at, bytes });
     while (this.samples.length > 2 && at - (this.samples[0]?.at ?? at) > this.windowMs) this.samples.shift();
   }

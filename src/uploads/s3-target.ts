@@ -1,7 +1,28 @@
 import type { Logger } from '../logging/index.js';
-import { S3UploadJournalRepository } from '../store/index.js';
+import { S3UploadJournalRepository, type Db } from '../store/index.js';
 import type { S3Transport, S3TransportOptions } from './s3-transport.js';
 import type { StoredObject } from './transport.js';
+import type { UploadTask } from './upload-types.js';
+
+/** The object a completed S3 task wrote (bucket, key, ETag, manifest), from the journal. */
+export function storedObjectOf(journal: S3UploadJournalRepository, taskId: string): StoredObject | undefined {
+  const upload = journal.find(taskId)?.upload;
+  if (upload?.state !== 'completed' || upload.etag === null || upload.manifestKey === null) return undefined;
+  return {
+    bucket: upload.bucket,
+    key: upload.key,
+    etag: upload.etag,
+    manifestKey: upload.manifestKey,
+    verifiedBy: upload.verifiedBy ?? 'read-back',
+  };
+}
+
+/** The task with its `object` when it is a completed S3 task (for readers without a service). */
+export function withStoredObject<T extends UploadTask | undefined>(db: Db, task: T): T {
+  if (task?.protocol !== 's3' || task.state !== 'completed') return task;
+  const object = storedObjectOf(new S3UploadJournalRepository(db), task.id);
+  return object ? { ...task, object } : task;
+}
 
 /**
  * UPLOAD_TARGET=s3 as the upload service holds it. The S3 transport (and with it the AWS SDK,
@@ -28,16 +49,7 @@ export class S3Target {
 
   /** The object a completed task wrote (bucket, key, ETag, manifest), from the journal. */
   storedObject(taskId: string): StoredObject | undefined {
-    const upload = this.journal.find(taskId)?.upload;
-    if (upload?.state !== 'completed' || upload.etag === null || upload.manifestKey === null)
-      return undefined;
-    return {
-      bucket: upload.bucket,
-      key: upload.key,
-      etag: upload.etag,
-      manifestKey: upload.manifestKey,
-      verifiedBy: upload.verifiedBy ?? 'read-back',
-    };
+    return storedObjectOf(this.journal, taskId);
   }
 
   /**

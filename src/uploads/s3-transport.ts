@@ -12,6 +12,7 @@ import {
   s3Url,
 } from '../object-storage/index.js';
 import { fileBody } from './file-body.js';
+import { sha256File } from './file-checks.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import type { StoredObject, Transport, TransportJob, TransportResult } from './transport.js';
@@ -61,11 +62,14 @@ export class S3Transport implements Transport {
   async upload(job: TransportJob): Promise<TransportResult> {
     const bucket = this.options.s3.bucket;
     const key = recordingKey(this.options.s3.prefix, job.taskId, job.fileName);
+    // The digest goes into x-amz-meta-sha256 when the upload is created and keys the journal,
+    // so it is needed before the first part (the server transports hash while sending instead).
+    const sha256 = job.sha256 ?? (await sha256File(job.filePath, job.signal));
     const result = await this.uploader.upload({
       taskId: job.taskId,
       filePath: job.filePath,
       size: job.size,
-      sha256: job.sha256,
+      sha256,
       key,
       contentType: contentTypeOf(job.fileName),
       metadata: { 'streamai-task-id': job.taskId },
@@ -87,7 +91,7 @@ export class S3Transport implements Transport {
           size: job.size,
           duration_seconds: await probeDurationSeconds(job.filePath, job.signal),
         },
-        sha256: job.sha256,
+        sha256,
         object: {
           bucket,
           key,
@@ -118,9 +122,10 @@ export class S3Transport implements Transport {
         ? `the bucket's multipart ETag ${result.etag} equals the one computed here`
         : `read back once: the bucket computes ETags otherwise (${result.etag}), its sha256 matched`;
     return {
-      serverSha256: job.sha256,
+      sha256,
+      serverSha256: sha256,
       object,
-      confirmation: `stored in s3://${bucket}/${key}: ${how}; sha256 ${job.sha256} in x-amz-meta-sha256 (${result.partsSent} part requests sent, ${result.partsReused} parts already there)`,
+      confirmation: `stored in s3://${bucket}/${key}: ${how}; sha256 ${sha256} in x-amz-meta-sha256 (${result.partsSent} part requests sent, ${result.partsReused} parts already there)`,
     };
   }
 

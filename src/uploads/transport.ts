@@ -6,7 +6,11 @@ export interface TransportJob {
   /** The name the server records (the original file's name). */
   fileName: string;
   size: number;
-  sha256: string;
+  /**
+   * The file's digest when an earlier attempt already computed it (declared to the server at
+   * creation), else null: the transport computes it on the bytes as it sends them.
+   */
+  sha256: string | null;
   sessionName: string | null;
   autoProcess: boolean;
   /** The station's recording, when the task is one (the S3 manifest names it). */
@@ -37,12 +41,19 @@ export interface StoredObject {
 
 /** What the server said when the last byte arrived. */
 export interface TransportResult {
+  /** The sha256 of the whole file as this side sent it (computed while sending). */
+  sha256: string;
   /** The digest the server computed, when its answer carries one. */
   serverSha256: string | null;
   /** The history line for completion when the transport verified the upload itself (S3). */
   confirmation?: string;
   /** Set by the S3 transport. */
   object?: StoredObject;
+  /**
+   * True when the server's answer reported the size it stored and that size is the file's
+   * (a server of the original's kind answers `size` but no digest).
+   */
+  sizeConfirmed?: boolean;
 }
 
 /** One way to get a file to the server: tus 1.0 or a multipart POST; or into a bucket (S3). */

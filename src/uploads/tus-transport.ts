@@ -1,7 +1,10 @@
+import type { Hash } from 'node:crypto';
 import { AppError } from '../errors/index.js';
+import { hashRange, sha256File } from './file-checks.js';
 import { bodyBuffers, fileBody } from './file-body.js';
 import { originalUploadTime } from './multipart-transport.js';
 import { errorFromAnswer, type UploadHttpClient } from './http-client.js';
+import { PrefixDigest } from './prefix-digest.js';
 import { fetchRemoteStatus } from './server-api.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { StallWatchdog } from './stall-watchdog.js';
@@ -46,13 +49,21 @@ export class TusTransport implements Transport {
 
   async upload(job: TransportJob): Promise<TransportResult> {
     let url = job.remoteUrl;
-    let offset: number | undefined;
+    let offset = 0;
     if (url !== null) {
-      offset = await this.serverOffset(url, job);
-      if (offset === undefined) {
+      const where = await this.serverOffset(url, job);
+      if (where === undefined) {
         url = null;
         job.onRemoteUrl(null);
-      }
+      } else if (where.offset === job.size) {
+        // The server holds every byte (we were cut off after the last PATCH, or it restarted
+        // then): its digest is on the HEAD, or in its /status, to compare now (not to wait for).
+        job.onConfirmed(job.size);
+        const digest =
+          where.sha256 ??
+          (await fetchRemoteStatus(this.http, job.taskId, job.signal).catch(() => undefined))?.sha256;
+        return { sha256: await sha256File(job.filePath, job.signal), serverSha256: digest ?? null };
+      } else offset = where.offset;
     }
     if (url === null) {
       // The server may already hold it all (a crash after the last PATCH, before we recorded it):
@@ -60,29 +71,45 @@ export class TusTransport implements Transport {
       const known = await fetchRemoteStatus(this.http, job.taskId, job.signal).catch(() => undefined);
       if (known?.sha256 !== undefined && known.state !== 'receiving' && known.state !== 'failed') {
         job.onConfirmed(job.size);
-        return { serverSha256: known.sha256 };
+        return { sha256: await sha256File(job.filePath, job.signal), serverSha256: known.sha256 };
       }
       url = await this.create(job);
       job.onRemoteUrl(url);
       offset = 0;
     }
-    let current = offset ?? 0;
+    let current = offset;
     job.onConfirmed(current);
+    const prefix = new PrefixDigest(job.filePath, job.signal);
+    await prefix.moveTo(current);
     let conflicts = 0;
     const buffers = bodyBuffers();
     while (current < job.size) {
       const end = Math.min(job.size, current + this.options.chunkSizeBytes);
-      const answer = await this.patch(url, job, current, end, buffers);
+      const chunk = prefix.fork();
+      // The completing PATCH declares the whole file's digest (CONTRACTS.md): the server checks
+      // it before the upload counts as complete. Headers precede the body, so the last chunk is
+      // hashed once ahead (one chunk read twice, from the page cache; the rest is read once).
+      let declared: string | undefined;
+      if (end === job.size) {
+        const whole = chunk.copy();
+        await hashRange(job.filePath, whole, current, end, job.signal);
+        declared = whole.digest('hex');
+      }
+      const answer = await this.patch(url, job, current, end, buffers, chunk, declared);
       if (answer.status === 204 || answer.status === 200) {
         const next = offsetOf(answer.headers['upload-offset']);
         if (next === undefined || next < current || next > job.size) {
           throw new AppError('SERVER_ERROR', `tus PATCH: the server answered a bad Upload-Offset`);
         }
+        if (next === end) prefix.adopt(chunk, end);
+        else await prefix.moveTo(next);
         current = next;
         conflicts = 0;
         job.onConfirmed(current);
-        const digest = answer.headers['upload-sha256'];
-        if (current === job.size && digest) return { serverSha256: digest.toLowerCase() };
+        if (current === job.size) {
+          const digest = answer.headers['upload-sha256'];
+          return { sha256: prefix.digest(), serverSha256: digest ? digest.toLowerCase() : null };
+        }
         continue;
       }
       if (answer.status === 409 && conflicts < 3) {
@@ -90,7 +117,8 @@ export class TusTransport implements Transport {
         conflicts += 1;
         const where = await this.serverOffset(url, job);
         if (where === undefined) throw new AppError('SERVER_ERROR', 'tus: the upload vanished on the server');
-        current = where;
+        current = where.offset;
+        await prefix.moveTo(current);
         job.onConfirmed(current);
         continue;
       }
@@ -101,7 +129,7 @@ export class TusTransport implements Transport {
       }
       throw errorFromAnswer(answer, 'upload');
     }
-    return { serverSha256: null };
+    return { sha256: prefix.digest(), serverSha256: null };
   }
 
   async terminate(remoteUrl: string): Promise<void> {
@@ -115,8 +143,14 @@ export class TusTransport implements Transport {
     }
   }
 
-  /** The server's offset for an upload, or undefined when it no longer has it (or it differs). */
-  private async serverOffset(url: string, job: TransportJob): Promise<number | undefined> {
+  /**
+   * The server's offset for an upload (and its digest once complete), or undefined when it no
+   * longer has it (or it differs).
+   */
+  private async serverOffset(
+    url: string,
+    job: TransportJob,
+  ): Promise<{ offset: number; sha256: string | undefined } | undefined> {
     const answer = await this.http.short('HEAD', url, {
       headers: { 'tus-resumable': TUS_VERSION },
       signal: job.signal,
@@ -129,7 +163,8 @@ export class TusTransport implements Transport {
     if (offset === undefined || (length !== undefined && length !== job.size) || offset > job.size) {
       return undefined;
     }
-    return offset;
+    const digest = answer.headers['upload-sha256']?.trim().toLowerCase();
+    return { offset, sha256: digest && /^[0-9a-f]{64}$/.test(digest) ? digest : undefined };
   }
 
   private async create(job: TransportJob): Promise<string> {
@@ -158,7 +193,15 @@ export class TusTransport implements Transport {
     return this.http.resolve(location);
   }
 
-  private async patch(url: string, job: TransportJob, start: number, end: number, buffers: Buffer[]) {
+  private async patch(
+    url: string,
+    job: TransportJob,
+    start: number,
+    end: number,
+    buffers: Buffer[],
+    hash: Hash,
+    declaredSha256: string | undefined,
+  ) {
     const controller = new AbortController();
     const forward = (): void => controller.abort(job.signal.reason);
     if (job.signal.aborted) forward();
@@ -179,6 +222,7 @@ export class TusTransport implements Transport {
           'upload-offset': String(start),
           'content-type': 'application/offset+octet-stream',
           'content-length': String(end - start),
+          ...(declaredSha256 !== undefined ? { 'upload-sha256': declaredSha256 } : {}),
         },
         body: (async function* () {
           yield* fileBody(job.filePath, start, end, {
@@ -187,6 +231,7 @@ export class TusTransport implements Transport {
             signal: controller.signal,
             onBytes: job.onBytes,
             onPull: () => watchdog.touch(),
+            hash,
           });
           watchdog.bodyDone();
         })(),

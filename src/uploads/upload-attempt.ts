@@ -4,19 +4,13 @@ import type { Logger } from '../logging/index.js';
 import type { UploadTaskRecord } from '../store/index.js';
 import { compressFile } from './compress-file.js';
 import { confirmUpload } from './confirm-upload.js';
-import {
-  assertMediaFile,
-  assertNotGrowing,
-  sha256File,
-  statUploadable,
-  type FileFingerprint,
-} from './file-checks.js';
-import type { UploadHttpClient } from './http-client.js';
+import { assertMediaFile, assertNotGrowing, statUploadable, type FileFingerprint } from './file-checks.js';
 import { ProgressMeter } from './progress-meter.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { S3Target } from './s3-target.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { probeServer } from './server-api.js';
+import type { TargetClients, TaskTarget } from './target-clients.js';
 import { TaskMovedAway, type TaskMoves } from './task-moves.js';
 import { seconds, toTask } from './task-view.js';
 import type { TransportJob } from './transport.js';
@@ -28,7 +22,7 @@ import type { UploadProgress, UploadSettings, UploadState, UploadTask } from './
 export interface AttemptDeps {
   moves: TaskMoves;
   settings: UploadSettings;
-  http: UploadHttpClient;
+  targets: TargetClients;
   limiter: RateLimiter | undefined;
   logger: Logger;
   emitProgress: (progress: UploadProgress) => void;
@@ -36,11 +30,11 @@ export interface AttemptDeps {
   s3?: S3Target | undefined;
 }
 
-/** The file as it will be sent: the original or its compressed copy, with its digest. */
+/** The file as it will be sent: the original or its compressed copy, with its digest if an earlier attempt computed it. */
 interface PreparedFile {
   path: string;
   size: number;
-  sha256: string;
+  sha256: string | null;
 }
 
 const differs = (a: FileFingerprint, b: FileFingerprint): boolean =>
@@ -151,23 +145,26 @@ export class AttemptPipeline {
   }
 
   /**
-   * Validation, hashing and compression. The content is pinned when its sha256 is computed:
-   * from then on any change of size or mtime is FILE_CHANGED (the digest would no longer match
-   * what is sent). Before that, a file that changed while queued is noticed, and uploaded as it
-   * is once it stops changing (a recording may still have been finalised when it was queued);
-   * the history says so.
+   * Validation (and compression). No hashing pass: the digest is computed on the bytes as they
+   * are sent (one pass over the file, see the transports). The content is pinned once an
+   * earlier attempt left something that depends on it (a digest, a partial tus upload on the
+   * server, a compressed copy): from then on any change of size or mtime is FILE_CHANGED.
+   * Before that, a file that changed while queued is noticed, and uploaded as it is once it
+   * stops changing (a recording may still have been finalised when it was queued); the
+   * history says so. A file the enqueuer knows is complete skips the growth check.
    */
   private async prepare(run: RunningAttempt, taskId: string, signal: AbortSignal): Promise<PreparedFile> {
     const { settings, logger } = this.deps;
     const record = this.deps.moves.record(taskId);
     const fingerprint = await statUploadable(record.filePath);
     const pinned = { size: record.fileSize, mtimeMs: record.fileMtimeMs };
+    const contentPinned = record.sha256 !== null || record.remoteUrl !== null || record.uploadPath !== null;
 
-    if (record.sha256 !== null) {
+    if (contentPinned) {
       if (differs(fingerprint, pinned)) {
         throw new AppError(
           'FILE_CHANGED',
-          `${record.filePath} changed after it was checked and hashed (${pinned.size} → ${fingerprint.size} bytes); enqueue it again to upload the new content`,
+          `${record.filePath} changed after part of it was sent (${pinned.size} → ${fingerprint.size} bytes); enqueue it again to upload the new content`,
         );
       }
       const copyReady =
@@ -180,9 +177,10 @@ export class AttemptPipeline {
         return { path: record.uploadPath ?? record.filePath, size: record.size, sha256: record.sha256 };
     }
 
-    await assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
+    if (!record.knownComplete)
+      await assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
     await assertMediaFile(record.filePath, signal);
-    if (record.sha256 === null && differs(fingerprint, pinned)) {
+    if (!contentPinned && differs(fingerprint, pinned)) {
       logger.warn({ taskId, before: pinned, now: fingerprint }, 'file changed while queued');
       this.note(
         run,
@@ -193,11 +191,7 @@ export class AttemptPipeline {
     }
 
     if (settings.compress !== 'none') return this.compress(run, record, fingerprint, signal);
-
-    const sha256 = await sha256File(record.filePath, signal);
-    await assertUnchangedSince(record.filePath, fingerprint);
-    this.note(run, taskId, null, { sha256, size: fingerprint.size });
-    return { path: record.filePath, size: fingerprint.size, sha256 };
+    return { path: record.filePath, size: fingerprint.size, sha256: null };
   }
 
   private async compress(
@@ -210,11 +204,10 @@ export class AttemptPipeline {
     this.move(run, record.id, 'compressing', `compressing with ${settings.compress}`);
     if (record.remoteUrl !== null && record.protocol === 'tus') {
       // A new copy may differ byte for byte: the old partial upload is useless.
-      await this.transport('tus').terminate(record.remoteUrl);
+      await this.transport('tus', this.deps.targets.of(record)).terminate(record.remoteUrl);
     }
     const codec = settings.compress === 'h265' ? 'h265' : 'h264';
     const copy = await compressFile(record.filePath, codec, settings.tempDir, record.id, signal);
-    const sha256 = await sha256File(copy.path, signal);
     await assertUnchangedSince(record.filePath, fingerprint);
     this.note(
       run,
@@ -223,26 +216,26 @@ export class AttemptPipeline {
       {
         uploadPath: copy.path,
         size: copy.size,
-        sha256,
+        sha256: null,
         compressionRatio: copy.ratio,
         remoteUrl: null,
         bytesSent: 0,
       },
     );
-    return { path: copy.path, size: copy.size, sha256 };
+    return { path: copy.path, size: copy.size, sha256: null };
   }
 
-  private transport(protocol: TransportProtocol, tusEndpoint?: string) {
-    const { http, settings, limiter } = this.deps;
-    return transportFor(protocol, http, settings, limiter, tusEndpoint);
+  private transport(protocol: TransportProtocol, target: TaskTarget, tusEndpoint?: string) {
+    return transportFor(protocol, target.http, target.settings, this.deps.limiter, tusEndpoint);
   }
 
   /** Which protocol and tus endpoint to use, from the server's /health (unless forced to multipart). */
   private async chooseProtocol(
+    target: TaskTarget,
     size: number,
     signal: AbortSignal,
   ): Promise<{ protocol: TransportProtocol; tusEndpoint: string }> {
-    const { settings, http } = this.deps;
+    const { settings, http } = target;
     if (this.deps.s3) return { protocol: 's3', tusEndpoint: '/files/' };
     let tusEndpoint = '/files/';
     let protocol: TransportProtocol = settings.protocol === 'tus' ? 'tus' : 'multipart';
@@ -266,8 +259,9 @@ export class AttemptPipeline {
     attempt: number,
     signal: AbortSignal,
   ): Promise<void> {
-    const { protocol, tusEndpoint } = await this.chooseProtocol(file.size, signal);
     const before = this.deps.moves.record(taskId);
+    const target = this.deps.targets.of(before);
+    const { protocol, tusEndpoint } = await this.chooseProtocol(target, file.size, signal);
     const remoteUrl = before.protocol === protocol ? before.remoteUrl : null;
     // The options sent are read in the same write that marks the task `uploading`: from then on
     // a re-enqueue from another process keeps them instead of changing what the server got.
@@ -280,7 +274,9 @@ export class AttemptPipeline {
     );
     const progress = this.progressHooks(run, taskId, file.size);
     const transport =
-      protocol === 's3' && this.deps.s3 ? await this.deps.s3.load() : this.transport(protocol, tusEndpoint);
+      protocol === 's3' && this.deps.s3
+        ? await this.deps.s3.load()
+        : this.transport(protocol, target, tusEndpoint);
     const result = await transport.upload({
       taskId,
       filePath: file.path,
@@ -305,6 +301,13 @@ export class AttemptPipeline {
       ...progress,
     });
 
+    if (file.sha256 !== null && result.sha256 !== file.sha256) {
+      throw new AppError(
+        'FILE_CHANGED',
+        `${file.path} no longer has the content an earlier attempt sent (sha256 ${result.sha256}, was ${file.sha256}); enqueue it again`,
+      );
+    }
+    this.note(run, taskId, null, { sha256: result.sha256 });
     const original = this.deps.moves.record(taskId);
     const now = await statUploadable(original.filePath);
     if (differs(now, { size: original.fileSize, mtimeMs: original.fileMtimeMs })) {
@@ -314,15 +317,16 @@ export class AttemptPipeline {
       );
     }
     const confirmation = await confirmUpload({
-      http: this.deps.http,
+      http: target.http,
       taskId,
       protocol,
-      sha256: file.sha256,
+      sha256: result.sha256,
       result,
       confirmTimeoutMs: this.deps.settings.confirmTimeoutMs,
       signal,
     });
-    const task = this.move(run, taskId, 'completed', confirmation, {
+    const task = this.move(run, taskId, 'completed', confirmation.message, {
+      verifiedBy: confirmation.verifiedBy,
       bytesSent: file.size,
       completedAt: new Date().toISOString(),
       nextAttemptAt: null,

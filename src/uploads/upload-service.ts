@@ -4,9 +4,10 @@ import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { UploadTaskRepository, type Db, type UploadTaskRecord } from '../store/index.js';
-import { UploadHttpClient } from './http-client.js';
+import { TargetClients } from './target-clients.js';
 import { RateLimiter } from './rate-limiter.js';
 import { S3Target } from './s3-target.js';
+import { statUploadable } from './file-checks.js';
 import { fetchRemoteStatus } from './server-api.js';
 import { newTaskId } from './task-id.js';
 import { TaskMoves } from './task-moves.js';
@@ -68,6 +69,17 @@ function reenqueueOutcome(
   return { changes: {}, event: event(`enqueued again: resuming this unfinished task; ${notice}`), notice };
 }
 
+/** How `enqueue` treats a file; see there. */
+export interface EnqueueOptions {
+  sessionName?: string;
+  recordingId?: string;
+  autoProcess?: boolean;
+  /** Refuse a missing file, an empty file or a folder at once (throw), leaving no task behind. */
+  requireFile?: boolean;
+  /** The caller knows the file is finished (a closed recording): no 1-second growth check. */
+  knownComplete?: boolean;
+}
+
 /**
  * The station's upload service: a durable queue in SQLite, workers that validate, hash,
  * optionally compress and upload each file (tus when the server offers it, else multipart),
@@ -81,7 +93,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   private readonly repo: UploadTaskRepository;
   private readonly settings: UploadSettings;
   private readonly logger: Logger;
-  private readonly http: UploadHttpClient;
+  private readonly targets: TargetClients;
   private readonly moves: TaskMoves;
   private readonly scheduler: UploadScheduler;
   /** UPLOAD_TARGET=s3: every task goes into the bucket. */
@@ -97,7 +109,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     this.repo = new UploadTaskRepository(options.db);
     this.settings = options.settings;
     this.logger = (options.logger ?? silentLogger()).child({ part: 'uploads' });
-    this.http = new UploadHttpClient(options.settings);
+    this.targets = new TargetClients(options.settings);
     const limiter =
       options.settings.maxRateBytesPerSecond === undefined
         ? undefined
@@ -126,7 +138,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     const pipeline = new AttemptPipeline({
       moves: this.moves,
       settings: this.settings,
-      http: this.http,
+      targets: this.targets,
       limiter,
       logger: this.logger,
       emitProgress: (progress) => this.emit('progress', progress),
@@ -160,7 +172,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     }
     this.waiters.clear();
     await this.s3?.close();
-    await this.http.close();
+    await this.targets.close();
   }
 
   /**
@@ -168,20 +180,26 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
    * already has an unfinished task (same path, size and mtime) gets that task back, resumed,
    * with the new `sessionName`/`autoProcess` unless the server already holds its metadata
    * (then `optionsNotice` says they were kept; see `reenqueueOutcome`).
-   * Problems with the file fail the task (FILE_NOT_FOUND, EMPTY_FILE, …) rather than throw.
+   * Problems with the file fail the task (FILE_NOT_FOUND, EMPTY_FILE, …) rather than throw,
+   * unless `requireFile` is set: then a missing file, an empty file or a folder is refused
+   * at once (that AppError is thrown) and no task is left behind.
+   * The task goes to this service's server (VULTR_API_URL) with its protocol setting, both
+   * recorded in the task. `knownComplete` skips the growth check: for a file the caller knows
+   * is finished (a recording the recorder has just closed).
    */
-  async enqueue(
-    filePath: string,
-    options: { sessionName?: string; recordingId?: string; autoProcess?: boolean } = {},
-  ): Promise<EnqueuedTask> {
+  async enqueue(filePath: string, options: EnqueueOptions = {}): Promise<EnqueuedTask> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the upload service is closed');
     const absolute = path.resolve(filePath);
     let fingerprint = { size: 0, mtimeMs: 0 };
-    try {
-      const info = await stat(absolute);
-      fingerprint = { size: info.size, mtimeMs: info.mtimeMs };
-    } catch {
-      // Reported by validation, as the task's failure.
+    if (options.requireFile === true) {
+      fingerprint = await statUploadable(absolute);
+    } else {
+      try {
+        const info = await stat(absolute);
+        fingerprint = { size: info.size, mtimeMs: info.mtimeMs };
+      } catch {
+        // Reported by validation, as the task's failure.
+      }
     }
     const existing = this.repo.findUnfinishedForFile(
       absolute,
@@ -225,6 +243,9 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
         lastErrorCode: null,
         lastErrorMessage: null,
         leaseOwner: null,
+        targetUrl: this.settings.apiUrl,
+        targetProtocol: this.settings.protocol,
+        knownComplete: options.knownComplete === true,
         createdAt: now,
         completedAt: null,
       },
@@ -274,10 +295,21 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     const run = this.scheduler.runningAttempt(taskId);
     if (run) this.scheduler.stop(run, 'cancel');
     this.scheduler.unschedule(taskId);
-    const cancelled = this.moves.move(taskId, 'cancelled', 'cancelled by user', { nextAttemptAt: null });
-    if (task.remoteUrl !== null && task.protocol === 'tus') {
-      const url = task.remoteUrl;
-      const tus = transportFor('tus', this.http, this.settings, undefined);
+    const partial = task.remoteUrl !== null && task.protocol === 'tus' ? task.remoteUrl : null;
+    // The partial upload is deleted on the server, and forgotten here in the same write, so
+    // a Retry says it starts a new upload instead of "the server dropped the partial upload".
+    const cancelled = this.moves.move(
+      taskId,
+      'cancelled',
+      partial === null
+        ? 'cancelled by user'
+        : 'cancelled by user; its partial upload is deleted from the server',
+      partial === null ? { nextAttemptAt: null } : { nextAttemptAt: null, remoteUrl: null },
+    );
+    if (partial !== null) {
+      const url = partial;
+      const target = this.targets.of(this.repo.get(taskId) ?? { targetUrl: null, targetProtocol: null });
+      const tus = transportFor('tus', target.http, target.settings, undefined);
       void (run?.done ?? Promise.resolve()).then(() => tus.terminate(url));
     }
     if (task.remoteUrl !== null && task.protocol === 's3') this.s3?.abandon(task.remoteUrl, run?.done);
@@ -316,7 +348,9 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   /** The server's `/status/<task_id>` body, or undefined when the server does not know the task. */
   async remoteStatus(taskId: string): Promise<unknown | undefined> {
     this.require(taskId);
-    return (await fetchRemoteStatus(this.http, taskId))?.body;
+    const record = this.repo.get(taskId);
+    const { http } = this.targets.of(record ?? { targetUrl: null, targetProtocol: null });
+    return (await fetchRemoteStatus(http, taskId))?.body;
   }
 
   private require(taskId: string): UploadTask {

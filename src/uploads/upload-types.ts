@@ -5,6 +5,9 @@ import type { StoredObject } from './transport.js';
 export type UploadState =
   'queued' | 'validating' | 'compressing' | 'uploading' | 'retry_wait' | 'completed' | 'failed' | 'cancelled';
 
+/** How a server confirmed an upload (see `UploadTask.verifiedBy`). */
+export type UploadVerification = 'sha256' | 'size' | 'none';
+
 /** One upload task as callers see it. */
 export interface UploadTask {
   /** "task_…", unique across restarts. */
@@ -22,7 +25,15 @@ export interface UploadTask {
   /** Bytes to upload: the file's size, or the compressed copy's. */
   size: number;
   sha256: string | null;
+  /**
+   * How the server confirmed the completed upload: `sha256` (it reported the same digest),
+   * `size` (a server of the original's kind accepted it with the same size, no checksum),
+   * `none` (accepted, neither reported); null while unfinished.
+   */
+  verifiedBy: UploadVerification | null;
   protocol: 'tus' | 'multipart' | 's3' | null;
+  /** The server this task goes to (status, retry and resumes use it), and the protocol setting it was enqueued with. */
+  target: { url: string; protocol: 'auto' | 'tus' | 'multipart' } | null;
   remoteUrl: string | null;
   lastError: { code: string; message: string } | null;
   /** Compressed size / original size when VULTR_COMPRESS was used, else null. */

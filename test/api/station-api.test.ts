@@ -131,7 +131,34 @@ test('records, stops, lists, serves and auto-uploads a recording through the RES
 test('bad input gets a clear error with a code, never a stack trace', async (t) => {
   const { url } = await startStation(t);
   const cases: Array<[string, RequestInit & { json?: unknown }, number, string, RegExp?]> = [
-    ['/api/recording/start', { method: 'POST', json: {} }, 400, 'BAD_REQUEST', /sessionName/],
+    [
+      '/api/recording/start',
+      { method: 'POST', json: { sessionName: '' } },
+      400,
+      'BAD_REQUEST',
+      /sessionName/,
+    ],
+    [
+      '/api/recording/start',
+      { method: 'POST', json: { sessionName: 123 } },
+      400,
+      'BAD_REQUEST',
+      /sessionName/,
+    ],
+    [
+      '/api/recording/start',
+      { method: 'POST', json: { sessionName: ['a'] } },
+      400,
+      'BAD_REQUEST',
+      /sessionName/,
+    ],
+    [
+      '/api/vultr/upload',
+      { method: 'POST', json: { recording_id: 'x', auto_process: 'yes' } },
+      400,
+      'BAD_REQUEST',
+      /auto_process/,
+    ],
     ['/api/recording/start', { method: 'POST', json: { sessionName: '../../etc' } }, 400, 'INVALID_NAME'],
     [
       '/api/recording/start',
@@ -244,4 +271,68 @@ test('live events: the page hears recording state and upload progress without po
   );
   controller.abort();
   await pump;
+});
+
+test('the original Flask answers’ fields are kept beside ours', async (t) => {
+  const { url, server } = await startStation(t, { VULTR_AUTO_UPLOAD: 'false' });
+  const health = await call(`${url}/api/health`);
+  assert.equal(health.status, 200);
+  assert.equal(health.body.status, 'healthy');
+  assert.ok(!Number.isNaN(Date.parse(String(health.body.timestamp))));
+
+  // No sessionName: named as the original did, in local time.
+  const before = new Date();
+  const started = await call(`${url}/api/recording/start`, { method: 'POST', json: {} });
+  assert.equal(started.status, 200, JSON.stringify(started.body));
+  const name = String((started.body.recording as Json).sessionName);
+  assert.match(name, /^recording_session_\d{8}_\d{6}$/);
+  const day = `${before.getFullYear()}${String(before.getMonth() + 1).padStart(2, '0')}${String(before.getDate()).padStart(2, '0')}`;
+  assert.ok(name.startsWith(`recording_session_${day}_`), `${name} is today, local time`);
+  assert.equal(typeof started.body.message, 'string');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const stopped = await call(`${url}/api/recording/stop`, { method: 'POST' });
+  assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+  assert.equal(typeof stopped.body.message, 'string');
+  // A second recording in the same session.
+  assert.equal(
+    (await call(`${url}/api/recording/start`, { method: 'POST', json: { sessionName: name } })).status,
+    200,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal((await call(`${url}/api/recording/stop`, { method: 'POST', json: {} })).status, 200);
+  const sessionId = String((stopped.body.recording as Json).sessionId);
+
+  // recording_id naming a session: every recording of it not yet uploaded.
+  const upload = await call(`${url}/api/vultr/upload`, { method: 'POST', json: { recording_id: sessionId } });
+  assert.equal(upload.status, 202, JSON.stringify(upload.body));
+  const taskIds = upload.body.task_ids as string[];
+  assert.equal(taskIds.length, 2);
+  assert.equal(upload.body.task_id, taskIds[0]);
+  assert.equal(typeof upload.body.file_name, 'string');
+  assert.ok(Number(upload.body.file_size) > 0);
+  assert.match(String(upload.body.upload_time), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+  assert.equal(typeof upload.body.message, 'string');
+  for (const id of taskIds)
+    assert.equal(server.station.uploadService.get(id)?.autoProcess, false, 'auto_process defaults to false');
+
+  const done = await eventually(async () => {
+    const answer = await call(`${url}/api/vultr/upload/status/${taskIds[0]}`);
+    return answer.body.state === 'completed' ? answer.body : undefined;
+  });
+  assert.deepEqual(done.status, done.server);
+  assert.equal((done.status as Json).task_id, taskIds[0]);
+
+  const test = await call(`${url}/api/vultr/test`);
+  assert.equal(test.body.success, true, JSON.stringify(test.body));
+  assert.equal(typeof test.body.message, 'string');
+  assert.equal(typeof test.body.server_info, 'object');
+  assert.notEqual(test.body.server_info, null);
+
+  const status = await call(`${url}/api/vultr/status`);
+  const config = status.body.config as Json;
+  assert.equal(config.configured, true);
+  assert.equal(config.api_url, server.station.vultr.url);
+  assert.equal(config.upload_endpoint, '/upload');
+  assert.equal(config.auto_upload, false);
+  assert.equal((status.body.connection as Json).success, true);
 });

@@ -88,9 +88,23 @@ test('streamai serve, then start / status / stop from another terminal', async (
 
   const status = await cli(['status', '--json'], env);
   assert.equal(status.code, 0, status.stderr);
-  const live = JSON.parse(status.stdout) as { recorder: { recording: boolean; session: { name: string } } };
+  const live = JSON.parse(status.stdout) as {
+    recorder: { recording: boolean; session: { name: string } };
+    sessions: number;
+    recordings: number;
+    uploadsPending: number;
+    uploadsFailed: number;
+  };
   assert.equal(live.recorder.recording, true);
   assert.equal(live.recorder.session.name, 'Réunion équipe');
+  // What README promises: the sessions, and pending and failed uploads, also while the station runs.
+  assert.equal(live.sessions, 1);
+  assert.equal(live.recordings, 1);
+  assert.equal(live.uploadsPending, 0);
+  assert.equal(live.uploadsFailed, 0);
+  const text = await cli(['status'], env);
+  assert.match(text.stdout, /^recordings .*: 1 sessions, 1 recordings$/m);
+  assert.match(text.stdout, /^uploads {4}0 pending \(0 active\), 0 failed;/m);
 
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const stopped = await cli(['stop'], env);

@@ -104,3 +104,25 @@ test('bound beyond loopback it refuses to start without a token, and then requir
   assert.equal(page.status, 200);
   assert.match(await page.text(), /StreamAI/);
 });
+
+test('the embedded ingest server listens on loopback and accepts only the station’s own random key', async (t) => {
+  const { server } = await startStation(t, { VULTR_AUTO_UPLOAD: 'false' });
+  const { url, embedded } = server.station.vultr;
+  assert.equal(embedded, true);
+  assert.equal(new URL(url).hostname, '127.0.0.1');
+  // Another program on this machine (or a page the user visits) knows no key: refused.
+  const anonymous = await call(`${url}/uploads`);
+  assert.equal(anonymous.status, 401, JSON.stringify(anonymous.body));
+  assert.equal((anonymous.body.error as Json).code, 'UNAUTHORIZED');
+  const tusCreate = await call(`${url}/files`, {
+    method: 'POST',
+    headers: { 'tus-resumable': '1.0.0', 'upload-length': '10' },
+  });
+  assert.equal(tusCreate.status, 401);
+  // The station itself gets through: its connection test passes, auth included.
+  const checks = await server.station.testConnection();
+  assert.ok(
+    checks.every((c) => c.ok),
+    JSON.stringify(checks),
+  );
+});

@@ -8,13 +8,16 @@ export interface FaultPlan {
   /**
    * Once the total client→server byte count reaches `at`, do `kind` to the connection carrying
    * that byte: `stall` stops reading from the client (the server hears nothing more), `cut`
-   * closes both sides politely (FIN), `reset` aborts both sides (RST). One-shot.
+   * closes both sides politely (FIN), `reset` aborts both sides (RST). One-shot. A stall with
+   * `forMs` heals by itself after that long (the connection carries on where it stopped).
    */
-  fault?: { kind: 'stall' | 'cut' | 'reset'; at: number } | undefined;
+  fault?: { kind: 'stall' | 'cut' | 'reset'; at: number; forMs?: number } | undefined;
   /** Answer the next `count` connections with this raw HTTP response instead of forwarding. */
   respond?: { count: number; status: number; body?: string; headers?: Record<string, string> } | undefined;
   /** Accept and reset every connection at once, as if no server listened. */
   refuse?: boolean | undefined;
+  /** Read what clients send, on new and open connections, and drop it: nothing answers (a dead route). */
+  blackhole?: boolean | undefined;
 }
 
 /** A running proxy: its URL, what it has forwarded, and a way to change the plan. */
@@ -70,6 +73,11 @@ export async function startFaultProxy(
       client.resetAndDestroy();
       return;
     }
+    if (current.blackhole) {
+      fired.push('blackhole');
+      client.resume();
+      return;
+    }
     if (current.respond && current.respond.count > 0) {
       const r = current.respond;
       r.count -= 1;
@@ -103,12 +111,18 @@ export async function startFaultProxy(
     let chain = Promise.resolve();
     client.on('data', (chunk: Buffer) => {
       if (stalled) return;
+      if (current.blackhole) {
+        fired.push('blackhole');
+        return;
+      }
       client.pause();
       chain = chain.then(async () => {
         let data = chunk;
         const fault = current.fault;
         let fire: 'stall' | 'cut' | 'reset' | undefined;
+        let healAfterMs: number | undefined;
         if (fault && bytesUp + data.length >= fault.at) {
+          healAfterMs = fault.forMs;
           data = data.subarray(0, Math.max(0, fault.at - bytesUp));
           fire = fault.kind;
           current = { ...current, fault: undefined };
@@ -127,6 +141,18 @@ export async function startFaultProxy(
         if (fire) {
           fired.push(`${fire} at ${bytesUp}`);
           if (fire === 'stall') {
+            if (healAfterMs !== undefined) {
+              // A pause: the rest of this chunk goes on once it heals.
+              const rest = chunk.subarray(data.length);
+              await new Promise((resolve) => setTimeout(resolve, healAfterMs));
+              fired.push(`healed at ${bytesUp}`);
+              if (upstream.destroyed) return;
+              bytesUp += rest.length;
+              if (rest.length > 0 && !upstream.write(rest))
+                await new Promise((resolve) => upstream.once('drain', resolve));
+              client.resume();
+              return;
+            }
             stalled = true;
             return;
           }

@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { StationServer } from '../../src/api/index.js';
@@ -75,4 +77,70 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** The environment of a real `streamai serve` on 127.0.0.1:`port`, everything under `dir`. */
+export function serveEnv(dir: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    RECORDINGS_PATH: path.join(dir, 'recordings'),
+    STREAMAI_DATA_DIR: path.join(dir, 'data'),
+    STREAMAI_LOG_FILE: path.join(dir, 'streamai.log'),
+    RECORDER: 'ffmpeg',
+    FFMPEG_SOURCE: 'testsrc',
+    ...extra,
+  };
+}
+
+/**
+ * The real `streamai serve` (bin/streamai.js over dist/, so `npm run build` first), resolved once
+ * it prints "Press Ctrl-C"; SIGKILLed when the test ends if still running. Its output is kept in
+ * `output` for failure messages.
+ */
+export async function startServeProcess(
+  t: TestContext,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): Promise<ChildProcess & { output: () => string }> {
+  const child = spawn(process.execPath, [path.resolve('bin/streamai.js'), 'serve', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`station did not start: ${out}`)), 60_000);
+    const onData = () => {
+      if (out.includes('Press Ctrl-C')) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`station exited ${code}: ${out}`));
+    };
+    child.stdout.on('data', onData);
+    child.on('exit', onExit);
+  });
+  return Object.assign(child, { output: () => out });
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { FfmpegRecorder } from '../../src/recorder/index.js';
 import { RecordingManager, type RecordingView } from '../../src/sessions/index.js';
 import { openDatabase, stationMigrations } from '../../src/store/index.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
+import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -154,4 +156,36 @@ test('FFMPEG_SOURCE=webcam is a configuration error naming the variable (exit 78
   assert.equal(result.code, 78, result.stderr);
   assert.match(result.stderr, /CONFIG_INVALID/);
   assert.match(result.stderr, /FFMPEG_SOURCE/);
+});
+
+test('`streamai status` shows the sessions and the pending and failed upload TASKS (an upload of a plain file counts too)', async (t) => {
+  const dir = await tempDir(t);
+  const closedPort = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+  const clip = await makeClip(path.join(dir, 'clip.mkv'), { seconds: 1, format: 'matroska' });
+  const environment = env(dir, {
+    VULTR_API_URL: `http://127.0.0.1:${closedPort}`,
+    VULTR_UPLOAD_RETRIES: '0',
+    VULTR_AUTO_UPLOAD: 'false',
+    PORT: '9', // no station answers there: the local look
+  });
+  const upload = await cli(['upload', clip], environment);
+  assert.notEqual(upload.code, 0, 'the upload fails: nothing listens');
+  const record = await cli(['record', '-s', 'status check', '--duration', '1'], environment);
+  assert.equal(record.code, 0, record.stderr);
+
+  const json = await cli(['status', '--json'], environment);
+  assert.equal(json.code, 0, json.stderr);
+  const report = JSON.parse(json.stdout) as Record<string, unknown>;
+  assert.equal(report.sessions, 1);
+  assert.equal(report.recordings, 1);
+  assert.equal(report.uploadsPending, 0);
+  assert.equal(report.uploadsFailed, 1, 'the failed task of `streamai upload`');
+  const text = await cli(['status'], environment);
+  assert.match(text.stdout, /^recordings .*: 1 sessions, 1 recordings$/m);
+  assert.match(text.stdout, /^uploads {4}0 pending, 1 failed;/m);
 });

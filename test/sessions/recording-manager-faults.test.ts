@@ -1,33 +1,9 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pino } from 'pino';
-import { METADATA_FILE, RecordingManager, type SessionMetadata } from '../../src/sessions/index.js';
-import { openDatabase, stationMigrations } from '../../src/store/index.js';
-import { makeClip } from '../helpers/make-media.js';
-import { tempDir } from '../helpers/temp-dir.js';
-import { FakeRecorder } from './fake-recorder.js';
-import { FakeUploadQueue } from './fake-upload-queue.js';
-
-/** A manager over a FAKE recorder and a FAKE upload queue, with a logger the test reads. */
-async function fakeStation(t: TestContext) {
-  const dir = await tempDir(t);
-  const clip = await makeClip(path.join(dir, 'clip.mkv'), { seconds: 1, format: 'matroska' });
-  const db = openDatabase(path.join(dir, 'data', 'streamai.db'), stationMigrations);
-  const recorder = new FakeRecorder(clip);
-  const uploads = new FakeUploadQueue();
-  const logs: Array<{ level: number; msg: string }> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
-  const recordingsPath = path.join(dir, 'recordings');
-  const manager = new RecordingManager({ recorder, db, recordingsPath, uploads, logger });
-  await manager.start();
-  t.after(async () => {
-    await manager.close();
-    db.close();
-  });
-  return { dir, recordingsPath, recorder, uploads, manager, logs };
-}
+import { METADATA_FILE, type SessionMetadata } from '../../src/sessions/index.js';
+import { fakeStation } from './fake-station.js';
 
 test('a session_metadata.json that cannot be written is recorded on the recording, logged, and retried at the next change; the station keeps running', async (t) => {
   const { recordingsPath, uploads, manager, logs } = await fakeStation(t);

@@ -14,11 +14,25 @@ export interface LegacyUpload {
 
 /**
  * A stand-in for the servers users already run (the original Flask app): no /health, no tus,
- * `POST /upload` multipart only, answering `{success, task_id, file_name, file_size, message}`.
+ * `POST /upload` multipart only, answering 200 `{task_id, status: "uploaded", filename, size,
+ * message}` with no digest, and a `GET /status/<task_id>` that has no digest either.
+ * `requests` lists every request's method and path, in order.
  */
-export async function startLegacyServer(t: TestContext): Promise<{ url: string; uploads: LegacyUpload[] }> {
+export async function startLegacyServer(
+  t: TestContext,
+): Promise<{ url: string; uploads: LegacyUpload[]; requests: string[] }> {
   const uploads: LegacyUpload[] = [];
+  const requests: string[] = [];
   const app = Fastify();
+  app.addHook('onRequest', async (request) => {
+    requests.push(`${request.method} ${request.url}`);
+  });
+  app.get('/status/:taskId', async (request, reply) => {
+    const { taskId } = request.params as { taskId: string };
+    const upload = uploads.find((u) => u.fields.task_id === taskId);
+    if (!upload) return reply.code(404).send({ error: 'Task not found' });
+    return { task_id: taskId, status: 'uploaded', filename: upload.file.filename, progress: 100 };
+  });
   await app.register(multipart, { limits: { fileSize: 10 * 1024 ** 3 } });
   app.post('/upload', async (request) => {
     const fields: Record<string, string> = {};
@@ -47,14 +61,14 @@ export async function startLegacyServer(t: TestContext): Promise<{ url: string; 
     if (!file) return { success: false, error: 'no file' };
     uploads.push({ headers: request.headers, fields, order, file });
     return {
-      success: true,
       task_id: fields.task_id,
-      file_name: file.filename,
-      file_size: file.size,
-      message: 'ok',
+      status: 'uploaded',
+      filename: file.filename,
+      size: file.size,
+      message: 'File uploaded successfully',
     };
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(() => app.close());
-  return { url, uploads };
+  return { url, uploads, requests };
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { silentLogger } from '../../src/logging/index.js';
 import { openDatabase, stationMigrations, UploadTaskRepository } from '../../src/store/index.js';
-import { UploadHttpClient, type UploadSettings } from '../../src/uploads/index.js';
+import type { UploadSettings } from '../../src/uploads/index.js';
+import { TargetClients } from '../../src/uploads/target-clients.js';
 import { AttemptPipeline } from '../../src/uploads/upload-attempt.js';
 import { TaskMoves } from '../../src/uploads/task-moves.js';
 import type { RunningAttempt } from '../../src/uploads/upload-scheduler.js';
@@ -19,19 +20,19 @@ const OWNER = 'test-owner';
 async function pipelineFor(t: TestContext, dir: string, settings: UploadSettings) {
   const db = openDatabase(path.join(dir, 'streamai.db'), stationMigrations);
   const repo = new UploadTaskRepository(db);
-  const http = new UploadHttpClient(settings);
+  const targets = new TargetClients(settings);
   const moved: string[] = [];
   const moves = new TaskMoves(repo, silentLogger(), (task) => moved.push(task.state));
   const pipeline = new AttemptPipeline({
     moves,
     settings,
-    http,
+    targets,
     limiter: undefined,
     logger: silentLogger(),
     emitProgress: () => undefined,
   });
   t.after(async () => {
-    await http.close();
+    await targets.close();
     db.close();
   });
   const run = (): RunningAttempt => ({

@@ -5,6 +5,7 @@ import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { startLegacyServer } from './legacy-server.js';
 import { runCli } from './run-cli.js';
 import { makeBigClip, openService, testSettings } from './upload-fixtures.js';
 
@@ -139,4 +140,21 @@ test('commands that need a server fail with one CONFIG_INVALID line when VULTR_A
   const missing = await runCli(['upload-status', 'task_nope'], envFor(dir), dir);
   assert.equal(missing.code, 66);
   assert.match(missing.stderr, /TASK_NOT_FOUND/);
+});
+
+test('streamai upload to a server of the original kind says it was accepted without a checksum', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'old.mkv'), { format: 'matroska' });
+  const legacy = await startLegacyServer(t);
+
+  const upload = await runCli(['upload', file], envFor(dir, { VULTR_API_URL: legacy.url }), dir);
+
+  assert.equal(upload.code, 0, upload.stderr);
+  const result = upload.stdout.trim().split('\n')[1] ?? '';
+  assert.match(
+    result,
+    /^completed task_.*old\.mkv.*via multipart\), accepted by the server, no checksum reported$/,
+  );
+  assert.doesNotMatch(result, /confirmed/);
+  assert.equal(legacy.uploads.length, 1);
 });

@@ -8,6 +8,7 @@ import {
   openDatabase,
   stationMigrations,
   type Db,
+  type NewUploadTask,
   type UploadTaskRecord,
   type UploadTaskRepository,
 } from '../../src/store/index.js';
@@ -78,7 +79,7 @@ export function openService(
 /** Inserts a task row directly (as an earlier process or version would have left it). */
 export function insertTask(
   repo: UploadTaskRepository,
-  overrides: Partial<Omit<UploadTaskRecord, 'updatedAt'>> & { id: string },
+  overrides: Partial<NewUploadTask> & { id: string },
 ): UploadTaskRecord {
   const at = new Date().toISOString();
   return repo.insert(

@@ -1,9 +1,15 @@
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Station } from '../../station/index.js';
+import { defaultSessionName } from '../../sessions/index.js';
+import {
+  HealthAnswerSchema,
+  RecordingAnswerSchema,
+  RecordingsAnswerSchema,
+  StatusViewSchema,
+  type Station,
+} from '../../station/index.js';
+import { answers, errorAnswers } from './responses.js';
 import { attachmentDisposition } from '../content-disposition.js';
-
-const errorResponse = { $ref: 'ErrorResponse#' } as const;
 
 /** Recorder control and recordings: the original /api/status, /api/recording/*, /api/recordings routes. */
 export const recordingRoutes =
@@ -11,34 +17,70 @@ export const recordingRoutes =
   async (app) => {
     app.get(
       '/api/status',
-      { schema: { summary: 'Recorder, upload and server state', tags: ['station'] } },
+      {
+        schema: {
+          summary: 'Recorder, upload and server state',
+          tags: ['station'],
+          response: answers(StatusViewSchema),
+        },
+      },
       async () => station.status(),
     );
 
-    app.post<{ Body: { sessionName: string } }>(
+    app.post<{ Body: { sessionName?: string } | undefined }>(
       '/api/recording/start',
       {
         schema: {
-          summary: 'Start recording into a session (created when new)',
+          summary:
+            'Start recording into a session (created when new; named recording_session_<YYYYMMDD_HHMMSS> when no name is given)',
           tags: ['recording'],
           body: {
             type: 'object',
-            required: ['sessionName'],
             properties: { sessionName: { type: 'string', minLength: 1, maxLength: 200 } },
           },
-          response: { 409: errorResponse, 400: errorResponse },
+          response: answers(RecordingAnswerSchema),
         },
       },
-      async (request) => ({
-        success: true,
-        recording: await station.startRecording(request.body.sessionName),
-      }),
+      async (request) => {
+        const name = request.body?.sessionName ?? defaultSessionName();
+        const recording = await station.startRecording(name);
+        return {
+          success: true,
+          message: `Recording started in session "${recording.sessionName}"`,
+          recording,
+        };
+      },
     );
 
     app.post(
       '/api/recording/stop',
-      { schema: { summary: 'Stop recording; answers once the file is complete', tags: ['recording'] } },
-      async () => ({ success: true, recording: await station.stopRecording() }),
+      {
+        schema: {
+          summary: 'Stop recording; answers once the file is complete',
+          tags: ['recording'],
+          response: answers(RecordingAnswerSchema),
+        },
+      },
+      async () => {
+        const recording = await station.stopRecording();
+        return {
+          success: true,
+          message: `Recording stopped: ${recording.fileName ?? recording.id}`,
+          recording,
+        };
+      },
+    );
+
+    app.get(
+      '/api/health',
+      {
+        schema: {
+          summary: 'Liveness, as the original: {status:"healthy", timestamp}',
+          tags: ['station'],
+          response: answers(HealthAnswerSchema),
+        },
+      },
+      async () => ({ status: 'healthy', timestamp: new Date().toISOString() }),
     );
 
     app.get<{ Querystring: { limit: number } }>(
@@ -51,6 +93,7 @@ export const recordingRoutes =
             type: 'object',
             properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
           },
+          response: answers(RecordingsAnswerSchema),
         },
       },
       async (request) => ({ success: true, recordings: station.listRecordings(request.query.limit) }),
@@ -64,7 +107,14 @@ export const recordingRoutes =
 
     app.get<{ Params: { id: string } }>(
       '/api/recordings/:id',
-      { schema: { summary: 'One recording', tags: ['recording'], params: idParams } },
+      {
+        schema: {
+          summary: 'One recording',
+          tags: ['recording'],
+          params: idParams,
+          response: answers(RecordingAnswerSchema),
+        },
+      },
       async (request) => ({ success: true, recording: station.getRecording(request.params.id) }),
     );
 
@@ -76,6 +126,7 @@ export const recordingRoutes =
           summary: 'The recording, streamed with HTTP Range support',
           tags: ['recording'],
           params: idParams,
+          response: errorAnswers,
         },
       },
       async (request, reply) => {
@@ -92,7 +143,14 @@ export const recordingRoutes =
 
     app.get<{ Params: { id: string } }>(
       '/api/recordings/:id/thumbnail',
-      { schema: { summary: 'The recording’s JPEG thumbnail', tags: ['recording'], params: idParams } },
+      {
+        schema: {
+          summary: 'The recording’s JPEG thumbnail',
+          tags: ['recording'],
+          params: idParams,
+          response: errorAnswers,
+        },
+      },
       async (request, reply) => {
         const file = station.recordingFile(request.params.id, 'thumbnail');
         void reply.type('image/jpeg');
@@ -102,7 +160,14 @@ export const recordingRoutes =
 
     app.get<{ Params: { id: string } }>(
       '/api/recordings/:id/download',
-      { schema: { summary: 'The recording as an attachment', tags: ['recording'], params: idParams } },
+      {
+        schema: {
+          summary: 'The recording as an attachment',
+          tags: ['recording'],
+          params: idParams,
+          response: errorAnswers,
+        },
+      },
       async (request, reply) => {
         const file = station.recordingFile(request.params.id, 'video');
         void reply.header('content-disposition', attachmentDisposition(file.fileName));

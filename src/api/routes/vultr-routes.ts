@@ -1,5 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Station } from '../../station/index.js';
+import { localDateTime } from '../../sessions/index.js';
+import {
+  ConnectionTestAnswerSchema,
+  UploadAnswerSchema,
+  UploadStartedAnswerSchema,
+  UploadStatusAnswerSchema,
+  UploadsAnswerSchema,
+  VultrStatusAnswerSchema,
+  type ConnectionTestAnswer,
+  type Station,
+} from '../../station/index.js';
+import { answers, errorAnswers } from './responses.js';
 
 const taskParams = {
   type: 'object',
@@ -15,21 +26,40 @@ export const vultrRoutes =
       '/api/vultr/upload',
       {
         schema: {
-          summary: 'Upload a recording; answers 202 at once, the upload runs in the background',
+          summary:
+            'Upload a recording, or every not yet uploaded recording of a session; answers 202 at once, the upload runs in the background',
           tags: ['vultr'],
           body: {
             type: 'object',
             required: ['recording_id'],
             properties: {
               recording_id: { type: 'string', minLength: 1, maxLength: 100 },
-              auto_process: { type: 'boolean', default: true },
+              // false when absent, as the original's route.
+              auto_process: { type: 'boolean', default: false },
             },
           },
+          response: answers(UploadStartedAnswerSchema, 202),
         },
       },
       async (request, reply) => {
-        const taskId = await station.uploadRecording(request.body.recording_id, request.body.auto_process);
-        return reply.status(202).send({ success: true, task_id: taskId });
+        const started = await station.uploadRecordingOrSession(
+          request.body.recording_id,
+          request.body.auto_process,
+        );
+        const first = started[0]!;
+        // The original's fields (file_name, file_size, upload_time, message) beside ours.
+        return reply.status(202).send({
+          success: true,
+          task_id: first.taskId,
+          task_ids: started.map((s) => s.taskId),
+          file_name: first.recording.fileName,
+          file_size: first.recording.sizeBytes,
+          upload_time: localDateTime(new Date()),
+          message:
+            started.length === 1
+              ? `Upload of ${first.recording.fileName ?? first.recording.id} started`
+              : `Upload of ${started.length} recordings started`,
+        });
       },
     );
 
@@ -40,12 +70,14 @@ export const vultrRoutes =
           summary: 'One upload: local state, history, and the server’s processing state',
           tags: ['vultr'],
           params: taskParams,
+          response: answers(UploadStatusAnswerSchema),
         },
       },
       async (request) => {
         const { upload, history } = station.uploadStatus(request.params.task_id);
-        const server = await station.remoteUploadStatus(request.params.task_id);
-        return { success: true, ...upload, history, server: server ?? null };
+        const server = (await station.remoteUploadStatus(request.params.task_id)) ?? null;
+        // `status` is the original's name for the server's /status answer; `server` is ours.
+        return { success: true, ...upload, history, server, status: server };
       },
     );
 
@@ -64,6 +96,7 @@ export const vultrRoutes =
               name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
             },
           },
+          response: errorAnswers,
         },
       },
       async (request, reply) => {
@@ -76,13 +109,27 @@ export const vultrRoutes =
 
     app.post<{ Params: { task_id: string } }>(
       '/api/vultr/upload/:task_id/cancel',
-      { schema: { summary: 'Cancel an unfinished upload', tags: ['vultr'], params: taskParams } },
+      {
+        schema: {
+          summary: 'Cancel an unfinished upload',
+          tags: ['vultr'],
+          params: taskParams,
+          response: answers(UploadAnswerSchema),
+        },
+      },
       async (request) => ({ success: true, upload: station.cancelUpload(request.params.task_id) }),
     );
 
     app.post<{ Params: { task_id: string } }>(
       '/api/vultr/upload/:task_id/retry',
-      { schema: { summary: 'Retry a failed or cancelled upload', tags: ['vultr'], params: taskParams } },
+      {
+        schema: {
+          summary: 'Retry a failed or cancelled upload',
+          tags: ['vultr'],
+          params: taskParams,
+          response: answers(UploadAnswerSchema),
+        },
+      },
       async (request) => ({ success: true, upload: station.retryUpload(request.params.task_id) }),
     );
 
@@ -96,6 +143,7 @@ export const vultrRoutes =
             type: 'object',
             properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 } },
           },
+          response: answers(UploadsAnswerSchema),
         },
       },
       async (request) => ({ success: true, uploads: station.listUploads(request.query.limit) }),
@@ -107,22 +155,27 @@ export const vultrRoutes =
         schema: {
           summary: 'Check configuration, /health and the API key against the server',
           tags: ['vultr'],
+          response: answers(ConnectionTestAnswerSchema),
         },
       },
-      async () => {
-        const checks = await station.testConnection();
-        return { success: checks.every((c) => c.ok), checks };
-      },
+      async () => connectionTest(station),
     );
 
     app.get(
       '/api/vultr/status',
-      { schema: { summary: 'Processing server configuration (no secrets)', tags: ['vultr'] } },
+      {
+        schema: {
+          summary: 'Processing server configuration (no secrets), and a live connection test',
+          tags: ['vultr'],
+          response: answers(VultrStatusAnswerSchema),
+        },
+      },
       async () => {
         const { config } = station;
+        const vultr = station.vultr;
         return {
           success: true,
-          ...station.vultr,
+          ...vultr,
           endpoint: config.upload.endpoint,
           auto_upload: config.upload.autoUpload,
           protocol: config.upload.protocol,
@@ -131,7 +184,30 @@ export const vultrRoutes =
           concurrency: config.upload.concurrency,
           max_rate_bytes_per_second: config.upload.maxRateBytesPerSecond ?? null,
           compress: config.upload.compress,
+          // The original's shape, beside ours.
+          config: {
+            configured: true,
+            api_url: vultr.url,
+            upload_endpoint: config.upload.endpoint,
+            auto_upload: config.upload.autoUpload,
+          },
+          connection: await connectionTest(station),
         };
       },
     );
   };
+
+/** GET /api/vultr/test's answer: our checks, and the original's message and server_info. */
+async function connectionTest(station: Station): Promise<ConnectionTestAnswer> {
+  const checks = await station.testConnection();
+  const ok = checks.every((c) => c.ok);
+  const failed = checks.find((c) => !c.ok);
+  return {
+    success: ok,
+    message: ok
+      ? `Connected to the processing server at ${station.vultr.url}`
+      : `Cannot use the processing server at ${station.vultr.url}: ${failed?.name ?? 'check'}: ${failed?.detail ?? 'failed'}`,
+    server_info: ok ? await station.serverHealth() : null,
+    checks,
+  };
+}

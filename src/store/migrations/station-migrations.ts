@@ -2,7 +2,9 @@ import type { Migration } from '../open-database.js';
 import { stationV1UploadTasks } from './station-v1-upload-tasks.js';
 import { stationV2Sessions } from './station-v2-sessions.js';
 import { stationV3UploadLeases } from './station-v3-upload-leases.js';
-import { stationV4ObjectStorageJournal } from './station-v4-object-storage-journal.js';
+import { stationV4UploadVerification } from './station-v4-upload-verification.js';
+import { stationV5UploadTargets } from './station-v5-upload-targets.js';
+import { stationV6ObjectStorageJournal } from './station-v6-object-storage-journal.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
@@ -12,5 +14,7 @@ export const stationMigrations: Migration[] = [
   stationV1UploadTasks,
   stationV2Sessions,
   stationV3UploadLeases,
-  stationV4ObjectStorageJournal,
+  stationV4UploadVerification,
+  stationV5UploadTargets,
+  stationV6ObjectStorageJournal,
 ];

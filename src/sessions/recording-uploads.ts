@@ -1,0 +1,227 @@
+import path from 'node:path';
+import { AppError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import type { SessionRepository } from '../store/index.js';
+import type { RecordingView } from './session-catalog.js';
+import { removeSegments } from './session-files.js';
+import {
+  isFinalUploadState,
+  type UploadProgressView,
+  type UploadQueue,
+  type UploadTaskView,
+} from './upload-queue.js';
+
+/** An upload's state or progress, tied to its recording. */
+export interface RecordingUploadEvent {
+  recordingId: string;
+  sessionId: string;
+  taskId: string;
+  state: string;
+  bytesSent: number;
+  totalBytes: number;
+  rateBytesPerSecond: number | null;
+  etaSeconds: number | null;
+  error: { code: string; message: string } | null;
+}
+
+/** What the upload follower needs from the manager. */
+export interface RecordingUploadsOptions {
+  repo: SessionRepository;
+  queue: UploadQueue;
+  logger: Logger;
+  now: () => Date;
+  writeMetadata: (sessionId: string) => Promise<void>;
+  announce: (recordingId: string) => void;
+  emitUpload: (kind: 'upload' | 'upload-progress', event: RecordingUploadEvent) => void;
+}
+
+/**
+ * Enqueues recordings with the upload queue and mirrors each task's state onto its recording
+ * (the recording's `upload*` fields and the session's metadata), so a restart, the page and
+ * `streamai list` see where every upload stands.
+ */
+export class RecordingUploads {
+  /** Recordings whose upload is being enqueued right now. */
+  private readonly enqueueing = new Set<string>();
+  /** Segmented recordings sent part by part: the task (undefined if it could not be opened) and the parts handed. */
+  private readonly partUploads = new Map<string, { task: Promise<string | undefined>; count: number }>();
+
+  constructor(private readonly options: RecordingUploadsOptions) {}
+
+  /** Follows the queue's events; returns the unsubscriber. */
+  subscribe(): () => void {
+    const { queue } = this.options;
+    const onState = (task: UploadTaskView) => this.onState(task);
+    const onProgress = (progress: UploadProgressView) => this.onProgress(progress);
+    queue.on('state', onState);
+    queue.on('progress', onProgress);
+    return () => {
+      queue.off('state', onState);
+      queue.off('progress', onProgress);
+    };
+  }
+
+  /** Enqueues a ready recording's file and returns the task id (INVALID_STATE when not ready). */
+  async upload(recording: RecordingView, autoProcess: boolean): Promise<string> {
+    const { queue, logger, writeMetadata } = this.options;
+    if (recording.state !== 'ready' || !recording.filePath) {
+      throw new AppError(
+        'INVALID_STATE',
+        `recording ${recording.id} is ${recording.state}, not ready to upload`,
+      );
+    }
+    // The service may report the new task's first states before enqueue() returns: adopt them.
+    this.enqueueing.add(recording.id);
+    let task: UploadTaskView;
+    try {
+      task = await queue.enqueue(recording.filePath, {
+        sessionName: recording.sessionName,
+        recordingId: recording.id,
+        autoProcess,
+      });
+    } finally {
+      this.enqueueing.delete(recording.id);
+    }
+    logger.info({ recordingId: recording.id, taskId: task.id }, 'upload enqueued');
+    this.onState(queue.get(task.id) ?? task, true);
+    await writeMetadata(recording.sessionId);
+    return task.id;
+  }
+
+  /**
+   * A part of a recording closed while it records: the recording's one task is opened at the
+   * first part, and each part is handed to it in order (CONTRACTS.md "Segmented recordings").
+   * Nothing happens with a queue that does not take parts: the joined file is sent after Stop.
+   */
+  addPart(recording: RecordingView, part: { index: number; filePath: string }, autoProcess: boolean): void {
+    const { queue, logger } = this.options;
+    const add = queue.addRecordingPart?.bind(queue);
+    if (!queue.openRecordingUpload || !add) return;
+    let entry = this.partUploads.get(recording.id);
+    if (!entry) {
+      entry = { task: this.openPartTask(recording, autoProcess), count: 0 };
+      this.partUploads.set(recording.id, entry);
+    }
+    entry.count += 1;
+    entry.task = entry.task.then((taskId) => {
+      if (taskId === undefined) return undefined;
+      try {
+        add(taskId, part);
+      } catch (error) {
+        logger.error({ err: error, taskId, part }, 'a recorded part could not be handed to the upload');
+      }
+      return taskId;
+    });
+  }
+
+  /**
+   * After Stop: tells the recording's part task how many parts there are (and the joined file).
+   * False when the recording was not sent in parts (the caller uploads the file instead).
+   */
+  async closeParts(recordingId: string, joinedFilePath: string | undefined): Promise<boolean> {
+    const entry = this.partUploads.get(recordingId);
+    if (!entry) return false;
+    this.partUploads.delete(recordingId);
+    const taskId = await entry.task;
+    if (taskId === undefined || !this.options.queue.closeRecordingUpload) return false;
+    this.options.queue.closeRecordingUpload(taskId, {
+      count: entry.count,
+      ...(joinedFilePath !== undefined ? { joinedFilePath } : {}),
+    });
+    this.options.logger.info({ recordingId, taskId, parts: entry.count }, 'recording upload closed');
+    return true;
+  }
+
+  private async openPartTask(recording: RecordingView, autoProcess: boolean): Promise<string | undefined> {
+    const { queue, repo, logger, now, writeMetadata } = this.options;
+    if (!queue.openRecordingUpload) return undefined;
+    this.enqueueing.add(recording.id);
+    let taskId: string;
+    try {
+      taskId = await queue.openRecordingUpload({
+        recordingId: recording.id,
+        sessionName: recording.sessionName,
+        autoProcess,
+        fileName: path.basename(recording.sourcePath ?? `${recording.id}.mkv`),
+      });
+    } catch (error) {
+      logger.error({ err: error, recordingId: recording.id }, 'the recording upload could not be opened');
+      return undefined;
+    } finally {
+      this.enqueueing.delete(recording.id);
+    }
+    if (repo.getRecording(recording.id)?.uploadTaskId !== taskId) {
+      repo.updateRecording(recording.id, { uploadTaskId: taskId, uploadQueuedAt: now().toISOString() });
+    }
+    const task = queue.get(taskId);
+    if (task) this.onState(task, true);
+    await writeMetadata(recording.sessionId);
+    logger.info({ recordingId: recording.id, taskId }, 'recording upload opened for its parts');
+    return taskId;
+  }
+
+  /** After a restart: bring stored upload states up to date with the upload service. */
+  sync(): void {
+    const { repo, queue } = this.options;
+    for (const recording of repo.listAllRecordings(10_000)) {
+      if (!recording.uploadTaskId || isFinalUploadState(recording.uploadState)) continue;
+      const task = queue.get(recording.uploadTaskId);
+      if (task) this.onState(task);
+    }
+  }
+
+  private onState(task: UploadTaskView, adopt = false): void {
+    const { repo, now, writeMetadata, announce, emitUpload, logger } = this.options;
+    const recording =
+      (task.recordingId ? repo.getRecording(task.recordingId) : undefined) ??
+      repo.findRecordingByUploadTask(task.id);
+    if (!recording) return;
+    if (recording.uploadTaskId !== task.id) {
+      if (!adopt && !this.enqueueing.has(recording.id)) return;
+      repo.updateRecording(recording.id, { uploadTaskId: task.id, uploadQueuedAt: task.createdAt });
+      recording.uploadState = null;
+    }
+    if (task.state === 'completed' && recording.uploadState !== 'completed' && recording.sourcePath) {
+      // The server has the recording: the parts kept for its upload are no longer needed.
+      void removeSegments(recording.sourcePath, logger);
+    }
+    if (recording.uploadState !== task.state || task.state !== 'completed') {
+      repo.updateRecording(recording.id, {
+        uploadState: task.state,
+        uploadError: task.lastError,
+        uploadedAt: task.state === 'completed' ? (task.completedAt ?? now().toISOString()) : null,
+      });
+      writeMetadata(recording.sessionId).catch((error: unknown) =>
+        logger.error({ err: error }, 'metadata write failed'),
+      );
+      announce(recording.id);
+    }
+    emitUpload('upload', {
+      recordingId: recording.id,
+      sessionId: recording.sessionId,
+      taskId: task.id,
+      state: task.state,
+      bytesSent: task.bytesSent,
+      totalBytes: task.size,
+      rateBytesPerSecond: null,
+      etaSeconds: null,
+      error: task.lastError,
+    });
+  }
+
+  private onProgress(progress: UploadProgressView): void {
+    const recording = this.options.repo.findRecordingByUploadTask(progress.taskId);
+    if (!recording) return;
+    this.options.emitUpload('upload-progress', {
+      recordingId: recording.id,
+      sessionId: recording.sessionId,
+      taskId: progress.taskId,
+      state: progress.state,
+      bytesSent: progress.bytesSent,
+      totalBytes: progress.totalBytes,
+      rateBytesPerSecond: progress.rateBytesPerSecond,
+      etaSeconds: progress.etaSeconds,
+      error: null,
+    });
+  }
+}
