@@ -7,6 +7,9 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '../logging/index.js';
 import { ErrorResponseSchema, packageVersion, type Station } from '../station/index.js';
+import { webhookRoutes } from '../notify/index.js';
+import { retentionRoutes } from '../retention/index.js';
+import { metricsRoutes } from '../metrics/index.js';
 import { frameworkErrorOptions } from '../server-kit/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
@@ -73,6 +76,9 @@ export async function buildStationApp(
   await app.register(recordingRoutes(station));
   await app.register(vultrRoutes(station));
   await app.register(eventsRoutes(station, events));
+  await app.register(webhookRoutes('/api/webhooks/deliveries', () => station.notifier));
+  await app.register(retentionRoutes(() => station.retention));
+  await app.register(metricsRoutes(() => station.metrics?.registry));
   await app.register(fastifyStatic, {
     root: options.webRoot ?? defaultWebRoot(),
     prefix: '/',

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppError } from '../errors/index.js';
 import { clusterConfig, type ClusterConfig } from './cluster-config.js';
+import { envSchema, type ParsedEnv, type RetentionPolicy } from './schema.js';
 import { storageConfig, type StorageConfig } from './object-storage-config.js';
-import { envSchema, type ParsedEnv } from './schema.js';
 
 /** The typed configuration every part receives; nothing else reads the environment. */
 export interface Config {
@@ -62,6 +62,20 @@ export interface Config {
     transcribe: 'off' | 'pocketsphinx' | 'whisper';
     whisperBin: string | undefined;
     whisperModel: string | undefined;
+  };
+  /** Webhooks and human notifications (src/notify). */
+  notify: {
+    stationWebhookUrls: string[];
+    stationWebhookSecret: string | undefined;
+    ingestWebhookUrls: string[];
+    ingestWebhookSecret: string | undefined;
+    discordUrl: string | undefined;
+    ntfyUrl: string | undefined;
+  };
+  /** Local recordings: what may be deleted once the server confirmed it, and the free-space floor. */
+  retention: {
+    policy: RetentionPolicy;
+    minFreeBytes: number;
   };
   /** UPLOAD_TARGET, INGEST_STORAGE and the S3_* bucket (object-storage-config.ts). */
   storage: StorageConfig;
@@ -157,6 +171,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       transcribe: e.INGEST_TRANSCRIBE,
       whisperBin: e.INGEST_WHISPER_BIN,
       whisperModel: e.INGEST_WHISPER_MODEL,
+    },
+    notify: {
+      stationWebhookUrls: e.STREAMAI_WEBHOOK_URL,
+      stationWebhookSecret: e.STREAMAI_WEBHOOK_SECRET,
+      ingestWebhookUrls: e.INGEST_WEBHOOK_URL,
+      ingestWebhookSecret: e.INGEST_WEBHOOK_SECRET,
+      discordUrl: e.DISCORD_WEBHOOK_URL,
+      ntfyUrl: e.NTFY_URL,
+    },
+    retention: {
+      policy: e.RECORDINGS_RETENTION,
+      minFreeBytes: e.RECORDING_MIN_FREE_BYTES,
     },
     storage,
     cluster,

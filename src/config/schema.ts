@@ -82,6 +82,49 @@ const list = z
       .filter((s) => s.length > 0),
   );
 
+const urlList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const items = (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    const out: string[] = [];
+    for (const item of items) {
+      try {
+        const parsed = new URL(item);
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+        out.push(parsed.toString());
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expects comma-separated http:// or https:// URLs ("${item}" is not one)`,
+        });
+        return z.NEVER;
+      }
+    }
+    return out;
+  });
+
+/** RECORDINGS_RETENTION, parsed: keep everything, or delete confirmed uploads by age or total size. */
+export type RetentionPolicy =
+  { kind: 'keep' } | { kind: 'delete-after-days'; days: number } | { kind: 'max-gb'; gigabytes: number };
+
+const retention = z
+  .string()
+  .default('keep')
+  .transform((v, ctx): RetentionPolicy => {
+    const text = v.trim().toLowerCase();
+    if (text === 'keep' || text === '') return { kind: 'keep' };
+    const match = /^(delete-after-days|max-gb):(\d+(?:\.\d+)?)$/.exec(text);
+    const n = match ? Number(match[2]) : NaN;
+    if (!match || !(n > 0)) {
+      ctx.addIssue({ code: 'custom', message: 'expects keep, delete-after-days:N or max-gb:N (N > 0)' });
+      return z.NEVER;
+    }
+    return match[1] === 'max-gb' ? { kind: 'max-gb', gigabytes: n } : { kind: 'delete-after-days', days: n };
+  });
 /** S3 bucket naming rules (the DNS-compatible ones every store accepts). */
 function isBucketName(v: string): boolean {
   return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v) && !v.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(v);
@@ -158,6 +201,18 @@ export const envSchema = z.object({
   INGEST_SILENCE_MIN_SECONDS: num(1, 0.05, 3600),
   INGEST_CHAPTERS: bool(false),
 
+  // Notifications (src/notify): signed webhooks from the station and from the ingest server,
+  // and short human messages to Discord / ntfy for upload and processing events.
+  STREAMAI_WEBHOOK_URL: urlList,
+  STREAMAI_WEBHOOK_SECRET: optionalText,
+  INGEST_WEBHOOK_URL: urlList,
+  INGEST_WEBHOOK_SECRET: optionalText,
+  DISCORD_WEBHOOK_URL: url,
+  NTFY_URL: url,
+
+  // Retention and disk safety (src/retention)
+  RECORDINGS_RETENTION: retention,
+  RECORDING_MIN_FREE_BYTES: bytes('2GiB'),
   // Ingest server: browser origins allowed to call it (CORS); empty = none, no CORS headers at all
   INGEST_CORS_ORIGINS: list,
   // Object storage (issue 12): an S3-compatible bucket (Vultr Object Storage, AWS, Swift s3api)

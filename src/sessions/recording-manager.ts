@@ -69,6 +69,8 @@ export interface RecordingManagerOptions {
   logger?: Logger;
   /** The clock for times the manager stamps (start, stop, elapsed) [the system clock]. */
   now?: () => Date;
+  /** Fields added to a session's metadata file (the retention part's deletions and disk stops). */
+  metadataExtras?: (sessionId: string) => Record<string, unknown>;
 }
 
 /**
@@ -116,6 +118,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       logger: this.logger,
       now: this.now,
       onRecordingChanged: (id) => this.announce(id),
+      extras: options.metadataExtras,
     });
     this.recordingUploads = this.uploads
       ? new RecordingUploads({
@@ -496,6 +499,11 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       }
     }
     return this.getRecording(recordingId) ?? view;
+  }
+
+  /** Rewrites a session's metadata file (after another part changed what `metadataExtras` returns). */
+  refreshMetadata(sessionId: string): Promise<void> {
+    return this.writeMetadata(sessionId);
   }
 
   /** Writes session_metadata.json (never rejects; see MetadataWriter). */

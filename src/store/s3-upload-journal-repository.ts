@@ -1,6 +1,6 @@
 import type { Db } from './open-database.js';
 
-/** One S3 multipart upload of a task, as the journal holds it (see station-v6). */
+/** One S3 multipart upload of a task, as the journal holds it (see station-v7). */
 export interface S3UploadRecord {
   taskId: string;
   bucket: string;

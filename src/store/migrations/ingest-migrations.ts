@@ -4,6 +4,7 @@ import { ingestV2Processing } from './ingest-v2-processing.js';
 import { ingestV3UploadOwner } from './ingest-v3-upload-owner.js';
 import { ingestV4ProcessingLeases } from './ingest-v4-processing-leases.js';
 import { ingestV5RecordingParts } from './ingest-v5-recording-parts.js';
+import { ingestV6Webhooks } from './ingest-v6-webhooks.js';
 
 /**
  * The ingest server's schema (its own database, `<INGEST_DATA_DIR>/ingest.db`).
@@ -15,4 +16,5 @@ export const ingestMigrations: Migration[] = [
   ingestV3UploadOwner,
   ingestV4ProcessingLeases,
   ingestV5RecordingParts,
+  ingestV6Webhooks,
 ];

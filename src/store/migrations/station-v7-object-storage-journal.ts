@@ -1,7 +1,7 @@
 import type { Migration } from '../open-database.js';
 
 /**
- * Station v6 (object storage, issue 12): the journal of the resumable S3 multipart uploader.
+ * Station v7 (object storage, issue 12): the journal of the resumable S3 multipart uploader.
  * One row per task that writes into a bucket: the bucket, key and UploadId (saved before the
  * first part is sent, so a crash never leaves an upload the station does not know about), the
  * part size chosen, and where it stands; one row per part the bucket confirmed, with its size,
@@ -9,8 +9,8 @@ import type { Migration } from '../open-database.js';
  * No foreign key to upload_tasks: the journal serves any writer of the station's database
  * (a check, a benchmark), and the uploader removes its rows itself.
  */
-export const stationV6ObjectStorageJournal: Migration = {
-  version: 6,
+export const stationV7ObjectStorageJournal: Migration = {
+  version: 7,
   description: 'object storage multipart journal',
   up: (db) => {
     db.exec(`
