@@ -7,6 +7,7 @@ import { confirmUpload } from './confirm-upload.js';
 import { assertMediaFile, assertNotGrowing, statUploadable, type FileFingerprint } from './file-checks.js';
 import { ProgressMeter } from './progress-meter.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { S3Target } from './s3-target.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { probeServer } from './server-api.js';
 import type { TargetClients, TaskTarget } from './target-clients.js';
@@ -25,6 +26,8 @@ export interface AttemptDeps {
   limiter: RateLimiter | undefined;
   logger: Logger;
   emitProgress: (progress: UploadProgress) => void;
+  /** UPLOAD_TARGET=s3: every task goes into the bucket through this transport. */
+  s3?: S3Target | undefined;
 }
 
 /** The file as it will be sent: the original or its compressed copy, with its digest if an earlier attempt computed it. */
@@ -133,7 +136,15 @@ export class AttemptPipeline {
         );
       } else {
         const why = isRetryable(appError) ? ` (gave up after ${attempt} attempts)` : '';
-        this.move(run, taskId, 'failed', `${appError.code}: ${appError.message}${why}`, lastError);
+        const failed = this.move(
+          run,
+          taskId,
+          'failed',
+          `${appError.code}: ${appError.message}${why}`,
+          lastError,
+        );
+        // Giving up on an S3 upload aborts its multipart upload: nothing left billed in the bucket.
+        if (failed.protocol === 's3' && failed.remoteUrl !== null) this.deps.s3?.abandon(failed.remoteUrl);
       }
     } catch (moveError) {
       if (!(moveError instanceof TaskMovedAway)) throw moveError;
@@ -241,6 +252,7 @@ export class AttemptPipeline {
     signal: AbortSignal,
   ): Promise<{ protocol: TransportProtocol; tusEndpoint: string }> {
     const { settings, http } = target;
+    if (this.deps.s3) return { protocol: 's3', tusEndpoint: '/files/' };
     let tusEndpoint = '/files/';
     let protocol: TransportProtocol = settings.protocol === 'tus' ? 'tus' : 'multipart';
     if (settings.protocol === 'multipart') return { protocol, tusEndpoint };
@@ -277,7 +289,10 @@ export class AttemptPipeline {
       { protocol, remoteUrl },
     );
     const progress = this.progressHooks(run, taskId, file.size);
-    const transport = this.transport(protocol, target, tusEndpoint);
+    const transport =
+      protocol === 's3' && this.deps.s3
+        ? await this.deps.s3.load()
+        : this.transport(protocol, target, tusEndpoint);
     const result = await this.sendOnce(run, taskId, transport, {
       taskId,
       filePath: file.path,
@@ -286,6 +301,7 @@ export class AttemptPipeline {
       sha256: file.sha256,
       sessionName: uploading.sessionName,
       autoProcess: uploading.autoProcess,
+      recordingId: uploading.recordingId,
       remoteUrl,
       signal,
       beforeComplete: () => file.settled,
@@ -298,6 +314,7 @@ export class AttemptPipeline {
             remoteUrl: url,
           },
         ),
+      onNote: (message) => this.note(run, taskId, message),
       ...progress,
     });
 

@@ -5,6 +5,7 @@ import { stationV3UploadLeases } from './station-v3-upload-leases.js';
 import { stationV4UploadVerification } from './station-v4-upload-verification.js';
 import { stationV5UploadTargets } from './station-v5-upload-targets.js';
 import { stationV6Webhooks } from './station-v6-webhooks.js';
+import { stationV7ObjectStorageJournal } from './station-v7-object-storage-journal.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
@@ -17,4 +18,5 @@ export const stationMigrations: Migration[] = [
   stationV4UploadVerification,
   stationV5UploadTargets,
   stationV6Webhooks,
+  stationV7ObjectStorageJournal,
 ];
