@@ -1,3 +1,4 @@
+import { describeMediaTools } from '../media/index.js';
 import cliProgress from 'cli-progress';
 import { formatBytes } from '../config/index.js';
 import { AppError, isAppError } from '../errors/index.js';
@@ -9,6 +10,7 @@ import {
   processingFromRemote,
   runConnectionCheck,
   uploadSettingsFromConfig,
+  withStoredObject,
   type ConnectionCheck,
   type UploadProgress,
   type UploadSettings,
@@ -27,6 +29,12 @@ function percent(task: { bytesSent: number; size: number }): string {
 }
 
 function resultLine(task: UploadTask): string {
+  if (task.state === 'completed' && task.object) {
+    const { bucket, key, etag, verifiedBy } = task.object;
+    const how =
+      verifiedBy === 'etag' ? `ETag ${etag} verified` : `ETag ${etag}, read back and sha256 compared`;
+    return `completed ${task.id}: ${task.fileName} (${formatBytes(task.size)}) stored in s3://${bucket}/${key}, ${how}, sha256 ${task.sha256}`;
+  }
   if (task.state === 'completed') {
     const ratio =
       task.compressionRatio === null ? '' : `, compressed to ${Math.round(task.compressionRatio * 100)}%`;
@@ -218,7 +226,7 @@ export async function uploadStatusAction(
     recording: false,
   });
   try {
-    const task = parts.tasks.get(taskId);
+    const task = withStoredObject(parts.db, parts.tasks.get(taskId));
     let remote: unknown;
     let remoteError: { code: string; message: string } | undefined;
     if (ctx.config.upload.apiUrl === undefined) {
@@ -264,6 +272,16 @@ export async function uploadStatusAction(
     if (task.nextAttemptAt && task.state === 'retry_wait') print(`next attempt at ${task.nextAttemptAt}`);
     print('history:');
     for (const e of parts.tasks.history(taskId)) print(`  ${e.at}  ${e.state.padEnd(10)} ${e.message ?? ''}`);
+    if (task.protocol === 's3') {
+      // UPLOAD_TARGET=s3: the bucket, not a server, holds it.
+      const o = task.object;
+      print(
+        o
+          ? `bucket: s3://${o.bucket}/${o.key}  ETag ${o.etag}  manifest ${o.manifestKey}`
+          : `bucket: ${task.remoteUrl ?? 'no upload created yet'}`,
+      );
+      return 0;
+    }
     if (remoteError) print(`server: not available [${remoteError.code}]: ${remoteError.message}`);
     else if (remote === undefined) print('server: does not know this task');
     else printRemote(remote, ctx.config.upload.apiUrl, taskId);
@@ -283,13 +301,17 @@ export async function testAction(ctx: CommandContext, options: { json?: boolean 
     checks.push(check);
     if (!options.json) print(`${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}`);
   };
+  // The ffmpeg this machine uses to check and compress what it uploads (issue 14).
+  show({ name: 'ffmpeg', ok: true, detail: describeMediaTools() });
   let settings: UploadSettings | undefined;
   try {
     settings = uploadSettingsFromConfig(ctx.config);
     show({
       name: 'configuration',
       ok: true,
-      detail: `VULTR_API_URL=${settings.apiUrl}${settings.apiKey ? ', API key set' : ''}`,
+      detail: settings.s3
+        ? `UPLOAD_TARGET=s3, S3_BUCKET=${settings.s3.bucket}, S3_ENDPOINT=${settings.s3.endpoint ?? '(AWS)'}`
+        : `VULTR_API_URL=${settings.apiUrl}${settings.apiKey ? ', API key set' : ''}`,
     });
   } catch (error) {
     show({ name: 'configuration', ok: false, detail: describeFailure(error) });

@@ -63,6 +63,9 @@ export const ERROR_CODES = {
   UPLOAD_FAILED: { http: 502, exit: 70 },
   UPLOAD_CANCELLED: { http: 409, exit: 75 },
   INVALID_STATE: { http: 409, exit: 65 },
+  // Object storage (an S3 bucket): permanent, never retried
+  STORAGE_AUTH_FAILED: { http: 502, exit: 77 },
+  BUCKET_NOT_FOUND: { http: 502, exit: 66 },
   // Anything else
   INTERNAL_ERROR: { http: 500, exit: 70 },
 } as const satisfies Record<string, { http: number; exit: number }>;

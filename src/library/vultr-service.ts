@@ -53,7 +53,7 @@ export interface UploadFileResult {
   duration_seconds: number | null;
   /** The file's sha256, confirmed by the server when `success`. */
   sha256: string | null;
-  protocol: 'tus' | 'multipart' | null;
+  protocol: 'tus' | 'multipart' | 's3' | null;
   state: string | null;
   message: string;
   error?: ServiceError;

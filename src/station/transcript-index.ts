@@ -13,7 +13,7 @@ export type TaskFacts = (
 ) => { fileName: string; sessionName: string | null; recordingId: string | null } | undefined;
 
 /**
- * The station's full-text index of transcripts (SQLite FTS5 in the station database, schema v7):
+ * The station's full-text index of transcripts (SQLite FTS5 in the station database, schema v8):
  * one row per transcript line, so a hit says where in which recording the phrase is said and the
  * page can seek there. Filled when the station learns a task's processing is done.
  */

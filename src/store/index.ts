@@ -9,3 +9,4 @@ export * from './upload-task-repository.js';
 export * from './webhook-repository.js';
 export * from './retention-repository.js';
 export * from './state-counts.js';
+export * from './s3-upload-journal-repository.js';

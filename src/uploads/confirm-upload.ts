@@ -34,7 +34,7 @@ const byDigest = (sha256: string): Confirmation => ({
 export async function confirmUpload(options: {
   http: UploadHttpClient;
   taskId: string;
-  protocol: 'tus' | 'multipart';
+  protocol: 'tus' | 'multipart' | 's3';
   sha256: string;
   result: TransportResult;
   confirmTimeoutMs: number;
@@ -43,7 +43,10 @@ export async function confirmUpload(options: {
   const { http, taskId, protocol, sha256, result, signal } = options;
   if (result.serverSha256 !== null) {
     if (result.serverSha256 !== sha256) throw checksumMismatch(result.serverSha256, sha256);
-    return byDigest(sha256);
+    // A transport that verified the upload itself (S3: ETag, or a read-back) says how.
+    return result.confirmation !== undefined
+      ? { verifiedBy: 'sha256', message: result.confirmation }
+      : byDigest(sha256);
   }
   if (result.sizeConfirmed === true) {
     return { verifiedBy: 'size', message: `${verificationText('size', null)} (size matches)` };

@@ -44,6 +44,7 @@ export async function runConnectionCheck(
   settings: UploadSettings,
   options: ConnectionCheckOptions = {},
 ): Promise<ConnectionCheck[]> {
+  if (settings.s3) return runBucketCheck(settings, options);
   const results: ConnectionCheck[] = [];
   const report = (name: string, ok: boolean, detail: string): void => {
     const check = { name, ok, detail };
@@ -90,6 +91,22 @@ export async function runConnectionCheck(
     await roundTrip(settings, report, options.logger ?? silentLogger());
   }
   return results;
+}
+
+/** UPLOAD_TARGET=s3: credentials, write, read back, delete against the bucket (one line each). */
+async function runBucketCheck(
+  settings: UploadSettings,
+  options: ConnectionCheckOptions,
+): Promise<ConnectionCheck[]> {
+  const s3 = settings.s3 as NonNullable<UploadSettings['s3']>;
+  // Loaded only for a bucket: the AWS SDK is large, and a server check does not need it.
+  const { checkBucket, createS3Client } = await import('../object-storage/index.js');
+  const client = createS3Client(s3, { connectTimeoutMs: settings.connectTimeoutMs });
+  try {
+    return await checkBucket(client, s3, (check) => options.onCheck?.(check));
+  } finally {
+    client.destroy();
+  }
 }
 
 async function roundTrip(

@@ -27,3 +27,5 @@ export {
 } from './connection-check.js';
 export { processingFromRemote, type ProcessingView } from './remote-processing.js';
 export { keepWasmAtBaselineTier } from './wasm-tier.js';
+export { withStoredObject } from './s3-target.js';
+export type { StoredObject } from './transport.js';

@@ -106,6 +106,12 @@ export class MultipartTransport implements Transport {
         onPull: () => watchdog.touch(),
         hash,
       });
+      try {
+        await job.beforeComplete?.();
+      } catch (error) {
+        controller.abort(error); // the server sees a cut body and keeps nothing
+        throw error;
+      }
       sha256 = hash.digest('hex');
       const { tail } = multipartFrame(boundary, {}, job.fileName, { sha256 });
       yield tail;

@@ -5,7 +5,10 @@ import type { UploadTask, UploadVerification } from './upload-types.js';
 /** The caller's view of a stored task (unknown states read as failed, never as running). */
 export function toTask(record: UploadTaskRecord): UploadTask {
   const state = isUploadState(record.state) ? record.state : 'failed';
-  const protocol = record.protocol === 'tus' || record.protocol === 'multipart' ? record.protocol : null;
+  const protocol =
+    record.protocol === 'tus' || record.protocol === 'multipart' || record.protocol === 's3'
+      ? record.protocol
+      : null;
   return {
     id: record.id,
     filePath: record.filePath,

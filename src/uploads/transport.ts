@@ -13,15 +13,36 @@ export interface TransportJob {
   sha256: string | null;
   sessionName: string | null;
   autoProcess: boolean;
+  /** The station's recording, when the task is one (the S3 manifest names it). */
+  recordingId?: string | null;
   /** A resumable upload's URL from an earlier attempt or process (tus), else null. */
   remoteUrl: string | null;
   signal: AbortSignal;
+  /**
+   * Awaited before the step that completes the upload on the server (tus: the last PATCH;
+   * multipart: the end of the body); rejects (FILE_STILL_GROWING) to abort instead, so a file
+   * still being written is never complete on the server. Absent: nothing to wait for.
+   */
+  beforeComplete?: () => Promise<void>;
   /** A resumable upload was created: persist its URL before any byte is sent. */
   onRemoteUrl: (url: string | null) => void;
   /** The server holds this many bytes (tus offsets; multipart reports 0 at each start). */
   onConfirmed: (bytes: number) => void;
   /** This many more bytes were handed to the connection (progress between confirmations). */
   onBytes: (bytes: number) => void;
+  /** A line for the task's history (e.g. how much of a multipart upload a resume found). */
+  onNote?: (message: string) => void;
+}
+
+/** An object a transport wrote into a bucket (S3): what session_metadata.json records. */
+export interface StoredObject {
+  bucket: string;
+  key: string;
+  etag: string;
+  /** The JSON manifest written beside it. */
+  manifestKey: string;
+  /** 'etag': the multipart ETag matched ours; 'read-back': read back once, sha256 compared. */
+  verifiedBy: 'etag' | 'read-back';
 }
 
 /** What the server said when the last byte arrived. */
@@ -30,6 +51,10 @@ export interface TransportResult {
   sha256: string;
   /** The digest the server computed, when its answer carries one. */
   serverSha256: string | null;
+  /** The history line for completion when the transport verified the upload itself (S3). */
+  confirmation?: string;
+  /** Set by the S3 transport. */
+  object?: StoredObject;
   /**
    * True when the server's answer reported the size it stored and that size is the file's
    * (a server of the original's kind answers `size` but no digest).
@@ -37,9 +62,9 @@ export interface TransportResult {
   sizeConfirmed?: boolean;
 }
 
-/** One way to get a file to the server: tus 1.0 or a multipart POST. */
+/** One way to get a file to the server: tus 1.0 or a multipart POST; or into a bucket (S3). */
 export interface Transport {
-  readonly protocol: 'tus' | 'multipart';
+  readonly protocol: 'tus' | 'multipart' | 's3';
   upload(job: TransportJob): Promise<TransportResult>;
   /** Frees what the server holds for an abandoned upload (best effort). */
   terminate(remoteUrl: string): Promise<void>;

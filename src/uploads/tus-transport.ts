@@ -91,6 +91,7 @@ export class TusTransport implements Transport {
       // hashed once ahead (one chunk read twice, from the page cache; the rest is read once).
       let declared: string | undefined;
       if (end === job.size) {
+        await job.beforeComplete?.();
         const whole = chunk.copy();
         await hashRange(job.filePath, whole, current, end, job.signal);
         declared = whole.digest('hex');

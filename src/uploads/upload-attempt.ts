@@ -7,12 +7,13 @@ import { confirmUpload } from './confirm-upload.js';
 import { assertMediaFile, assertNotGrowing, statUploadable, type FileFingerprint } from './file-checks.js';
 import { ProgressMeter } from './progress-meter.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { S3Target } from './s3-target.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { probeServer } from './server-api.js';
 import type { TargetClients, TaskTarget } from './target-clients.js';
 import { TaskMovedAway, type TaskMoves } from './task-moves.js';
 import { seconds, toTask } from './task-view.js';
-import type { TransportJob } from './transport.js';
+import type { Transport, TransportJob } from './transport.js';
 import { transportFor, type TransportProtocol } from './transports.js';
 import type { RunningAttempt } from './upload-scheduler.js';
 import { isFinished } from './upload-state-machine.js';
@@ -25,6 +26,8 @@ export interface AttemptDeps {
   limiter: RateLimiter | undefined;
   logger: Logger;
   emitProgress: (progress: UploadProgress) => void;
+  /** UPLOAD_TARGET=s3: every task goes into the bucket through this transport. */
+  s3?: S3Target | undefined;
 }
 
 /** The file as it will be sent: the original or its compressed copy, with its digest if an earlier attempt computed it. */
@@ -32,7 +35,14 @@ interface PreparedFile {
   path: string;
   size: number;
   sha256: string | null;
+  /**
+   * Resolves once the file showed it stopped growing (at once when that is known). The send
+   * starts before; only the step that completes the upload on the server waits for it.
+   */
+  settled: Promise<void>;
 }
+
+const SETTLED = Promise.resolve();
 
 const differs = (a: FileFingerprint, b: FileFingerprint): boolean =>
   a.size !== b.size || a.mtimeMs !== b.mtimeMs;
@@ -126,7 +136,15 @@ export class AttemptPipeline {
         );
       } else {
         const why = isRetryable(appError) ? ` (gave up after ${attempt} attempts)` : '';
-        this.move(run, taskId, 'failed', `${appError.code}: ${appError.message}${why}`, lastError);
+        const failed = this.move(
+          run,
+          taskId,
+          'failed',
+          `${appError.code}: ${appError.message}${why}`,
+          lastError,
+        );
+        // Giving up on an S3 upload aborts its multipart upload: nothing left billed in the bucket.
+        if (failed.protocol === 's3' && failed.remoteUrl !== null) this.deps.s3?.abandon(failed.remoteUrl);
       }
     } catch (moveError) {
       if (!(moveError instanceof TaskMovedAway)) throw moveError;
@@ -162,12 +180,18 @@ export class AttemptPipeline {
           (s) => s.size === record.size,
           () => false,
         ));
-      if (copyReady)
-        return { path: record.uploadPath ?? record.filePath, size: record.size, sha256: record.sha256 };
+      if (copyReady) {
+        const path = record.uploadPath ?? record.filePath;
+        return { path, size: record.size, sha256: record.sha256, settled: SETTLED };
+      }
     }
 
-    if (!record.knownComplete)
-      await assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
+    // The growth check (for a file whose completeness is unknown) runs alongside ffprobe and
+    // the first bytes of the send: only completing the upload on the server waits for it.
+    const settled = record.knownComplete
+      ? SETTLED
+      : assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
+    settled.catch(() => undefined); // awaited by the transport; never an unhandled rejection
     await assertMediaFile(record.filePath, signal);
     if (!contentPinned && differs(fingerprint, pinned)) {
       logger.warn({ taskId, before: pinned, now: fingerprint }, 'file changed while queued');
@@ -179,8 +203,11 @@ export class AttemptPipeline {
       );
     }
 
-    if (settings.compress !== 'none') return this.compress(run, record, fingerprint, signal);
-    return { path: record.filePath, size: fingerprint.size, sha256: null };
+    if (settings.compress !== 'none') {
+      await settled; // no transcoding of a file still being written
+      return this.compress(run, record, fingerprint, signal);
+    }
+    return { path: record.filePath, size: fingerprint.size, sha256: null, settled };
   }
 
   private async compress(
@@ -211,7 +238,7 @@ export class AttemptPipeline {
         bytesSent: 0,
       },
     );
-    return { path: copy.path, size: copy.size, sha256: null };
+    return { path: copy.path, size: copy.size, sha256: null, settled: SETTLED };
   }
 
   private transport(protocol: TransportProtocol, target: TaskTarget, tusEndpoint?: string) {
@@ -225,6 +252,7 @@ export class AttemptPipeline {
     signal: AbortSignal,
   ): Promise<{ protocol: TransportProtocol; tusEndpoint: string }> {
     const { settings, http } = target;
+    if (this.deps.s3) return { protocol: 's3', tusEndpoint: '/files/' };
     let tusEndpoint = '/files/';
     let protocol: TransportProtocol = settings.protocol === 'tus' ? 'tus' : 'multipart';
     if (settings.protocol === 'multipart') return { protocol, tusEndpoint };
@@ -261,7 +289,11 @@ export class AttemptPipeline {
       { protocol, remoteUrl },
     );
     const progress = this.progressHooks(run, taskId, file.size);
-    const result = await this.transport(protocol, target, tusEndpoint).upload({
+    const transport =
+      protocol === 's3' && this.deps.s3
+        ? await this.deps.s3.load()
+        : this.transport(protocol, target, tusEndpoint);
+    const result = await this.sendOnce(run, taskId, transport, {
       taskId,
       filePath: file.path,
       fileName: before.fileName,
@@ -269,8 +301,10 @@ export class AttemptPipeline {
       sha256: file.sha256,
       sessionName: uploading.sessionName,
       autoProcess: uploading.autoProcess,
+      recordingId: uploading.recordingId,
       remoteUrl,
       signal,
+      beforeComplete: () => file.settled,
       onRemoteUrl: (url) =>
         this.note(
           run,
@@ -280,6 +314,7 @@ export class AttemptPipeline {
             remoteUrl: url,
           },
         ),
+      onNote: (message) => this.note(run, taskId, message),
       ...progress,
     });
 
@@ -315,6 +350,26 @@ export class AttemptPipeline {
     });
     if (original.uploadPath !== null) await rm(original.uploadPath, { force: true });
     this.deps.logger.info({ taskId, sha256: task.sha256 }, 'upload completed');
+  }
+
+  /**
+   * One transport call. A file found still growing while it was being sent (the growth check
+   * ran alongside) leaves no partial upload behind: the retry starts afresh with the new size.
+   */
+  private async sendOnce(run: RunningAttempt, taskId: string, transport: Transport, job: TransportJob) {
+    try {
+      return await transport.upload(job);
+    } catch (error) {
+      const remoteUrl = this.deps.moves.record(taskId).remoteUrl;
+      if (isAppError(error) && error.code === 'FILE_STILL_GROWING' && remoteUrl !== null) {
+        await transport.terminate(remoteUrl);
+        this.note(run, taskId, 'the file was still growing: the partial upload was dropped', {
+          remoteUrl: null,
+          bytesSent: 0,
+        });
+      }
+      throw error;
+    }
   }
 
   /**

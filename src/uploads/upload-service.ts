@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../logging/index.js';
 import { UploadTaskRepository, type Db, type UploadTaskRecord } from '../store/index.js';
 import { TargetClients } from './target-clients.js';
 import { RateLimiter } from './rate-limiter.js';
+import { S3Target } from './s3-target.js';
 import { statUploadable } from './file-checks.js';
 import { fetchRemoteStatus } from './server-api.js';
 import { newTaskId } from './task-id.js';
@@ -95,6 +96,8 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   private readonly targets: TargetClients;
   private readonly moves: TaskMoves;
   private readonly scheduler: UploadScheduler;
+  /** UPLOAD_TARGET=s3: every task goes into the bucket. */
+  private readonly s3: S3Target | undefined;
   private readonly waiters = new Map<
     string,
     Array<{ resolve: (task: UploadTask) => void; reject: (e: unknown) => void }>
@@ -111,7 +114,24 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       options.settings.maxRateBytesPerSecond === undefined
         ? undefined
         : new RateLimiter(options.settings.maxRateBytesPerSecond);
-    this.moves = new TaskMoves(this.repo, this.logger, (task) => {
+    this.s3 =
+      options.settings.s3 === undefined
+        ? undefined
+        : new S3Target(
+            {
+              db: options.db,
+              s3: options.settings.s3,
+              partSizeBytes: options.settings.chunkSizeBytes,
+              concurrency: options.settings.s3PartConcurrency ?? 1,
+              stallTimeoutMs: options.settings.stallTimeoutMs,
+              requestTimeoutMs: options.settings.requestTimeoutMs,
+              connectTimeoutMs: options.settings.connectTimeoutMs,
+              limiter,
+            },
+            this.logger,
+          );
+    this.moves = new TaskMoves(this.repo, this.logger, (view) => {
+      const task = this.withObject(view);
       this.emit('state', task);
       if (isFinished(task.state)) this.settle(task);
     });
@@ -122,6 +142,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       limiter,
       logger: this.logger,
       emitProgress: (progress) => this.emit('progress', progress),
+      s3: this.s3,
     });
     this.scheduler = new UploadScheduler({
       repo: this.repo,
@@ -150,6 +171,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       }
     }
     this.waiters.clear();
+    await this.s3?.close();
     await this.targets.close();
   }
 
@@ -238,12 +260,19 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
 
   get(taskId: string): UploadTask | undefined {
     const record = this.repo.get(taskId);
-    return record ? toTask(record) : undefined;
+    return record ? this.withObject(toTask(record)) : undefined;
+  }
+
+  /** An S3 task's object (bucket, key, ETag, manifest) once completed. */
+  private withObject(task: UploadTask): UploadTask {
+    const object =
+      task.protocol === 's3' && task.state === 'completed' ? this.s3?.storedObject(task.id) : undefined;
+    return object ? { ...task, object } : task;
   }
 
   /** Most recent first. */
   list(limit = 10): UploadTask[] {
-    return this.repo.list(Math.max(1, Math.min(limit, 1000))).map(toTask);
+    return this.repo.list(Math.max(1, Math.min(limit, 1000))).map((r) => this.withObject(toTask(r)));
   }
 
   /** Every state the task went through, with when and why, oldest first. */
@@ -283,6 +312,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       const tus = transportFor('tus', target.http, target.settings, undefined);
       void (run?.done ?? Promise.resolve()).then(() => tus.terminate(url));
     }
+    if (task.remoteUrl !== null && task.protocol === 's3') this.s3?.abandon(task.remoteUrl, run?.done);
     return cancelled;
   }
 

@@ -4,14 +4,16 @@ import { AppError } from '../errors/index.js';
 import type { UploadSettings } from './upload-types.js';
 
 /** How long a task's lease lasts unless renewed (see upload-scheduler.ts). */
-export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_LEASE_MS = 15_000;
 
 /**
  * The upload service's settings from the configuration. `apiUrl` overrides VULTR_API_URL
  * (the station's embedded ingest server passes its own); with neither, CONFIG_INVALID.
  */
 export function uploadSettingsFromConfig(config: Config, apiUrl?: string): UploadSettings {
-  const url = apiUrl ?? config.upload.apiUrl;
+  const s3 = config.storage.uploadTarget === 's3' ? config.storage.s3 : undefined;
+  // UPLOAD_TARGET=s3 needs no server; the URL is never dialled for uploads then.
+  const url = apiUrl ?? config.upload.apiUrl ?? (s3 ? 'http://no-server.invalid' : undefined);
   if (url === undefined) {
     throw new AppError(
       'CONFIG_INVALID',
@@ -28,6 +30,7 @@ export function uploadSettingsFromConfig(config: Config, apiUrl?: string): Uploa
     retryAfterMaxMs: 15 * 60_000,
     growthCheckMs: 1000,
     confirmTimeoutMs: 60_000,
+    s3,
     leaseMs: DEFAULT_LEASE_MS,
   };
 }

@@ -1,4 +1,5 @@
-import type { Config } from '../config/index.js';
+import type { Config, S3Config } from '../config/index.js';
+import type { StoredObject } from './transport.js';
 
 /** Where an upload task is in its life; see `upload-state-machine.ts` for the allowed moves. */
 export type UploadState =
@@ -30,7 +31,7 @@ export interface UploadTask {
    * `none` (accepted, neither reported); null while unfinished.
    */
   verifiedBy: UploadVerification | null;
-  protocol: 'tus' | 'multipart' | null;
+  protocol: 'tus' | 'multipart' | 's3' | null;
   /** The server this task goes to (status, retry and resumes use it), and the protocol setting it was enqueued with. */
   target: { url: string; protocol: 'auto' | 'tus' | 'multipart' } | null;
   remoteUrl: string | null;
@@ -40,6 +41,8 @@ export interface UploadTask {
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
+  /** UPLOAD_TARGET=s3, once completed: the object's bucket, key, ETag and manifest. */
+  object?: StoredObject;
 }
 
 /** What `enqueue()` answers: the task, and a note when the options given could not be applied. */
@@ -88,9 +91,13 @@ export interface UploadSettings extends Omit<Config['upload'], 'apiUrl'> {
   growthCheckMs: number;
   /** How long to wait for the server to confirm the digest after the last byte. */
   confirmTimeoutMs: number;
+  /** UPLOAD_TARGET=s3: the bucket files go to instead of the server (S3 transport). */
+  s3?: S3Config | undefined;
+  /** Parts of one S3 upload in flight at once [1: after a crash at most one part is sent twice]. */
+  s3PartConcurrency?: number;
   /**
    * How long a claim on a task lasts unless renewed (renewed every third of it while the
-   * attempt runs); another process takes the task over once it expired. Optional: 30 s.
+   * attempt runs); another process takes the task over once it expired. Optional: 15 s.
    */
   leaseMs?: number;
 }

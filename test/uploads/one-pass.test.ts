@@ -8,7 +8,7 @@ import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { makeBigClip, openService, sha256Of, testSettings } from './upload-fixtures.js';
+import { keepGrowing, makeBigClip, openService, sha256Of, testSettings } from './upload-fixtures.js';
 
 const MiB = 1024 * 1024;
 
@@ -142,8 +142,8 @@ test('a file enqueued as known complete skips the growth check; others wait for 
   const ingest = await startIngestServer(t);
   const closed = await makeClip(path.join(dir, 'closed.mkv'), { format: 'matroska' });
   const given = await makeClip(path.join(dir, 'given.mkv'), { format: 'matroska' });
-  // A growth check longer than the test could wait: only a skipped one lets the first finish.
-  const { db, service } = openService(t, dir, testSettings(dir, ingest.url, { growthCheckMs: 600_000 }));
+  // A growth check longer than the first upload takes: only a skipped one lets it finish first.
+  const { db, service } = openService(t, dir, testSettings(dir, ingest.url, { growthCheckMs: 5_000 }));
 
   const done = await service.waitFor((await service.enqueue(closed, { knownComplete: true })).id);
   const waiting = await service.enqueue(given);
@@ -151,5 +151,24 @@ test('a file enqueued as known complete skips the growth check; others wait for 
   assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
   assert.equal(new UploadTaskRepository(db).get(done.id)?.knownComplete, true);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(service.get(waiting.id)?.state, 'validating', 'still in its growth check');
+  const held = service.get(waiting.id);
+  assert.notEqual(held?.state, 'completed', 'held back by its growth check');
+  const remote = await fetch(`${ingest.url}/status/${waiting.id}`);
+  const remoteState = remote.status === 404 ? 'unknown' : ((await remote.json()) as { state: string }).state;
+  assert.ok(['unknown', 'receiving'].includes(remoteState), `not complete on the server (${remoteState})`);
+});
+
+test('multipart: a file still growing is never completed on the server; once it stops, it is uploaded whole', async (t) => {
+  const dir = await tempDir(t);
+  const file = await makeClip(path.join(dir, 'growing.mkv'), { format: 'matroska' });
+  const ingest = await startIngestServer(t);
+  const settings = testSettings(dir, ingest.url, { protocol: 'multipart', growthCheckMs: 200, retries: 30 });
+  const { service } = openService(t, dir, settings);
+  keepGrowing(t, file);
+
+  const task = await service.waitFor((await service.enqueue(file)).id);
+
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  assert.ok(service.history(task.id).some((e) => /FILE_STILL_GROWING/.test(e.message ?? '')));
+  assert.equal(await sha256Of(path.join(ingest.dataDir, task.id, 'growing.mkv')), await sha256Of(file));
 });

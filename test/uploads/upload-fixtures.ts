@@ -1,6 +1,6 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { appendFile, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
@@ -93,4 +93,15 @@ export function insertTask(
     },
     'enqueued',
   ); // prettier-ignore
+}
+
+/** Appends 4 KiB to the file every 50 ms, 20 times (a recorder still writing it). */
+export function keepGrowing(t: TestContext, file: string): void {
+  let writes = 0;
+  const writer = setInterval(() => {
+    writes += 1;
+    void appendFile(file, Buffer.alloc(4096, writes));
+    if (writes >= 20) clearInterval(writer);
+  }, 50);
+  t.after(() => clearInterval(writer));
 }

@@ -18,7 +18,7 @@ import { UploadTaskRepository } from '../../src/store/index.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { startLegacyServer } from './legacy-server.js';
-import { makeBigClip, openService, sha256Of, testSettings } from './upload-fixtures.js';
+import { keepGrowing, makeBigClip, openService, sha256Of, testSettings } from './upload-fixtures.js';
 
 const MiB = 1024 * 1024;
 /** Request heads and tus framing around the file bytes that a proxy also counts. */
@@ -260,13 +260,7 @@ test('a file still being written is retried until it stops growing, then uploade
   const file = await makeClip(path.join(dir, 'growing.mkv'), { format: 'matroska' });
   const ingest = await startIngestServer(t);
   const { service } = openService(t, dir, testSettings(dir, ingest.url, { growthCheckMs: 200, retries: 30 }));
-  let writes = 0;
-  const writer = setInterval(() => {
-    writes += 1;
-    void appendFile(file, Buffer.alloc(4096, writes));
-    if (writes >= 20) clearInterval(writer);
-  }, 50);
-  t.after(() => clearInterval(writer));
+  keepGrowing(t, file);
 
   const task = await service.waitFor((await service.enqueue(file)).id);
 

@@ -5,7 +5,8 @@ import { stationV3UploadLeases } from './station-v3-upload-leases.js';
 import { stationV4UploadVerification } from './station-v4-upload-verification.js';
 import { stationV5UploadTargets } from './station-v5-upload-targets.js';
 import { stationV6Webhooks } from './station-v6-webhooks.js';
-import { stationV7Transcripts } from './station-v7-transcripts.js';
+import { stationV7ObjectStorageJournal } from './station-v7-object-storage-journal.js';
+import { stationV8Transcripts } from './station-v8-transcripts.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
@@ -18,5 +19,6 @@ export const stationMigrations: Migration[] = [
   stationV4UploadVerification,
   stationV5UploadTargets,
   stationV6Webhooks,
-  stationV7Transcripts,
+  stationV7ObjectStorageJournal,
+  stationV8Transcripts,
 ];

@@ -1,13 +1,13 @@
 import type { Migration } from '../open-database.js';
 
 /**
- * Station v7 (page branch; renumber on merge if another v7 landed first): the full-text index
+ * Station v8 (page branch; renumbered from v7 on merge: v7 is the object-storage journal): the full-text index
  * of processed transcripts (src/station/transcript-index.ts). One FTS5 row per transcript line
  * (subtitle cue); `transcript_tasks` says which tasks are indexed, so a task is re-indexed
  * as a whole (delete + insert in one transaction), never half.
  */
-export const stationV7Transcripts: Migration = {
-  version: 7,
+export const stationV8Transcripts: Migration = {
+  version: 8,
   description: 'full-text index of transcripts',
   up: (db) => {
     db.exec(`
