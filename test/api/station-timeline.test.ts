@@ -206,12 +206,26 @@ test('a processed recording: timeline drawn, transcript beside the player, phras
   await result.click();
   await seekedTo(line.start, 'seek from a search hit');
 
-  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
   // Kept as an artifact of the run (docs/station-timeline.png is a reduced copy of one).
   mkdirSync('artifacts', { recursive: true });
-  await page
-    .locator(`#uploads-list li[data-task-id="${taskId}"]`)
-    .screenshot({ path: path.join('artifacts', 'station-timeline.png') });
+  // A hit on a recording whose upload is no longer listed opens the page's player there.
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  const item = page.locator(`#uploads-list li[data-task-id="${taskId}"]`);
+  await item.screenshot({ path: path.join('artifacts', 'station-timeline.png') });
+  await item.evaluate((node) => (node as unknown as { remove(): void }).remove());
+  await result.click();
+  const dialogVideo = page.locator('#player-video');
+  await page.locator('#player[open]').waitFor();
+  assert.match((await dialogVideo.evaluate((v) => (v as unknown as Media).src)) ?? '', /web\.mp4$/);
+  await eventually(
+    async () =>
+      Math.abs((await dialogVideo.evaluate((v) => (v as unknown as Media).currentTime)) - line.start) < 0.6
+        ? true
+        : undefined,
+    10_000,
+    'the dialog player at the line',
+  );
+
   assert.deepEqual(problems, [], 'no errors in the page');
   await browser.close();
 });

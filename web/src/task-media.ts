@@ -41,14 +41,17 @@ async function fetchJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** Players on the page by task id, so a search hit can seek the one already shown. */
-const players = new Map<string, (seconds: number) => void>();
+/** Players by task id, so a search hit can seek the one already shown. */
+const players = new Map<string, { video: HTMLVideoElement; seek: (seconds: number) => void }>();
 
-/** Seeks a task's player on the page (original seconds); false when it is not shown. */
+/**
+ * Seeks a task's player (original seconds); false when it is not on the page (its upload fell
+ * out of the recent ten, so its item was taken out of the list).
+ */
 export function seekTask(taskId: string, seconds: number): boolean {
-  const seek = players.get(taskId);
-  if (!seek) return false;
-  seek(seconds);
+  const player = players.get(taskId);
+  if (!player?.video.isConnected) return false;
+  player.seek(seconds);
   return true;
 }
 
@@ -72,7 +75,7 @@ export function renderMedia(u: UploadView, outputs: Set<string>): HTMLElement | 
   const seek = (seconds: number): void => {
     video.currentTime = version === 'edited' ? toEdited(seconds, cuts) : seconds;
   };
-  players.set(u.task_id, seek);
+  players.set(u.task_id, { video, seek });
   const play = (next: Version): void => {
     const at = video.src ? originalTime() : 0;
     version = next;
