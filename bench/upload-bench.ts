@@ -9,7 +9,8 @@
  * interleaved, best time and highest peak RSS kept. Then a 1 GiB `streamai upload` SIGKILLed
  * once the server holds half of it, and the same command again (resume). Peak RSS of each
  * client is `/usr/bin/time -f %M`; "transfer" is the task's time from `uploading` to
- * `completed` (after validation and hashing). The ingest server runs in this process.
+ * `completed` (after validation; the sha256 is computed while sending, one pass over the
+ * file). End to end is process start to server-confirmed. The ingest server runs in this process.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -286,6 +287,21 @@ async function main(): Promise<void> {
     console.log(
       `\nthroughput vs curl: multipart ${ratio('`streamai upload`, multipart', 'curl multipart (`-F`)')}, tus ${ratio('`streamai upload`, tus (32 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)')}`,
     );
+    // Issue 11's target: end to end (process start → server-confirmed) ≥ 0.9× curl to the same
+    // server, for each protocol, with the client's peak RSS under 120 MB.
+    for (const [ours, theirs] of [
+      ['`streamai upload`, multipart', 'curl multipart (`-F`)'],
+      ['`streamai upload`, tus (32 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)'],
+    ] as const) {
+      const a = best.get(ours);
+      const b = best.get(theirs);
+      if (!a || !b) continue;
+      const x = b.seconds / a.seconds;
+      const rssMB = (a.peakRssMiB * MiB) / 1e6;
+      console.log(
+        `target ${ours}: ${x.toFixed(2)}× curl end to end (≥ 0.90: ${x >= 0.9 ? 'met' : 'NOT met'}), peak RSS ${rssMB.toFixed(0)} MB (< 120: ${rssMB < 120 ? 'met' : 'NOT met'})`,
+      );
+    }
 
     // Resume: SIGKILL once the server holds half the file, then the same command again.
     const dataDir = path.join(work, 'station-resume');

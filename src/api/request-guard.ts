@@ -38,7 +38,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  *   that resolves its own name to 127.0.0.1 cannot drive the station.
  * - Cross-site: a state-changing request from a browser must come from this origin
  *   (Sec-Fetch-Site, else Origin), so a page elsewhere cannot start a recording.
- * - Token: when configured, every /api route but /api/login needs it.
+ * - Token: when configured, every /api route but /api/login, and /metrics, need it.
  * No CORS headers are ever sent: other origins get nothing readable.
  */
 export function registerRequestGuard(app: FastifyInstance, options: GuardOptions): void {
@@ -52,7 +52,8 @@ export function registerRequestGuard(app: FastifyInstance, options: GuardOptions
     }
     if (
       options.apiToken !== undefined &&
-      request.url.startsWith('/api/') &&
+      // GET /metrics (src/metrics) is behind the same token as the API.
+      (request.url.startsWith('/api/') || request.url.split('?')[0] === '/metrics') &&
       !request.url.startsWith('/api/login')
     ) {
       const token = presentedToken(request);

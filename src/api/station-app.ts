@@ -4,8 +4,12 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '../logging/index.js';
-import { packageVersion, type Station } from '../station/index.js';
+import { ErrorResponseSchema, packageVersion, type Station } from '../station/index.js';
+import { webhookRoutes } from '../notify/index.js';
+import { retentionRoutes } from '../retention/index.js';
+import { metricsRoutes } from '../metrics/index.js';
 import { frameworkErrorOptions } from '../server-kit/index.js';
 import { registerErrorHandling } from './error-handler.js';
 import { EventStream } from './event-stream.js';
@@ -51,14 +55,7 @@ export async function buildStationApp(
   app.setValidatorCompiler(stationValidatorCompiler());
   registerErrorHandling(app, logger);
   registerRequestGuard(app, { apiToken: options.apiToken, loopbackOnly: options.loopbackOnly });
-  app.addSchema({
-    $id: 'ErrorResponse',
-    type: 'object',
-    properties: {
-      success: { type: 'boolean' },
-      error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-    },
-  });
+  app.addSchema(ErrorResponseSchema);
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -72,12 +69,16 @@ export async function buildStationApp(
     },
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
+  // A real API viewer, served from @fastify/swagger-ui's own files: works offline.
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: false });
 
   await app.register(loginRoutes(options.apiToken));
   await app.register(recordingRoutes(station));
   await app.register(vultrRoutes(station));
   await app.register(eventsRoutes(station, events));
+  await app.register(webhookRoutes('/api/webhooks/deliveries', () => station.notifier));
+  await app.register(retentionRoutes(() => station.retention));
+  await app.register(metricsRoutes(() => station.metrics?.registry));
   await app.register(fastifyStatic, {
     root: options.webRoot ?? defaultWebRoot(),
     prefix: '/',

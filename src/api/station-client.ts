@@ -1,6 +1,15 @@
 import type { Config } from '../config/index.js';
 import { AppError, isErrorCode } from '../errors/index.js';
-import type { RecordingView, StatusView } from '../station/index.js';
+import type { TSchema, Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import {
+  RecordingAnswerSchema,
+  StatusViewSchema,
+  UploadStatusAnswerSchema,
+  type RecordingView,
+  type StatusView,
+  type UploadStatusAnswer,
+} from '../station/index.js';
 
 /** The running station's base URL as seen from this machine (a wildcard bind is reached on loopback). */
 export function stationUrl(config: Config): string {
@@ -25,24 +34,38 @@ export class StationClient {
   }
 
   status(): Promise<StatusView> {
-    return this.call<StatusView>('GET', '/api/status');
+    return this.call(StatusViewSchema, 'GET', '/api/status');
   }
 
-  async start(sessionName: string): Promise<RecordingView> {
-    return (await this.call<{ recording: RecordingView }>('POST', '/api/recording/start', { sessionName }))
-      .recording;
+  /** Starts recording; without a name the station names the session recording_session_<date_time>. */
+  async start(sessionName?: string): Promise<RecordingView> {
+    const body = sessionName === undefined ? {} : { sessionName };
+    return (await this.call(RecordingAnswerSchema, 'POST', '/api/recording/start', body)).recording;
   }
 
   async stop(): Promise<RecordingView> {
-    return (await this.call<{ recording: RecordingView }>('POST', '/api/recording/stop', {})).recording;
+    return (await this.call(RecordingAnswerSchema, 'POST', '/api/recording/stop', {})).recording;
   }
 
   /** The station's view of an upload, with the processing server's own `/status` as `server`. */
-  uploadStatus(taskId: string): Promise<{ server: unknown }> {
-    return this.call<{ server: unknown }>('GET', `/api/vultr/upload/status/${encodeURIComponent(taskId)}`);
+  uploadStatus(taskId: string): Promise<UploadStatusAnswer> {
+    return this.call(
+      UploadStatusAnswerSchema,
+      'GET',
+      `/api/vultr/upload/status/${encodeURIComponent(taskId)}`,
+    );
   }
 
-  private async call<T>(method: string, route: string, body?: unknown): Promise<T> {
+  /**
+   * One request; the answer is checked against the station's wire contract (src/station/
+   * contract.ts), so a station of another version is reported as such, not misread.
+   */
+  private async call<S extends TSchema>(
+    schema: S,
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<Static<S>> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -69,6 +92,13 @@ export class StationClient {
         typeof parsed?.error?.message === 'string' ? parsed.error.message : `HTTP ${response.status}`;
       throw new AppError(isErrorCode(code) ? code : 'SERVER_ERROR', message);
     }
-    return parsed as T;
+    if (!Value.Check(schema, parsed)) {
+      const first = Value.Errors(schema, parsed).First();
+      throw new AppError(
+        'SERVER_ERROR',
+        `the station at ${this.baseUrl} answered ${route} with an unexpected body (${first ? `${first.path || '/'}: ${first.message}` : 'not JSON'}); is it another version of StreamAI?`,
+      );
+    }
+    return parsed;
   }
 }

@@ -6,6 +6,7 @@ import { registerUploadCommands } from './upload-commands.js';
 import { registerRecordCommands } from './record-commands.js';
 import { registerServeCommands } from './serve-commands.js';
 import { registerStationCommands } from './station-commands.js';
+import { registerWorkerCommands } from './worker-commands.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerRecordCommands(program);
   registerUploadCommands(program);
   registerIngestCommands(program);
+  registerWorkerCommands(program);
   return program;
 }
 

@@ -1,25 +1,26 @@
 import path from 'node:path';
-import { StationClient, stationUrl } from '../api/index.js';
+// The client alone, not the api face: that would load Fastify and the whole station for a request.
+import { StationClient, stationUrl } from '../api/station-client.js';
 import cliProgress from 'cli-progress';
-import { formatBytes, type Config } from '../config/index.js';
-import { AppError, exitCodeFor, isErrorCode } from '../errors/index.js';
+import { formatBytes } from '../config/index.js';
+import { AppError } from '../errors/index.js';
+import {
+  buildStationParts,
+  recorderExitCode,
+  recordingExitCode,
+  stationSummary,
+  type StationSummary,
+} from '../composition/index.js';
 import { createRecorder, type RecorderKind, type RecorderStatus } from '../recorder/index.js';
-import { stationSummary, type StationSummary } from '../composition/index.js';
 import {
   defaultSessionName,
-  RecordingManager,
-  SessionCatalog,
+  untilNotRecording,
+  untilUploadFinished,
   type RecordingUploadEvent,
   type RecordingView,
   type SessionView,
 } from '../sessions/index.js';
-import { openDatabase, stationMigrations, type Db } from '../store/index.js';
-import { UploadService, uploadSettingsFromConfig } from '../uploads/index.js';
 import { parseIntegerOption, type CommandContext } from './run-action.js';
-
-function openStationDb(config: Config): Db {
-  return openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
-}
 
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -136,55 +137,41 @@ export async function recordAction(
       'note: VULTR_API_URL is not set, so this recording is not uploaded (the station server runs an embedded ingest server; `streamai record` does not)',
     );
   }
-  const db = openStationDb(config);
-  const uploads =
-    wantUpload && config.upload.apiUrl !== undefined
-      ? new UploadService({ db, settings: uploadSettingsFromConfig(config), logger })
-      : undefined;
-  const recorder = createRecorder(config, logger, {
-    kind,
-    ...(options.source !== undefined ? { source: options.source } : {}),
+  // The same composition as `serve`: one database, one upload service, one manager.
+  const parts = buildStationParts(config, logger, {
+    uploads: wantUpload && config.upload.apiUrl !== undefined ? {} : false,
+    recording: { kind, source: options.source, autoUpload: true, autoProcess: options.process },
   });
-  const manager = new RecordingManager({
-    recorder,
-    db,
-    recordingsPath: config.station.recordingsPath,
-    uploads,
-    autoUpload: uploads !== undefined,
-    autoProcess: options.process,
-    logger,
-  });
+  const { uploads, manager } = parts;
+  if (!manager) throw new AppError('INTERNAL_ERROR', 'the composition built no recording manager');
+  // First Ctrl-C (or SIGTERM) ends the recording; the next one, the wait for the upload.
+  const stopRecording = new AbortController();
+  const stopWaiting = new AbortController();
   let interrupted = false;
-  let wake: (() => void) | undefined;
   const onSignal = (): void => {
-    interrupted = true;
-    wake?.();
+    if (!stopRecording.signal.aborted) stopRecording.abort();
+    else {
+      interrupted = true;
+      stopWaiting.abort();
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    uploads?.start();
+    // The station's start order: the manager first, the upload workers last.
     await manager.start();
+    uploads?.start();
     const started = await manager.startRecording(options.sessionName ?? defaultSessionName());
     note(
       `recording "${started.sessionName}" with ${kind}${duration ? ` for ${duration} s` : ''} — press Ctrl-C to stop`,
     );
-    // Wait for the duration, Ctrl-C, or the recorder stopping by itself (a live source ending).
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        manager.off('state', onState);
-        resolve();
-      };
-      const onState = (): void => {
-        if (!manager.status().recording) done();
-      };
-      const timer = duration === undefined ? undefined : setTimeout(done, duration * 1000);
-      manager.on('state', onState);
-      wake = done;
-      if (interrupted) done();
-    });
-    interrupted = false;
+    // The duration, Ctrl-C, or the recorder stopping by itself (a live source ending).
+    const ends =
+      duration === undefined
+        ? stopRecording.signal
+        : AbortSignal.any([stopRecording.signal, AbortSignal.timeout(duration * 1000)]);
+    await untilNotRecording(manager, ends);
+    stopRecording.abort(); // from here a Ctrl-C means "stop waiting for the upload"
     const recording = manager.status().recording
       ? await manager.stopRecording()
       : ((await manager.whenFinalized(started.id)) ?? started);
@@ -197,47 +184,18 @@ export async function recordAction(
         if (e.recordingId === final.id) view.update(e);
       };
       manager.on('upload-progress', onProgress);
-      await new Promise<void>((resolve) => {
-        const check = (): void => {
-          const current = manager.getRecording(final.id);
-          const state = current?.uploadState ?? null;
-          if (interrupted || state === 'completed' || state === 'failed' || state === 'cancelled') {
-            manager.off('upload', onUpload);
-            resolve();
-          }
-        };
-        const onUpload = (e: RecordingUploadEvent): void => {
-          if (e.recordingId === final.id) check();
-        };
-        manager.on('upload', onUpload);
-        wake = () => {
-          interrupted = true;
-          check();
-        };
-        check();
-      });
+      final = (await untilUploadFinished(manager, final.id, stopWaiting.signal)) ?? final;
       manager.off('upload-progress', onProgress);
       view.stop();
       if (interrupted)
         note('interrupted: the upload is kept and resumes with the next `streamai upload` or station start');
-      final = manager.getRecording(final.id) ?? final;
     }
     for (const line of summary(final)) print(line);
-    if (final.state !== 'ready') {
-      const code = final.error?.code;
-      return code !== undefined && isErrorCode(code) ? exitCodeFor(code) : exitCodeFor('CORRUPT_MEDIA');
-    }
-    if (final.uploadState === 'failed' || final.uploadState === 'cancelled') {
-      const code = final.uploadError?.code;
-      return code !== undefined && isErrorCode(code) ? exitCodeFor(code) : exitCodeFor('UPLOAD_FAILED');
-    }
-    return interrupted ? 130 : 0;
+    return recordingExitCode(final, interrupted);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await manager.close();
-    await uploads?.close();
-    db.close();
+    await parts.close();
   }
 }
 
@@ -252,10 +210,10 @@ export async function listAction(
   options: { limit: string; json?: boolean },
 ): Promise<void> {
   const limit = parseIntegerOption('--limit', options.limit, 1, 10_000);
-  const db = openStationDb(ctx.config);
+  // The read-only catalog: no recorder and no upload service are built to read the database.
+  const parts = buildStationParts(ctx.config, ctx.logger, { uploads: false, recording: false });
   try {
-    // The read-only catalog: no recorder is built to read the database.
-    const sessions = new SessionCatalog(db).listSessions(limit);
+    const sessions = parts.sessions.listSessions(limit);
     if (options.json) {
       print(JSON.stringify(sessions, null, 2));
       return;
@@ -274,7 +232,7 @@ export async function listAction(
       }
     }
   } finally {
-    db.close();
+    await parts.close();
   }
 }
 
@@ -286,12 +244,12 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
   const live = await new StationClient(stationUrl(config), config.station.apiToken, 3000)
     .status()
     .catch(() => undefined);
-  const db = openStationDb(config);
+  const parts = buildStationParts(config, logger, { uploads: false, recording: false });
   let summary: StationSummary;
   try {
-    summary = stationSummary(new SessionCatalog(db), db);
+    summary = stationSummary(parts.sessions, parts.tasks);
   } finally {
-    db.close();
+    await parts.close();
   }
   const recordingsPath = path.resolve(config.station.recordingsPath);
   const dataLines = (): void => {
@@ -359,7 +317,5 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
     );
     lastLine();
   }
-  return recorderStatus.connected
-    ? 0
-    : exitCodeFor((recorderStatus.lastError?.code as 'OBS_UNREACHABLE') ?? 'RECORDER_UNAVAILABLE');
+  return recorderExitCode(recorderStatus);
 }

@@ -1,10 +1,7 @@
-import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { formatBytes, type Config } from '../config/index.js';
-import { AppError, exitCodeFor, isAppError, isErrorCode } from '../errors/index.js';
-import { openDatabase, stationMigrations, type Db } from '../store/index.js';
+import { formatBytes } from '../config/index.js';
+import { AppError, isAppError } from '../errors/index.js';
 import {
-  UploadService,
   confirmationText,
   describeFailure,
   isTaskId,
@@ -18,14 +15,8 @@ import {
   type UploadTask,
 } from '../uploads/index.js';
 import { StationClient, stationUrl } from '../api/station-client.js';
+import { buildStationParts, uploadExitCode } from '../composition/index.js';
 import { parseIntegerOption, type CommandContext } from './run-action.js';
-
-/** Used for commands that only read the local queue: they never connect anywhere. */
-const OFFLINE_URL = 'http://offline.invalid';
-
-function openStationDb(config: Config): Db {
-  return openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
-}
 
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -33,14 +24,6 @@ function print(line: string): void {
 
 function percent(task: { bytesSent: number; size: number }): string {
   return task.size > 0 ? `${Math.floor((task.bytesSent / task.size) * 100)}%` : '-';
-}
-
-/** The exit status a finished task stands for (0 when completed). */
-function exitFor(task: UploadTask): number {
-  if (task.state === 'completed') return 0;
-  const code = task.lastError?.code;
-  if (task.state === 'cancelled') return exitCodeFor('UPLOAD_CANCELLED');
-  return code !== undefined && isErrorCode(code) ? exitCodeFor(code) : exitCodeFor('UPLOAD_FAILED');
 }
 
 function resultLine(task: UploadTask): string {
@@ -111,9 +94,10 @@ export async function uploadAction(
 ): Promise<number> {
   // This process exists for the upload: nothing has compiled WebAssembly yet (see wasm-tier.ts).
   keepWasmAtBaselineTier();
-  const settings = uploadSettingsFromConfig(ctx.config);
-  const db = openStationDb(ctx.config);
-  const service = new UploadService({ db, settings, logger: ctx.logger });
+  // The same composition as `serve`, with the configured server (CONFIG_INVALID without one).
+  const parts = buildStationParts(ctx.config, ctx.logger, { uploads: {}, recording: false });
+  const service = parts.uploads;
+  if (!service) throw new AppError('INTERNAL_ERROR', 'the composition built no upload service');
   const view = progressView(!options.wait || options.json === true);
   const stopSignals = ['SIGINT', 'SIGTERM'] as const;
   let interrupted = false;
@@ -154,21 +138,12 @@ export async function uploadAction(
       const error = finished.lastError ?? { code: 'UPLOAD_FAILED', message: `${finished.state}` };
       process.stderr.write(`error [${error.code}]: ${error.message}\n`);
     }
-    return exitFor(finished);
+    return uploadExitCode(finished);
   } finally {
     for (const s of stopSignals) process.removeListener(s, onSignal);
     view.stop();
-    await service.close();
-    db.close();
+    await parts.close();
   }
-}
-
-function offlineService(ctx: CommandContext, db: Db): UploadService {
-  return new UploadService({
-    db,
-    settings: uploadSettingsFromConfig(ctx.config, ctx.config.upload.apiUrl ?? OFFLINE_URL),
-    logger: ctx.logger,
-  });
 }
 
 export async function uploadsAction(
@@ -176,10 +151,10 @@ export async function uploadsAction(
   options: { limit: string; json?: boolean },
 ): Promise<void> {
   const limit = parseIntegerOption('--limit', options.limit, 1, 1000);
-  const db = openStationDb(ctx.config);
-  const service = offlineService(ctx, db);
+  // The queue read from the database: no upload service, no server URL, no connection.
+  const parts = buildStationParts(ctx.config, ctx.logger, { uploads: false, recording: false });
   try {
-    const tasks = service.list(limit);
+    const tasks = parts.tasks.list(limit);
     if (options.json) {
       print(JSON.stringify(tasks, null, 2));
       return;
@@ -195,8 +170,7 @@ export async function uploadsAction(
       );
     }
   } finally {
-    await service.close();
-    db.close();
+    await parts.close();
   }
 }
 
@@ -236,10 +210,15 @@ export async function uploadStatusAction(
   options: { json?: boolean },
 ): Promise<number> {
   if (!isTaskId(taskId)) throw new AppError('INVALID_TASK_ID', `"${taskId}" is not a task id (task_…)`);
-  const db = openStationDb(ctx.config);
-  const service = offlineService(ctx, db);
+  // The local task from the database; an upload service (for the server's /status) only when a
+  // server is configured.
+  const hasServer = ctx.config.upload.apiUrl !== undefined;
+  const parts = buildStationParts(ctx.config, ctx.logger, {
+    uploads: hasServer ? {} : false,
+    recording: false,
+  });
   try {
-    const task = service.get(taskId);
+    const task = parts.tasks.get(taskId);
     let remote: unknown;
     let remoteError: { code: string; message: string } | undefined;
     if (ctx.config.upload.apiUrl === undefined) {
@@ -257,7 +236,7 @@ export async function uploadStatusAction(
         };
     } else {
       try {
-        remote = task ? await service.remoteStatus(taskId) : undefined;
+        remote = task && parts.uploads ? await parts.uploads.remoteStatus(taskId) : undefined;
       } catch (error) {
         const appError = isAppError(error) ? error : new AppError('SERVER_UNREACHABLE', String(error));
         remoteError = appError.toJSON();
@@ -269,7 +248,7 @@ export async function uploadStatusAction(
         JSON.stringify(
           {
             task,
-            history: service.history(taskId),
+            history: parts.tasks.history(taskId),
             remote: remote ?? null,
             remoteError: remoteError ?? null,
           },
@@ -284,14 +263,13 @@ export async function uploadStatusAction(
     if (task.lastError) print(`last error [${task.lastError.code}]: ${task.lastError.message}`);
     if (task.nextAttemptAt && task.state === 'retry_wait') print(`next attempt at ${task.nextAttemptAt}`);
     print('history:');
-    for (const e of service.history(taskId)) print(`  ${e.at}  ${e.state.padEnd(10)} ${e.message ?? ''}`);
+    for (const e of parts.tasks.history(taskId)) print(`  ${e.at}  ${e.state.padEnd(10)} ${e.message ?? ''}`);
     if (remoteError) print(`server: not available [${remoteError.code}]: ${remoteError.message}`);
     else if (remote === undefined) print('server: does not know this task');
     else printRemote(remote, ctx.config.upload.apiUrl, taskId);
     return 0;
   } finally {
-    await service.close();
-    db.close();
+    await parts.close();
   }
 }
 

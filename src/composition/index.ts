@@ -1,2 +1,17 @@
-/** Composition: how the station's parts are built and read, shared by `serve` and every command. */
+/**
+ * Composition: the station's parts built one way for `serve` and every command (database,
+ * catalogs, upload service, recorder, manager), plus the read-side summaries and exit codes.
+ */
+export {
+  buildStationParts,
+  buildServeParts,
+  openStationDatabase,
+  uploadSettingsFor,
+  type StationParts,
+  type ServeParts,
+  type StationPartsOptions,
+  type UploadTarget,
+} from './station-parts.js';
+export { UploadTaskCatalog, type UploadTaskCounts } from './upload-task-catalog.js';
 export { stationSummary, type StationSummary } from './station-summary.js';
+export { recorderExitCode, recordingExitCode, uploadExitCode } from './outcomes.js';

@@ -1,5 +1,5 @@
-import { isFinalUploadState, type SessionCatalog, type RecordingView } from '../sessions/index.js';
-import { UploadTaskRepository, type Db } from '../store/index.js';
+import type { RecordingView, SessionCatalog } from '../sessions/index.js';
+import type { UploadTaskCatalog } from './upload-task-catalog.js';
 
 /** What `streamai status` reports about the station's data, whoever owns the recorder. */
 export interface StationSummary {
@@ -15,19 +15,19 @@ export interface StationSummary {
 }
 
 /**
- * Counts sessions and recordings from the catalog and upload TASKS from the upload queue's
- * table — so an upload of `streamai upload` (no recording) counts too, and "failed" means a
- * failed task, not a recording whose last upload failed.
+ * Counts sessions and recordings from the session catalog and upload TASKS from the queue — so
+ * an upload of `streamai upload` (no recording) counts too, and "failed" means a failed task,
+ * not a recording whose last upload failed.
  */
-export function stationSummary(catalog: SessionCatalog, db: Db): StationSummary {
-  const counts = catalog.counts();
-  const tasks = new UploadTaskRepository(db).list(Number.MAX_SAFE_INTEGER);
+export function stationSummary(sessions: SessionCatalog, tasks: UploadTaskCatalog): StationSummary {
+  const counts = sessions.counts();
+  const queue = tasks.counts();
   return {
     sessions: counts.sessions,
     recordings: counts.recordings,
     unfinished: counts.unfinished,
-    uploadsPending: tasks.filter((t) => !isFinalUploadState(t.state)).length,
-    uploadsFailed: tasks.filter((t) => t.state === 'failed').length,
+    uploadsPending: queue.pending,
+    uploadsFailed: queue.failed,
     lastRecording: counts.lastRecording,
   };
 }

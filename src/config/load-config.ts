@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AppError } from '../errors/index.js';
+import { clusterConfig, type ClusterConfig } from './cluster-config.js';
+import { envSchema, type ParsedEnv, type RetentionPolicy } from './schema.js';
 import { storageConfig, type StorageConfig } from './object-storage-config.js';
-import { envSchema, type ParsedEnv } from './schema.js';
 
 /** The typed configuration every part receives; nothing else reads the environment. */
 export interface Config {
@@ -20,6 +21,8 @@ export interface Config {
     kind: 'obs' | 'ffmpeg';
     ffmpegSource: string;
     obs: { host: string; port: number; password: string | undefined };
+    /** RECORDING_SEGMENT_SECONDS: a closed part every N seconds; 0 = one file. */
+    segmentSeconds: number;
   };
   upload: {
     /** Undefined when no server is configured: the station then runs an embedded ingest server. */
@@ -55,9 +58,29 @@ export interface Config {
     chapters: boolean;
     /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty: no CORS. */
     corsOrigins: string[];
+    /** Speech to text (issue 14): INGEST_TRANSCRIBE, INGEST_WHISPER_BIN, INGEST_WHISPER_MODEL. */
+    transcribe: 'off' | 'pocketsphinx' | 'whisper';
+    whisperBin: string | undefined;
+    whisperModel: string | undefined;
+  };
+  /** Webhooks and human notifications (src/notify). */
+  notify: {
+    stationWebhookUrls: string[];
+    stationWebhookSecret: string | undefined;
+    ingestWebhookUrls: string[];
+    ingestWebhookSecret: string | undefined;
+    discordUrl: string | undefined;
+    ntfyUrl: string | undefined;
+  };
+  /** Local recordings: what may be deleted once the server confirmed it, and the free-space floor. */
+  retention: {
+    policy: RetentionPolicy;
+    minFreeBytes: number;
   };
   /** UPLOAD_TARGET, INGEST_STORAGE and the S3_* bucket (object-storage-config.ts). */
   storage: StorageConfig;
+  /** DATABASE_URL and QUEUE_URL: several ingest nodes and workers (cluster-config.ts). */
+  cluster: ClusterConfig;
 }
 
 export interface LoadConfigOptions {
@@ -94,6 +117,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     );
   }
   const storage = storageConfig(e);
+  const cluster = clusterConfig(e);
   const obsConfigured = e.OBS_HOST !== undefined || e.OBS_PASSWORD !== undefined;
 
   return {
@@ -110,6 +134,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       kind: e.RECORDER === 'auto' ? (obsConfigured ? 'obs' : 'ffmpeg') : e.RECORDER,
       ffmpegSource: e.FFMPEG_SOURCE,
       obs: { host: e.OBS_HOST ?? '127.0.0.1', port: e.OBS_PORT, password: e.OBS_PASSWORD },
+      segmentSeconds: e.RECORDING_SEGMENT_SECONDS,
     },
     upload: {
       apiUrl: e.VULTR_API_URL,
@@ -143,7 +168,23 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       silenceMinSeconds: e.INGEST_SILENCE_MIN_SECONDS,
       chapters: e.INGEST_CHAPTERS,
       corsOrigins: e.INGEST_CORS_ORIGINS,
+      transcribe: e.INGEST_TRANSCRIBE,
+      whisperBin: e.INGEST_WHISPER_BIN,
+      whisperModel: e.INGEST_WHISPER_MODEL,
+    },
+    notify: {
+      stationWebhookUrls: e.STREAMAI_WEBHOOK_URL,
+      stationWebhookSecret: e.STREAMAI_WEBHOOK_SECRET,
+      ingestWebhookUrls: e.INGEST_WEBHOOK_URL,
+      ingestWebhookSecret: e.INGEST_WEBHOOK_SECRET,
+      discordUrl: e.DISCORD_WEBHOOK_URL,
+      ntfyUrl: e.NTFY_URL,
+    },
+    retention: {
+      policy: e.RECORDINGS_RETENTION,
+      minFreeBytes: e.RECORDING_MIN_FREE_BYTES,
     },
     storage,
+    cluster,
   };
 }

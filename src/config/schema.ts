@@ -82,6 +82,49 @@ const list = z
       .filter((s) => s.length > 0),
   );
 
+const urlList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const items = (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    const out: string[] = [];
+    for (const item of items) {
+      try {
+        const parsed = new URL(item);
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+        out.push(parsed.toString());
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expects comma-separated http:// or https:// URLs ("${item}" is not one)`,
+        });
+        return z.NEVER;
+      }
+    }
+    return out;
+  });
+
+/** RECORDINGS_RETENTION, parsed: keep everything, or delete confirmed uploads by age or total size. */
+export type RetentionPolicy =
+  { kind: 'keep' } | { kind: 'delete-after-days'; days: number } | { kind: 'max-gb'; gigabytes: number };
+
+const retention = z
+  .string()
+  .default('keep')
+  .transform((v, ctx): RetentionPolicy => {
+    const text = v.trim().toLowerCase();
+    if (text === 'keep' || text === '') return { kind: 'keep' };
+    const match = /^(delete-after-days|max-gb):(\d+(?:\.\d+)?)$/.exec(text);
+    const n = match ? Number(match[2]) : NaN;
+    if (!match || !(n > 0)) {
+      ctx.addIssue({ code: 'custom', message: 'expects keep, delete-after-days:N or max-gb:N (N > 0)' });
+      return z.NEVER;
+    }
+    return match[1] === 'max-gb' ? { kind: 'max-gb', gigabytes: n } : { kind: 'delete-after-days', days: n };
+  });
 /** S3 bucket naming rules (the DNS-compatible ones every store accepts). */
 function isBucketName(v: string): boolean {
   return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v) && !v.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(v);
@@ -117,6 +160,9 @@ export const envSchema = z.object({
   OBS_HOST: optionalText,
   OBS_PORT: int(4455, 1, 65535),
   OBS_PASSWORD: optionalText,
+  // Segmented recordings (issue 11): close a file every N seconds so each part can be uploaded
+  // while recording goes on; 0 = one file for the whole recording.
+  RECORDING_SEGMENT_SECONDS: int(60, 0, 24 * 3600),
 
   // Upload client (the station talking to the processing server)
   VULTR_API_URL: url,
@@ -155,6 +201,18 @@ export const envSchema = z.object({
   INGEST_SILENCE_MIN_SECONDS: num(1, 0.05, 3600),
   INGEST_CHAPTERS: bool(false),
 
+  // Notifications (src/notify): signed webhooks from the station and from the ingest server,
+  // and short human messages to Discord / ntfy for upload and processing events.
+  STREAMAI_WEBHOOK_URL: urlList,
+  STREAMAI_WEBHOOK_SECRET: optionalText,
+  INGEST_WEBHOOK_URL: urlList,
+  INGEST_WEBHOOK_SECRET: optionalText,
+  DISCORD_WEBHOOK_URL: url,
+  NTFY_URL: url,
+
+  // Retention and disk safety (src/retention)
+  RECORDINGS_RETENTION: retention,
+  RECORDING_MIN_FREE_BYTES: bytes('2GiB'),
   // Ingest server: browser origins allowed to call it (CORS); empty = none, no CORS headers at all
   INGEST_CORS_ORIGINS: list,
   // Object storage (issue 12): an S3-compatible bucket (Vultr Object Storage, AWS, Swift s3api)
@@ -185,6 +243,24 @@ export const envSchema = z.object({
   // Never echoed in an error line: only its presence is checked.
   S3_SECRET_ACCESS_KEY: optionalText,
   S3_FORCE_PATH_STYLE: bool(false),
+
+  // Scale-out (issue 13): shared ingest state and the processing job queue. Unset: SQLite in
+  // INGEST_DATA_DIR and the in-process queue, as `npm start` runs. Checked in cluster-config.ts.
+  DATABASE_URL: optionalText,
+  QUEUE_URL: optionalText,
+  QUEUE_JOB_ATTEMPTS: int(3, 1, 100),
+  QUEUE_JOB_BACKOFF_SECONDS: num(10, 0, 86_400),
+  QUEUE_LOCK_SECONDS: num(60, 5, 3600),
+  QUEUE_STALLED_CHECK_SECONDS: num(30, 1, 3600),
+  QUEUE_MAX_STALLED: int(2, 0, 100),
+  // Transcription (issue 14): off, CMU PocketSphinx from Debian, or a whisper.cpp binary with a
+  // ggml model file the user provides (models cannot be downloaded at run time).
+  INGEST_TRANSCRIBE: z
+    .enum(['off', 'pocketsphinx', 'whisper'], { message: 'expects off, pocketsphinx or whisper' })
+    .default('off'),
+  INGEST_WHISPER_BIN: optionalText,
+  INGEST_WHISPER_MODEL: optionalText,
+
   // Media tools (issue 14): the system ffmpeg/ffprobe (>= 5.1) used when found here or on PATH,
   // else the packaged ones. Read by src/media when it loads (it is needed before any config).
   FFMPEG_PATH: optionalText,

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   CORRUPT_MEDIA: { http: 422, exit: 65 },
   FFMPEG_FAILED: { http: 500, exit: 70 },
   STEP_TIMEOUT: { http: 500, exit: 70 },
+  TRANSCRIPTION_FAILED: { http: 500, exit: 70 },
   PROCESSING_CANCELLED: { http: 409, exit: 75 },
   PROCESSING_UNAVAILABLE: { http: 503, exit: 69 },
   // Recording

@@ -144,11 +144,8 @@ export class HashingFileStore extends FileStore {
    * task folder (or removed at start-up because they did not verify), before `forget`.
    */
   async orphanRecords(): Promise<string[]> {
-    const entries = await readdir(this.directory).catch(() => [] as string[]);
     const orphans: string[] = [];
-    for (const entry of entries) {
-      if (!entry.endsWith('.json')) continue;
-      const id = entry.slice(0, -'.json'.length);
+    for (const id of await this.recordIds()) {
       const hasBytes = await access(this.pathOf(id)).then(
         () => true,
         () => false,
@@ -163,16 +160,19 @@ export class HashingFileStore extends FileStore {
    * writing the last byte and before completion moved them out (or completion failed).
    */
   async fullUploads(): Promise<Upload[]> {
-    const entries = await readdir(this.directory).catch(() => [] as string[]);
     const full: Upload[] = [];
-    for (const entry of entries) {
-      if (!entry.endsWith('.json')) continue;
-      const id = entry.slice(0, -'.json'.length);
+    for (const id of await this.recordIds()) {
       if (this.completed(id)) continue;
       const upload = await super.getUpload(id).catch(() => undefined);
       if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
     }
     return full;
+  }
+
+  /** The ids of every upload record (`<id>.json`) in the store's folder. */
+  private async recordIds(): Promise<string[]> {
+    const entries = await readdir(this.directory).catch(() => [] as string[]);
+    return entries.filter((e) => e.endsWith('.json')).map((e) => e.slice(0, -'.json'.length));
   }
 
   /** Where the store keeps an unfinished upload's bytes. */

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
+import { notifyTargets, startIngestNotifier, webhookRoutes, type NotifyTargets } from '../notify/index.js';
+import { countBytesReceived, createIngestMetrics, metricsRoutes } from '../metrics/index.js';
 import { IngestTaskRepository, ingestMigrations, openDatabase, type Db } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
@@ -25,6 +27,8 @@ export interface IngestServerOptions {
   logger?: Logger;
   /** Processing hook, filled by the processing engineer (src/processing). Absent: uploads stay "received". */
   createProcessor?: CreateProcessor;
+  /** INGEST_WEBHOOK_URL & co. (src/notify); undefined: no events sent. */
+  notify?: NotifyTargets | undefined;
 }
 
 /**
@@ -35,7 +39,10 @@ export class IngestServer {
   private app: FastifyInstance | undefined;
   private db: Db | undefined;
   private processor: UploadProcessor | undefined;
+  private service: IngestService | undefined;
   private baseUrl = '';
+  private notify: ReturnType<typeof startIngestNotifier>;
+  private metrics: ReturnType<typeof createIngestMetrics> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -48,14 +55,14 @@ export class IngestServer {
     try {
       this.db = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
       this.processor = options.createProcessor?.({ db: this.db, dataDir, logger });
-      const service = new IngestService({
+      const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
         diskReserveBytes: options.diskReserveBytes,
         tasks: new IngestTaskRepository(this.db),
         logger,
         processor: this.processor,
-      });
+      }));
       await service.prepare();
       const tls =
         options.tlsCertPath && options.tlsKeyPath
@@ -71,6 +78,11 @@ export class IngestServer {
         corsOrigins: options.corsOrigins ?? [],
         logger,
       });
+      await this.app.register(webhookRoutes('/webhooks/deliveries', () => this.notify?.notifier));
+      const webhooks = () => this.notify?.notifier.repository;
+      this.metrics = createIngestMetrics({ db: this.db, dataDir, processor: this.processor, webhooks });
+      countBytesReceived(this.app, this.metrics.addReceivedBytes);
+      await this.app.register(metricsRoutes(() => this.metrics?.registry));
       this.processor?.start();
       await this.app.listen({ host: options.host, port: options.port });
       const address = this.app.server.address();
@@ -78,6 +90,15 @@ export class IngestServer {
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       this.baseUrl = `${tls ? 'https' : 'http'}://${host}:${port}`;
       logger.info({ url: this.baseUrl, dataDir }, 'ingest server listening');
+      const base = (): string => this.baseUrl;
+      this.notify = startIngestNotifier({
+        db: this.db,
+        targets: options.notify,
+        service,
+        processor: this.processor,
+        baseUrl: base,
+        logger,
+      });
       return this.baseUrl;
     } catch (error) {
       await this.close();
@@ -109,6 +130,12 @@ export class IngestServer {
       app.server.closeAllConnections?.();
       await closing;
     }
+    const service = this.service;
+    this.service = undefined;
+    await service?.close();
+    await this.notify?.close();
+    this.notify = undefined;
+    this.metrics?.close();
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
@@ -130,6 +157,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     tlsCertPath: ingest.tlsCertPath,
     tlsKeyPath: ingest.tlsKeyPath,
     tusExpirationMs: ingest.tusExpirationMs,
+    notify: notifyTargets(config, 'ingest'),
     corsOrigins: ingest.corsOrigins,
     ...(logger ? { logger } : {}),
   };

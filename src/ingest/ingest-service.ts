@@ -6,6 +6,8 @@ import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/index.js';
 import { freeBytes } from './disk-space.js';
+import { RecordingAssembler } from './recording-assembler.js';
+import type { SegmentDeclaration } from './recording-parts.js';
 import { TaskLock } from './task-lock.js';
 import type { UploadProcessor } from './upload-processor.js';
 import { RoomWatch, insufficientStorage } from './write-tap.js';
@@ -17,6 +19,8 @@ export interface IngestPaths {
   incomingDir: string;
   /** The tus file store's unfinished uploads. */
   tusDir: string;
+  /** Verified parts of segmented recordings, until their recording is joined. */
+  partsDir: string;
 }
 
 /** A complete upload in its temporary file, with what the client said about it. */
@@ -35,6 +39,8 @@ export interface CompletedUpload {
   declaredSha256: string | null;
   /** sha256 of the API key that sent it; null without keys. */
   ownerKeySha256: string | null;
+  /** Set when the upload is a part of a segmented recording (then `taskId` is the part's). */
+  segment?: SegmentDeclaration | undefined;
 }
 
 /** The outcome of completing an upload: the stored task, and whether this upload created it. */
@@ -63,6 +69,8 @@ export type PublicTaskState = 'receiving' | 'received' | 'processing' | 'done' |
  */
 export class IngestService {
   readonly paths: IngestPaths;
+  /** Segmented recordings: opens their tasks, joins their parts, shows them in /status. */
+  readonly recordings: RecordingAssembler;
   private readonly lock = new TaskLock();
 
   constructor(
@@ -80,7 +88,22 @@ export class IngestService {
       dataDir,
       incomingDir: path.join(dataDir, '.incoming'),
       tusDir: path.join(dataDir, '.tus'),
+      partsDir: path.join(dataDir, '.parts'),
     };
+    this.recordings = new RecordingAssembler({
+      tasks: options.tasks,
+      dataDir,
+      partsDir: this.paths.partsDir,
+      incomingDir: this.paths.incomingDir,
+      logger: options.logger,
+      locked: (taskId, work) => this.lock.run(taskId, work),
+      storeJoined: (task, tempPath) => this.storeJoined(task, tempPath),
+    });
+  }
+
+  /** Waits for background work (recording joins) before the database closes. */
+  async close(): Promise<void> {
+    await this.recordings.close();
   }
 
   get tasks(): IngestTaskRepository {
@@ -98,6 +121,7 @@ export class IngestService {
   async prepare(): Promise<void> {
     await mkdir(this.paths.incomingDir, { recursive: true });
     await mkdir(this.paths.tusDir, { recursive: true });
+    await mkdir(this.paths.partsDir, { recursive: true });
     for (const entry of await readdir(this.paths.incomingDir)) {
       await rm(path.join(this.paths.incomingDir, entry), { force: true, recursive: true });
     }
@@ -105,6 +129,7 @@ export class IngestService {
     for (const task of this.tasks.listReceiving('multipart')) {
       this.tasks.deleteReceiving(task.taskId, task.uploadRef);
     }
+    this.recordings.resumeOpenRecordings();
   }
 
   /**
@@ -131,7 +156,7 @@ export class IngestService {
 
   /** Records or removes one task's file left in place by a crash (see `recoverInterrupted`). */
   private async recoverTask(task: IngestTask): Promise<void> {
-    const finalPath = path.join(this.taskDir(task.taskId), task.fileName);
+    const finalPath = path.join(this.dirOf(task.taskId, task.partOf !== null), task.fileName);
     const size = await fileSize(finalPath);
     if (size === undefined) return;
     const sha256 = await sha256OfFile(finalPath);
@@ -144,31 +169,31 @@ export class IngestService {
     if (!verified) {
       await rm(finalPath, { force: true });
       // Only an empty folder goes: a task folder never holds anything else while receiving.
-      await rmdir(this.taskDir(task.taskId)).catch(() => undefined);
+      await rmdir(path.dirname(finalPath)).catch(() => undefined);
       this.options.logger.warn(
         { taskId: task.taskId, bytes: size, declaredSize: task.declaredSize, sha256 },
         'removed an interrupted upload that does not verify',
       );
       return;
     }
-    this.tasks.markReceived(task, {
-      fileName: task.fileName,
-      fileSize: size,
-      sha256,
-      filePath: path.relative(this.paths.dataDir, finalPath),
-    });
-    const received = this.tasks.get(task.taskId);
+    const received = this.recordFile(task, finalPath, size, sha256);
     if (!received) return;
     this.options.logger.info(
       { taskId: task.taskId, protocol: task.protocol, bytes: size, sha256 },
       'interrupted upload recovered',
     );
-    this.enqueue(received);
+    if (received.partOf) this.recordings.joinWhenComplete(received.partOf);
+    else this.enqueue(received);
   }
 
   /** A fresh temporary path for a multipart body. */
   incomingPath(): string {
     return path.join(this.paths.incomingDir, `${randomBytes(12).toString('hex')}.part`);
+  }
+
+  /** Where a task's file goes: its folder, or `.parts/<part task id>/` for a recording's part. */
+  private dirOf(taskId: string, isPart: boolean): string {
+    return isPart ? path.join(this.paths.partsDir, taskId) : this.taskDir(taskId);
   }
 
   /** Folder holding a task's file (and its `outputs/`). */
@@ -227,8 +252,11 @@ export class IngestService {
         this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
         throw new AppError('EMPTY_FILE', 'the uploaded file is empty');
       }
+      const segment = upload.segment;
+      if (segment) this.recordings.open(segment, upload);
       const result = await this.lock.run(upload.taskId, () => this.store(upload));
-      if (result.created) this.enqueue(result.task);
+      if (segment) this.recordings.joinWhenComplete(segment.recordingTaskId);
+      else if (result.created) this.enqueue(result.task);
       return result;
     } finally {
       await rm(upload.tempPath, { force: true });
@@ -273,7 +301,7 @@ export class IngestService {
       throw conflict(upload.taskId);
     }
     await fsyncFile(upload.tempPath);
-    const dir = this.taskDir(upload.taskId);
+    const dir = this.dirOf(upload.taskId, upload.segment !== undefined);
     await mkdir(dir, { recursive: true });
     const finalPath = path.join(dir, upload.fileName);
     await rename(upload.tempPath, finalPath);
@@ -286,11 +314,15 @@ export class IngestService {
         uploadRef: upload.uploadRef,
         fileName: upload.fileName,
         sessionName: upload.sessionName,
-        autoProcess: upload.autoProcess,
+        // A part is never processed on its own: its recording is, once joined.
+        autoProcess: upload.segment ? false : upload.autoProcess,
         uploadTime: upload.uploadTime,
         declaredSize: upload.declaredSize,
         declaredSha256: upload.declaredSha256,
         ownerKeySha256: upload.ownerKeySha256,
+        partOf: upload.segment?.recordingTaskId ?? null,
+        partIndex: upload.segment?.index ?? null,
+        recordingId: upload.segment?.recordingId ?? null,
       },
       {
         fileName: upload.fileName,
@@ -306,6 +338,37 @@ export class IngestService {
       'upload received',
     );
     return { task, created: true };
+  }
+
+  /** Makes a recording's verified joined file its task's file, then queues its processing (once). */
+  private async storeJoined(task: IngestTask, tempPath: string): Promise<void> {
+    const sha256 = await sha256OfFile(tempPath);
+    const size = (await fileSize(tempPath)) ?? 0;
+    await fsyncFile(tempPath);
+    const dir = this.taskDir(task.taskId);
+    await mkdir(dir, { recursive: true });
+    const finalPath = path.join(dir, task.fileName);
+    await rename(tempPath, finalPath);
+    await fsyncDir(dir);
+    await fsyncDir(this.paths.dataDir);
+    const received = this.recordFile(task, finalPath, size, sha256);
+    if (received) this.enqueue(received);
+  }
+
+  /** Marks a receiving task received with the verified file now at `finalPath`; the stored task. */
+  private recordFile(
+    task: IngestTask,
+    finalPath: string,
+    size: number,
+    sha256: string,
+  ): IngestTask | undefined {
+    this.tasks.markReceived(task, {
+      fileName: task.fileName,
+      fileSize: size,
+      sha256,
+      filePath: path.relative(this.paths.dataDir, finalPath),
+    });
+    return this.tasks.get(task.taskId);
   }
 
   /** The processing view and public state of a task. */
@@ -342,6 +405,7 @@ export class IngestService {
         completed_at: task.completedAt,
       },
       processing: processingBody,
+      ...this.recordings.view(task),
     };
   }
 

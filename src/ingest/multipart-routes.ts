@@ -4,8 +4,10 @@ import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { AppError } from '../errors/index.js';
+import { AppError, isAppError } from '../errors/index.js';
 import { assertOwner } from './auth-hook.js';
+import type { RecordingFacts } from './recording-assembler.js';
+import { partTaskId, segmentOf, type SegmentDeclaration } from './recording-parts.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import { WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTap } from './write-tap.js';
 import {
@@ -20,13 +22,46 @@ import {
 
 /** Room for the multipart framing and text fields around the file in a request's Content-Length. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
-const FIELDS = new Set(['task_id', 'session_name', 'auto_process', 'upload_time', 'sha256']);
+const FIELDS = new Set([
+  'task_id',
+  'session_name',
+  'auto_process',
+  'upload_time',
+  'sha256',
+  // Parts of a segmented recording (see recording-parts.ts).
+  'recording_id',
+  'segment_index',
+  'segment_count',
+  'recording_file_name',
+]);
 
 interface ReceivedPart {
   tempPath: string;
   size: number;
   sha256: string;
   fileName: string;
+}
+
+/** The task a form's file is stored under: its `task_id`, or `<T>.part-<i>` for a recording's part. */
+function targetOf(
+  fields: Record<string, string>,
+  fileName: string,
+): { taskId: string; segment: SegmentDeclaration | undefined } {
+  const segment = segmentOf(fields, fileName);
+  return { taskId: segment ? partTaskId(segment) : validateTaskId(fields.task_id), segment };
+}
+
+/**
+ * What a failure while reading a form means for the client. Ours (AppError) and the plugin's
+ * (with a 4xx status) stay as they are; a system error (a syscall failed: our own file writes)
+ * is the server's; anything else came from the multipart parser (no boundary, garbage, a body
+ * cut short), which is the request's fault: 400, so the client does not retry it as a 5xx.
+ */
+function clientErrorOfForm(error: unknown): unknown {
+  if (isAppError(error) || typeof (error as { statusCode?: unknown }).statusCode === 'number') return error;
+  if (typeof (error as NodeJS.ErrnoException).syscall === 'string') return error;
+  const detail = error instanceof Error && error.message ? ` (${error.message})` : '';
+  return new AppError('BAD_REQUEST', `the multipart/form-data body is malformed${detail}`, { cause: error });
 }
 
 /**
@@ -72,6 +107,13 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
       if (existing) assertOwner(existing, owner);
     };
     const fields: Record<string, string> = {};
+    const factsOf = (f: Record<string, string>): RecordingFacts => ({
+      protocol: 'multipart',
+      sessionName: sanitizeSessionName(f.session_name),
+      autoProcess: parseAutoProcess(f.auto_process),
+      uploadTime: parseUploadTime(f.upload_time),
+      ownerKeySha256: owner,
+    });
     const uploadRef = `multipart-${randomBytes(12).toString('hex')}`;
     let received: ReceivedPart | undefined;
     let tempPath: string | undefined;
@@ -92,8 +134,12 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         }
         // The original client sends its fields before the file: check them before reading it.
         if (fields.task_id !== undefined) {
-          const taskId = validateTaskId(fields.task_id);
+          const { taskId, segment } = targetOf(fields, fileName);
           checkOwner(taskId);
+          if (segment) {
+            checkOwner(segment.recordingTaskId);
+            service.recordings.open(segment, factsOf(fields));
+          }
           service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
           if (
             service.tasks.beginReceiving({
@@ -107,6 +153,9 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
               declaredSize: null,
               declaredSha256: parseSha256(fields.sha256) ?? null,
               ownerKeySha256: owner,
+              partOf: segment?.recordingTaskId ?? null,
+              partIndex: segment?.index ?? null,
+              recordingId: segment?.recordingId ?? null,
             })
           ) {
             receivingTaskId = taskId;
@@ -133,8 +182,9 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
       }
       if (!received) throw new AppError('BAD_REQUEST', 'the form has no "file" part');
 
-      const taskId = validateTaskId(fields.task_id);
+      const { taskId, segment } = targetOf(fields, received.fileName);
       checkOwner(taskId);
+      if (segment) checkOwner(segment.recordingTaskId);
       const result = await service.complete({
         tempPath: received.tempPath,
         size: received.size,
@@ -149,12 +199,14 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         declaredSize: null,
         declaredSha256: parseSha256(fields.sha256) ?? null,
         ownerKeySha256: owner,
+        segment,
       });
       receivingTaskId = undefined;
       const task = result.task;
       return reply.code(200).send({
         success: true,
-        task_id: task.taskId,
+        task_id: segment?.recordingTaskId ?? task.taskId,
+        ...(segment ? { segment_index: segment.index } : {}),
         file_name: task.fileName,
         file_size: task.fileSize,
         sha256: task.sha256,
@@ -165,7 +217,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
     } catch (error) {
       if (tempPath) await rm(tempPath, { force: true });
       if (receivingTaskId) service.tasks.deleteReceiving(receivingTaskId, uploadRef);
-      throw error;
+      throw clientErrorOfForm(error);
     }
   });
 };

@@ -7,7 +7,35 @@ import { assertOwner } from './auth-hook.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import { validateTaskId } from './upload-names.js';
 
-/** `GET /status/:task_id` and `GET /uploads?limit=N` (most recent first, 1..100, default 10). */
+/** The original server's word for each of our states, for its clients' `status` field. */
+const ORIGINAL_STATUS: Record<string, string> = {
+  receiving: 'uploading',
+  received: 'uploaded',
+  processing: 'processing',
+  done: 'completed',
+  failed: 'failed',
+};
+
+/**
+ * One `/uploads` item: the original's fields (`task_id`, `filename`, `status`, `size`,
+ * `upload_time`) beside our task view (`state`, `upload`, `processing`).
+ */
+function listItem(view: Record<string, unknown>, task: IngestTask): Record<string, unknown> {
+  const state = typeof view.state === 'string' ? view.state : task.state;
+  return {
+    ...view,
+    filename: task.fileName,
+    status: ORIGINAL_STATUS[state] ?? state,
+    size: task.fileSize ?? task.declaredSize,
+    upload_time: task.uploadTime ?? task.completedAt ?? task.createdAt,
+  };
+}
+
+/**
+ * `GET /status/:task_id` and `GET /uploads?limit=N`: a JSON array, most recent first (1..100,
+ * default 10), as the original's scripts expect (they take its `len`, slice it, and read
+ * `filename` and `status`).
+ */
 export const statusRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, ctx) => {
   async function receivedBytes(task: IngestTask): Promise<number | undefined> {
     if (task.state !== 'receiving' || task.protocol !== 'tus') return undefined;
@@ -34,7 +62,6 @@ export const statusRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, 
     }
     // A key sees its own uploads (and those from before keys, which have no owner).
     const tasks = ctx.tasks.listRecent(limit, ctx.ownerOf(request.headers));
-    const uploads = await Promise.all(tasks.map(async (t) => ctx.service.viewOf(t, await receivedBytes(t))));
-    return { success: true, count: uploads.length, uploads };
+    return Promise.all(tasks.map(async (t) => listItem(ctx.service.viewOf(t, await receivedBytes(t)), t)));
   });
 };

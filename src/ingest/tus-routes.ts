@@ -5,6 +5,7 @@ import { AppError, errorBody, isAppError } from '../errors/index.js';
 import { codeForStatus } from '../server-kit/index.js';
 import { assertOwner } from './auth-hook.js';
 import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
+import { partTaskId, segmentOf, type SegmentDeclaration } from './recording-parts.js';
 import { TaskLock } from './task-lock.js';
 import { webBodyOf } from './web-body.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
@@ -25,7 +26,10 @@ export const UPLOAD_SHA256_HEADER = 'Upload-Sha256';
 
 /** The metadata an upload declares, validated. */
 interface TusDeclaration {
+  /** The task the bytes are stored under: the upload's, or `<T>.part-<i>` for a recording's part. */
   taskId: string | undefined;
+  /** Set for a part of a segmented recording. */
+  segment: SegmentDeclaration | undefined;
   fileName: string;
   sessionName: string | null;
   autoProcess: boolean;
@@ -46,13 +50,16 @@ function parseMetadata(header: string | undefined): Record<string, string | null
 }
 
 function declarationOf(metadata: Record<string, string | null | undefined>): TusDeclaration {
-  const taskId = metadata.task_id ? validateTaskId(metadata.task_id) : undefined;
+  let taskId = metadata.task_id ? validateTaskId(metadata.task_id) : undefined;
   const fileName = sanitizeFileName(metadata.filename ?? metadata.name ?? undefined);
   if (!looksLikeMedia(fileName, metadata.filetype ?? metadata.content_type ?? undefined)) {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${fileName} is not an audio or video file`);
   }
+  const segment = segmentOf(metadata, fileName);
+  if (segment) taskId = partTaskId(segment);
   return {
     taskId,
+    segment,
     fileName,
     sessionName: sanitizeSessionName(metadata.session_name),
     autoProcess: parseAutoProcess(metadata.auto_process ?? undefined),
@@ -119,13 +126,27 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     maxSize: service.maxUploadBytes,
     disableTerminationForFinishedUploads: true,
     exposedHeaders: [UPLOAD_SHA256_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm'],
-    allowedHeaders: ['Upload-Checksum', 'X-API-Key'],
+    allowedHeaders: ['Upload-Checksum', UPLOAD_SHA256_HEADER, 'X-API-Key'],
     namingFunction: () => randomBytes(16).toString('hex'),
     onUploadCreate: async (req, upload) => {
       const metadata = { ...(upload.metadata ?? {}) };
+      // Creation-with-upload may declare the whole file's digest as a header too.
+      const headerSha256 = parseSha256(req.headers.get(UPLOAD_SHA256_HEADER) ?? undefined);
+      if (headerSha256) metadata.sha256 = headerSha256;
       const declaration = declarationOf(metadata);
       const taskId = declaration.taskId ?? upload.id;
-      metadata.task_id = taskId;
+      // A part keeps naming its recording's task; the part's own id is derived again from it.
+      metadata.task_id = declaration.segment?.recordingTaskId ?? taskId;
+      const owner = ctx.ownerOf(req.headers);
+      if (declaration.segment) {
+        service.recordings.open(declaration.segment, {
+          protocol: 'tus',
+          sessionName: declaration.sessionName,
+          autoProcess: declaration.autoProcess,
+          uploadTime: declaration.uploadTime,
+          ownerKeySha256: owner,
+        });
+      }
       tasks.beginReceiving({
         taskId,
         protocol: 'tus',
@@ -136,7 +157,10 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         uploadTime: declaration.uploadTime,
         declaredSize: upload.size ?? null,
         declaredSha256: declaration.sha256 ?? null,
-        ownerKeySha256: ctx.ownerOf(req.headers),
+        ownerKeySha256: owner,
+        partOf: declaration.segment?.recordingTaskId ?? null,
+        partIndex: declaration.segment?.index ?? null,
+        recordingId: declaration.segment?.recordingId ?? null,
       });
       return { metadata };
     },
@@ -188,6 +212,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         declaredSize: upload.size ?? null,
         declaredSha256: declaration.sha256 ?? null,
         ownerKeySha256: done?.ownerKeySha256 ?? null,
+        segment: declaration.segment,
       });
       return { headers: { [UPLOAD_SHA256_HEADER]: task.sha256 ?? sha256 } };
     } finally {
@@ -210,13 +235,37 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     }
     if (declaration.taskId) {
+      const owner = ctx.ownerOf(request.headers);
       const existing = tasks.get(declaration.taskId);
-      if (existing) assertOwner(existing, ctx.ownerOf(request.headers));
+      if (existing) assertOwner(existing, owner);
+      const recording = declaration.segment ? tasks.get(declaration.segment.recordingTaskId) : undefined;
+      if (recording) assertOwner(recording, owner);
       service.assertNoConflict(declaration.taskId, {
         size: length ?? null,
         sha256: declaration.sha256 ?? null,
       });
     }
+  }
+
+  /**
+   * One-pass uploads: a PATCH may carry `Upload-Sha256: <hex>`, the whole file's digest the
+   * client computed while sending. It is stored with the upload (its tus record and its task)
+   * BEFORE any of this PATCH's bytes are written, so that completion — now, or at the next
+   * start-up if the server dies after the last byte — compares with it.
+   */
+  async function persistDeclaredSha256(request: FastifyRequest, id: string): Promise<void> {
+    const header = request.headers[UPLOAD_SHA256_HEADER.toLowerCase()];
+    if (header === undefined) return;
+    const sha256 = parseSha256(String(header));
+    if (sha256 === undefined) return;
+    const info = await store.configstore.get(id);
+    if (!info) return; // unknown upload: @tus/server answers 404 itself
+    if (info.metadata?.sha256 !== sha256) {
+      info.metadata = { ...(info.metadata ?? {}), sha256 };
+      await store.configstore.set(id, info);
+    }
+    const task = tasks.getByUploadRef(id);
+    if (task?.state === 'receiving') tasks.declareSha256(task.taskId, id, sha256);
   }
 
   async function bridge(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -231,7 +280,22 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       const task = tasks.getByUploadRef(id);
       if (task) assertOwner(task, ctx.ownerOf(request.headers));
     }
-    if (method === 'PATCH') await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
+    if (method === 'PATCH') {
+      // tus 1.0: "All PATCH requests MUST use Content-Type: application/offset+octet-stream,
+      // otherwise the server SHOULD return a 415 Unsupported Media Type status."
+      const type = String(request.headers['content-type'] ?? '')
+        .split(';')[0]
+        ?.trim()
+        .toLowerCase();
+      if (type !== 'application/offset+octet-stream') {
+        throw new AppError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          'a tus PATCH must send Content-Type: application/offset+octet-stream',
+        );
+      }
+      await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
+    }
+    if (method === 'PATCH' && id !== undefined) await persistDeclaredSha256(request, id);
     const checksum = method === 'PATCH' && id !== undefined ? chunkChecksumOf(request) : undefined;
     if (checksum && id !== undefined) store.expectChecksum(id, checksum);
 
@@ -270,7 +334,12 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
         out[UPLOAD_SHA256_HEADER.toLowerCase()] = done[UPLOAD_SHA256_HEADER] ?? '';
       }
     }
-    const body = response.body ? await response.text() : '';
+    let body = response.body ? await response.text() : '';
+    if (response.status >= 400 && !body.startsWith('{')) {
+      // Some of @tus/server's header checks answer plain text without passing onResponseError.
+      const message = response.status >= 500 ? 'Internal error' : body.trim() || 'Bad request';
+      body = JSON.stringify(errorBody(new AppError(codeForStatus(response.status), message)));
+    }
     // Node and Fastify manage the connection and the length; the content type only matters for a body.
     delete out.connection;
     delete out['content-length'];
@@ -329,7 +398,10 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   }
 
   const sweepEvery = Math.max(1000, Math.min(ctx.expirationMs / 2, 15 * 60 * 1000));
+  let closed = false;
+  let running: Promise<void> | undefined;
   const sweep = async (): Promise<void> => {
+    if (closed) return;
     try {
       const removed = await tus.cleanUpExpiredUploads();
       for (const task of tasks.listReceiving('tus')) {
@@ -338,11 +410,23 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       }
       if (removed > 0) logger.info({ removed }, 'expired tus uploads removed');
     } catch (error) {
-      logger.warn({ err: error }, 'tus expiry sweep failed');
+      // A sweep cut short by close() (the database closes under it) is not a failure.
+      if (!closed) logger.warn({ err: error }, 'tus expiry sweep failed');
     }
   };
-  const timer = setInterval(() => void sweep(), sweepEvery);
-  timer.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
-  void sweep();
+  const runSweep = (): void => {
+    running ??= sweep().finally(() => (running = undefined));
+  };
+  // Sweeps start once the server listens: a listen that fails (port in use) runs none.
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onListen', async () => {
+    timer = setInterval(runSweep, sweepEvery);
+    timer.unref();
+    runSweep();
+  });
+  app.addHook('onClose', async () => {
+    closed = true;
+    clearInterval(timer);
+    await running;
+  });
 };

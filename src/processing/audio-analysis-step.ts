@@ -25,6 +25,9 @@ export interface SilenceSettings {
   minSeconds: number;
 }
 
+/** What analyseAudio returns: the analysis, and the loudness curve for the timeline (not stored with the step). */
+export type AudioAnalysisWithCurve = AudioAnalysis & { momentaryLufs: Array<number | null> };
+
 /**
  * audio analysis: one decoding pass through ebur128 (integrated loudness, loudness range) and
  * silencedetect (stretches below the threshold for at least the minimum length). Both filters
@@ -35,7 +38,7 @@ export async function analyseAudio(
   media: MediaInfo,
   settings: SilenceSettings,
   limits: RunLimits,
-): Promise<AudioAnalysis> {
+): Promise<AudioAnalysisWithCurve> {
   const filters = `ebur128,silencedetect=noise=${settings.thresholdDb}dB:d=${settings.minSeconds}`;
   const result = await runFfmpeg(
     ['-v', 'info', '-i', input, '-map', '0:a:0', '-vn', '-sn', '-dn', '-af', filters, '-f', 'null', '-'],
@@ -46,7 +49,21 @@ export async function analyseAudio(
     silenceThresholdDb: settings.thresholdDb,
     silenceMinSeconds: settings.minSeconds,
     silences: parseSilences(result.stderr, media.durationSeconds),
+    momentaryLufs: parseMomentaryLoudness(result.stderr),
   };
+}
+
+/**
+ * ebur128's per-frame lines ("t: 0.1 … M: -23.4 S: …"), one every 100 ms: the momentary loudness
+ * (400 ms window) in LUFS, rounded to 0.1, null below the -70 LUFS gate (silence).
+ */
+export function parseMomentaryLoudness(stderr: string): Array<number | null> {
+  const values: Array<number | null> = [];
+  for (const match of stderr.matchAll(/\bt:\s*[\d.]+\s+TARGET:\S+ LUFS\s+M:\s*(-?[\d.]+|-inf|nan)/g)) {
+    const m = Number(match[1]);
+    values.push(Number.isFinite(m) && m > -70 ? Math.round(m * 10) / 10 : null);
+  }
+  return values;
 }
 
 /** Reads ebur128's summary ("I: -23.0 LUFS", "LRA: 4.6 LU") from ffmpeg's stderr. */

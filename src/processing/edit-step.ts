@@ -5,6 +5,8 @@ import { writeOutput } from './step-output.js';
 import { probeDuration, type MediaInfo } from './probe-step.js';
 import type { SilentSegment } from './audio-analysis-step.js';
 import { EVEN_DIMENSIONS, h264EncoderArgs } from './web-step.js';
+import { readVideoPackets } from './video-packets.js';
+import { planSmartCut, runSmartCut } from './smart-cut.js';
 
 /** Output name of the edit step. */
 export const EDITED_NAME = 'edited.mp4';
@@ -23,6 +25,16 @@ export interface EditReport {
   cuts: Array<{ start: number; end: number }>;
   /** Name of the edited file among the outputs; null when there was nothing to cut. */
   output: string | null;
+  /**
+   * How the edit was made: `smart` (streams copied between cuts, only the GOPs around each cut
+   * re-encoded), `reencode` (everything re-encoded: audio only, or a source the smart cut cannot
+   * match, see `edit_fallback_reason`), null when nothing was cut.
+   */
+  edit_mode: 'smart' | 'reencode' | null;
+  /** Why a video edit was not a smart cut; null otherwise. */
+  edit_fallback_reason: string | null;
+  /** Seconds of video re-encoded by the edit (smart: the heads and tails around the cuts). */
+  reencoded_seconds: number;
 }
 
 /** A stretch of the original, in seconds. */
@@ -58,8 +70,9 @@ export function keptRanges(cuts: Range[], duration: number): Range[] {
 }
 
 /**
- * edit: an MP4 of the upload with the silent stretches cut out (trim + concat, re-encoded to
- * H.264/AAC so every cut is exact), and the report of what was removed. The edited duration is
+ * edit: an MP4 of the upload with the silent stretches cut out, and the report of what was removed.
+ * A smart cut when the source allows (see smart-cut.ts): frame-exact, lossless outside the GOPs
+ * around each cut; otherwise a full re-encode (trim + concat to H.264/AAC). The edited duration is
  * read back from the written file, not computed from the plan.
  */
 export async function makeEdit(
@@ -67,7 +80,11 @@ export async function makeEdit(
   outputDir: string,
   media: MediaInfo,
   silences: SilentSegment[],
-  options: { padSeconds: number },
+  options: {
+    padSeconds: number;
+    /** `reencode` forces the full re-encode (the benchmark's reference); default: smart when possible. */
+    mode?: 'auto' | 'reencode';
+  },
   limits: RunLimits,
 ): Promise<EditReport> {
   const original = media.durationSeconds;
@@ -85,7 +102,31 @@ export async function makeEdit(
       silence_removed: 0,
       cuts: [],
       output: null,
+      edit_mode: null,
+      edit_fallback_reason: null,
+      reencoded_seconds: 0,
     };
+  }
+
+  let fallbackReason: string | null = null;
+  if (media.video && options.mode === 'reencode') fallbackReason = 'a full re-encode was asked for';
+  else if (media.video) {
+    const video = await readVideoPackets(input, { ...limits, onProgress: undefined });
+    const plan = planSmartCut(kept, media, video);
+    if (plan.ok) {
+      let reencoded = 0;
+      const file = await writeOutput(outputDir, EDITED_NAME, async (tmp) => {
+        reencoded = (await runSmartCut(input, tmp, media, video, plan, limits)).reencodedSeconds;
+      });
+      const edited = await probeDuration(file, limits);
+      return {
+        ...summary(original, edited, cuts, removed),
+        edit_mode: 'smart',
+        edit_fallback_reason: null,
+        reencoded_seconds: reencoded,
+      };
+    }
+    fallbackReason = plan.reason;
   }
 
   const hasVideo = media.video !== null;
@@ -119,17 +160,31 @@ export async function makeEdit(
     });
     const edited = await probeDuration(file, limits);
     return {
-      original_duration: round(original),
-      edited_duration: round(edited),
-      time_saved: round(original - edited),
-      segments_removed: cuts.length,
-      silence_removed: removed,
-      cuts,
-      output: EDITED_NAME,
+      ...summary(original, edited, cuts, removed),
+      edit_mode: 'reencode',
+      edit_fallback_reason: fallbackReason,
+      reencoded_seconds: hasVideo ? round(keptSeconds) : 0,
     };
   } finally {
     await rm(script, { force: true });
   }
+}
+
+function summary(
+  original: number,
+  edited: number,
+  cuts: Range[],
+  removed: number,
+): Omit<EditReport, 'edit_mode' | 'edit_fallback_reason' | 'reencoded_seconds'> {
+  return {
+    original_duration: round(original),
+    edited_duration: round(edited),
+    time_saved: round(original - edited),
+    segments_removed: cuts.length,
+    silence_removed: removed,
+    cuts,
+    output: EDITED_NAME,
+  };
 }
 
 function round(value: number): number {

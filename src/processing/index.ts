@@ -25,7 +25,14 @@ export {
   type StepState,
 } from './pipeline.js';
 export { probeMedia, probeDuration, type MediaInfo } from './probe-step.js';
-export { makeThumbnails, THUMBNAIL_NAME, CONTACT_SHEET_NAME } from './thumbnail-step.js';
+export {
+  makeThumbnails,
+  THUMBNAIL_NAME,
+  CONTACT_SHEET_NAME,
+  SPRITE_NAME,
+  type SpriteSheet,
+  type ThumbnailResult,
+} from './thumbnail-step.js';
 export { makeWebVersion, WEB_NAME, type WebResult } from './web-step.js';
 export {
   analyseAudio,
@@ -52,3 +59,8 @@ export {
   type ChapterSettings,
 } from './chapters-step.js';
 export { childrenDieWithParent } from './run-ffmpeg.js';
+export { startQueueWorker, type QueueWorker } from './queue-worker.js';
+export * from './transcribe/index.js';
+export { writeTimeline, TIMELINE_NAME, type Timeline } from './timeline.js';
+export { planSmartCut, type Piece, type SmartCutPlan } from './smart-cut.js';
+export { readVideoPackets, parsePacketList, type VideoPackets } from './video-packets.js';

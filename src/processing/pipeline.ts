@@ -1,10 +1,27 @@
 import { readdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { probeMedia, type MediaInfo } from './probe-step.js';
-import { CONTACT_SHEET_NAME, makeThumbnails, THUMBNAIL_NAME } from './thumbnail-step.js';
+import {
+  CONTACT_SHEET_NAME,
+  makeThumbnails,
+  SPRITE_NAME,
+  THUMBNAIL_NAME,
+  type SpriteSheet,
+  type ThumbnailResult,
+} from './thumbnail-step.js';
 import { makeWebVersion, WEB_NAME, type WebResult } from './web-step.js';
 import { analyseAudio, type AudioAnalysis } from './audio-analysis-step.js';
-import { DEFAULT_CUT_PAD_SECONDS, EDITED_NAME, makeEdit, type EditReport } from './edit-step.js';
+import { DEFAULT_CUT_PAD_SECONDS, EDITED_NAME, makeEdit, planCuts, type EditReport } from './edit-step.js';
+import { TIMELINE_NAME, writeTimeline } from './timeline.js';
+import {
+  engineFor,
+  SUBTITLES_SRT_NAME,
+  SUBTITLES_VTT_NAME,
+  transcribe,
+  TRANSCRIPT_NAME,
+  type TranscribeResult,
+  type TranscribeSettings,
+} from './transcribe/index.js';
 import {
   CHAPTERS_JSON_NAME,
   CHAPTERS_VTT_NAME,
@@ -18,6 +35,7 @@ import { StepRunner } from './step-runner.js';
 import {
   audioAnalysisSchema,
   chaptersSchema,
+  transcribeResultSchema,
   editReportSchema,
   mediaInfoSchema,
   thumbnailResultSchema,
@@ -50,6 +68,8 @@ export interface PipelineSettings {
   /** Seconds of silence kept at each side of a cut. Default 0.05. */
   cutPadSeconds?: number;
   chapterSettings?: ChapterSettings;
+  /** INGEST_TRANSCRIBE (+ whisper.cpp paths); absent: off. */
+  transcribe?: TranscribeSettings;
 }
 
 /** The processing report: the edit numbers the original client reads, and the rest of what was found. */
@@ -60,11 +80,27 @@ export interface ProcessingReport extends Omit<EditReport, 'cuts' | 'output'> {
   silence_threshold_db: number;
   silence_min_seconds: number;
   cuts: EditReport['cuts'];
-  web: { output: string; video: WebResult['video']; audio: WebResult['audio'] };
+  web: {
+    output: string;
+    video: WebResult['video'];
+    audio: WebResult['audio'];
+    /** The web copy's soft subtitle track ("mov_text"), or null. */
+    subtitles: WebResult['subtitles'];
+  };
   edited_output: string | null;
   thumbnail: string | null;
   contact_sheet: string | null;
   chapters: Chapter[] | null;
+  /** The transcript's summary (its words are in transcript.json); null when not transcribed. */
+  transcript: {
+    engine: string;
+    language: string;
+    word_count: number;
+    output: string;
+    subtitles: { vtt: string; srt: string };
+  } | null;
+  /** timeline.json (loudness curve, silences, cuts, chapters, sprite), or null without audio. */
+  timeline: string | null;
   /** Optional steps (OPTIONAL_STEPS) that failed without failing the job; empty when none did. */
   failed_steps: Array<{ name: StepName; code: string; message: string }>;
 }
@@ -114,30 +150,36 @@ export async function runPipeline(
     work: (limits) => probeMedia(input, limits),
   });
   const thumbs = await thumbnailStep(runner, input, outputDir, media);
+  const chapters = await chaptersStep(runner, input, outputDir, media, settings);
+  const pad = settings.cutPadSeconds ?? DEFAULT_CUT_PAD_SECONDS;
+  const audio = await audioStep(runner, input, outputDir, media, settings, {
+    sprite: thumbs?.sprite ?? null,
+    chapters,
+  });
+  const silences = audio?.silences ?? [];
+  const transcript = await transcribeStep(runner, input, outputDir, media, silences, settings);
   const web = await runner.run({
     name: 'web',
     schema: webResultSchema,
     files: [WEB_NAME],
-    work: (limits) => makeWebVersion(input, outputDir, media, limits),
+    work: (limits) =>
+      makeWebVersion(
+        input,
+        outputDir,
+        media,
+        limits,
+        transcript && transcript.segment_count > 0
+          ? { file: path.join(outputDir, SUBTITLES_SRT_NAME), language: transcript.language }
+          : null,
+      ),
   });
-  const audio = await audioStep(runner, input, media, settings);
-  const silences = audio?.silences ?? [];
   const edit = await runner.run({
     name: 'edit',
     schema: editReportSchema,
     files: [EDITED_NAME],
     written: (result) => (result.output === null ? [] : [result.output]),
-    work: (limits) =>
-      makeEdit(
-        input,
-        outputDir,
-        media,
-        silences,
-        { padSeconds: settings.cutPadSeconds ?? DEFAULT_CUT_PAD_SECONDS },
-        limits,
-      ),
+    work: (limits) => makeEdit(input, outputDir, media, silences, { padSeconds: pad }, limits),
   });
-  const chapters = await chaptersStep(runner, input, outputDir, media, settings);
 
   const steps = runner.snapshot();
   const report: ProcessingReport = {
@@ -154,11 +196,24 @@ export async function runPipeline(
     silences,
     silence_threshold_db: settings.silenceThresholdDb,
     silence_min_seconds: settings.silenceMinSeconds,
-    web: { output: path.basename(web.path), video: web.video, audio: web.audio },
+    web: { output: path.basename(web.path), video: web.video, audio: web.audio, subtitles: web.subtitles },
     edited_output: edit.output,
+    edit_mode: edit.edit_mode,
+    edit_fallback_reason: edit.edit_fallback_reason,
+    reencoded_seconds: edit.reencoded_seconds,
     thumbnail: thumbs ? path.basename(thumbs.thumbnail) : null,
     contact_sheet: thumbs ? path.basename(thumbs.contactSheet) : null,
     chapters,
+    transcript: transcript
+      ? {
+          engine: transcript.engine,
+          language: transcript.language,
+          word_count: transcript.word_count,
+          output: TRANSCRIPT_NAME,
+          subtitles: { vtt: SUBTITLES_VTT_NAME, srt: SUBTITLES_SRT_NAME },
+        }
+      : null,
+    timeline: audio ? TIMELINE_NAME : null,
     failed_steps: steps.flatMap((s) =>
       s.state === 'failed' && s.error ? [{ name: s.name, code: s.error.code, message: s.error.message }] : [],
     ),
@@ -172,7 +227,7 @@ function thumbnailStep(
   input: string,
   outputDir: string,
   media: MediaInfo,
-): Promise<{ thumbnail: string; contactSheet: string } | null> {
+): Promise<ThumbnailResult | null> {
   if (!media.video) {
     runner.skip('thumbnail', 'no video stream');
     return Promise.resolve(null);
@@ -181,16 +236,23 @@ function thumbnailStep(
     name: 'thumbnail',
     optional: true,
     schema: thumbnailResultSchema,
-    files: [THUMBNAIL_NAME, CONTACT_SHEET_NAME],
+    files: [THUMBNAIL_NAME, CONTACT_SHEET_NAME, SPRITE_NAME],
     work: (limits) => makeThumbnails(input, outputDir, media, limits),
   });
 }
 
+/**
+ * audio: loudness and silences, and timeline.json (momentary loudness every 100 ms, silences, the
+ * cuts the edit will make, chapters, the sprite). The loudness curve goes to the file only: the
+ * stored step result stays small.
+ */
 function audioStep(
   runner: StepRunner,
   input: string,
+  outputDir: string,
   media: MediaInfo,
   settings: PipelineSettings,
+  earlier: { sprite: SpriteSheet | null; chapters: Chapter[] | null },
 ): Promise<AudioAnalysis | null> {
   if (!media.audio) {
     runner.skip('audio', 'no audio stream');
@@ -200,8 +262,53 @@ function audioStep(
   return runner.run({
     name: 'audio',
     schema: audioAnalysisSchema,
-    files: [],
-    work: (limits) => analyseAudio(input, media, silence, limits),
+    files: [TIMELINE_NAME],
+    work: async (limits) => {
+      const { momentaryLufs, ...analysis } = await analyseAudio(input, media, silence, limits);
+      const pad = settings.cutPadSeconds ?? DEFAULT_CUT_PAD_SECONDS;
+      await writeTimeline(outputDir, {
+        duration: media.durationSeconds,
+        momentary: momentaryLufs,
+        integrated: analysis.integratedLufs,
+        range: analysis.loudnessRangeLu,
+        silences: analysis.silences,
+        cuts: planCuts(analysis.silences, media.durationSeconds, pad),
+        chapters: earlier.chapters,
+        sprite: earlier.sprite,
+      });
+      return analysis;
+    },
+  });
+}
+
+function transcribeStep(
+  runner: StepRunner,
+  input: string,
+  outputDir: string,
+  media: MediaInfo,
+  silences: AudioAnalysis['silences'],
+  settings: PipelineSettings,
+): Promise<TranscribeResult | null> {
+  const engine = settings.transcribe?.engine ?? 'off';
+  const why = engine === 'off' ? 'INGEST_TRANSCRIBE is off' : !media.audio ? 'no audio stream' : null;
+  if (why !== null) {
+    runner.skip('transcribe', why);
+    return Promise.resolve(null);
+  }
+  return runner.run({
+    name: 'transcribe',
+    optional: true,
+    schema: transcribeResultSchema,
+    files: [TRANSCRIPT_NAME, SUBTITLES_VTT_NAME, SUBTITLES_SRT_NAME],
+    work: (limits) =>
+      transcribe(
+        input,
+        outputDir,
+        media,
+        silences,
+        engineFor(settings.transcribe ?? { engine: 'off' }),
+        limits,
+      ),
   });
 }
 

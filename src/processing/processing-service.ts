@@ -67,6 +67,20 @@ export interface ProcessingEvents {
   interrupted: [{ taskId: string; reason: 'requeued' | 'closing' | 'lease_lost' }];
 }
 
+/**
+ * Where queued jobs are announced when processing runs on `streamai worker`s (QUEUE_URL): the row
+ * in the database stays the job's truth, the announcement only wakes a worker. `generation` tells
+ * runs of one task apart, so announcing the same run twice queues it once.
+ */
+export interface ProcessingDispatch {
+  add(taskId: string, generation: number): Promise<void>;
+  /** Closed with the service. */
+  close(): Promise<void>;
+}
+
+/** What a worker's run of one announced job came to. */
+export type ClaimedRunOutcome = 'done' | 'failed' | 'interrupted' | 'not-queued';
+
 export interface ProcessingServiceOptions {
   db: Db;
   /** Relative job paths are resolved against it. */
@@ -74,6 +88,8 @@ export interface ProcessingServiceOptions {
   logger: Logger;
   settings: ProcessingSettings;
   now?: () => Date;
+  /** Announce jobs to queue workers instead of running them here (with settings.workers = 0). */
+  dispatch?: ProcessingDispatch;
 }
 
 const stepSchema = z
@@ -142,7 +158,58 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     running?.controller.abort(new AppError('PROCESSING_CANCELLED', 'queued again'));
     this.options.logger.info({ taskId: job.taskId }, 'processing queued');
     this.emit('queued', { taskId: job.taskId });
+    this.announce(job.taskId);
     this.pump();
+  }
+
+  /**
+   * Runs one job a queue worker was handed: claims it (queued, or processing under a lease that
+   * ran out) and runs it to its end. A job already done or failed, or re-queued under a newer
+   * generation, is not run again ('not-queued'): a job is never finished twice. Rejects with
+   * UPLOAD_LOCKED while another live worker holds its lease, so that the queue retries it later.
+   */
+  async runClaimed(taskId: string): Promise<ClaimedRunOutcome> {
+    if (this.closed) throw new AppError('INVALID_STATE', 'the processing service is closed');
+    const job = this.jobs.claimNext({ owner: this.owner, durationMs: this.leaseMs }, this.now(), [], taskId);
+    if (!job) {
+      const current = this.jobs.get(taskId);
+      if (current?.state === 'processing') {
+        throw new AppError('UPLOAD_LOCKED', `${taskId} is being processed by another worker`);
+      }
+      return 'not-queued';
+    }
+    if (job.takenOver) reapOrphan(job, this.options.logger);
+    const controller = new AbortController();
+    const run: ActiveRun = { attempt: job.attempt, leaseLost: false, controller, done: Promise.resolve() };
+    this.active.set(taskId, run);
+    let outcome: ClaimedRunOutcome = 'interrupted';
+    const onDone = ({ taskId: id }: { taskId: string }): void => {
+      if (id === taskId) outcome = 'done';
+    };
+    const onFailed = ({ taskId: id }: { taskId: string }): void => {
+      if (id === taskId) outcome = 'failed';
+    };
+    this.on('done', onDone);
+    this.on('failed', onFailed);
+    try {
+      run.done = this.run(job, run);
+      await run.done;
+    } finally {
+      this.off('done', onDone);
+      this.off('failed', onFailed);
+      if (this.active.get(taskId) === run) this.active.delete(taskId);
+    }
+    return outcome;
+  }
+
+  /** Hands a queued job to the queue workers (when they run processing); a failure is logged, and start() announces again. */
+  private announce(taskId: string): void {
+    const dispatch = this.options.dispatch;
+    const job = dispatch ? this.jobs.get(taskId) : undefined;
+    if (!dispatch || !job) return;
+    dispatch.add(taskId, Date.parse(job.queuedAt)).catch((error: unknown) => {
+      this.options.logger.error({ err: error, taskId }, 'could not hand the job to the processing queue');
+    });
   }
 
   /** The processing view of a task, or undefined when it was never queued. */
@@ -179,6 +246,13 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
       this.jobs.requeue({ taskId: job.taskId, attempt: job.attempt, owner: job.leaseOwner }, this.now());
       this.options.logger.info({ taskId: job.taskId }, 'resuming interrupted processing');
     }
+    // Queue workers may have missed an announcement (this node crashed right after queuing):
+    // announcing again is harmless, the queue keeps one job per run.
+    if (this.options.dispatch) {
+      for (const job of [...this.jobs.listByState('queued'), ...this.jobs.listByState('processing')]) {
+        this.announce(job.taskId);
+      }
+    }
     this.poll = setInterval(() => this.pump(), Math.max(100, this.leaseMs / 3));
     this.poll.unref();
     this.pump();
@@ -192,6 +266,7 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     for (const run of runs)
       run.controller.abort(new AppError('PROCESSING_CANCELLED', 'the server is closing'));
     await Promise.all(runs.map((r) => r.done));
+    await this.options.dispatch?.close();
   }
 
   /** Fills free worker slots with queued jobs. */

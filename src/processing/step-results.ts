@@ -4,6 +4,8 @@ import type { WebResult } from './web-step.js';
 import type { AudioAnalysis } from './audio-analysis-step.js';
 import type { EditReport } from './edit-step.js';
 import type { Chapter } from './chapters-step.js';
+import type { SpriteSheet, ThumbnailResult } from './thumbnail-step.js';
+import type { TranscribeResult } from './transcribe/index.js';
 
 /**
  * The shape of each step's stored result. A resumed job keeps a finished step only when its stored
@@ -34,13 +36,35 @@ export const mediaInfoSchema = z.object({
   streams: z.array(z.object({ index: z.number(), type: z.string(), codec: z.string().nullable() })),
 }) satisfies z.ZodType<MediaInfo>;
 
-export const thumbnailResultSchema = z.object({ thumbnail: z.string(), contactSheet: z.string() });
+export const spriteSheetSchema = z.object({
+  file: z.string(),
+  interval: z.number(),
+  columns: z.number(),
+  rows: z.number(),
+  tileWidth: z.number(),
+  tileHeight: z.number(),
+  times: z.array(z.number()),
+}) satisfies z.ZodType<SpriteSheet>;
+
+export const thumbnailResultSchema = z.object({
+  thumbnail: z.string(),
+  contactSheet: z.string(),
+  sprite: spriteSheetSchema,
+}) satisfies z.ZodType<ThumbnailResult>;
 
 export const webResultSchema = z.object({
   path: z.string(),
   video: z.enum(['copy', 'h264']).nullable(),
   audio: z.enum(['copy', 'aac']).nullable(),
+  subtitles: z.literal('mov_text').nullable(),
 }) satisfies z.ZodType<WebResult>;
+
+export const transcribeResultSchema = z.object({
+  engine: z.string(),
+  language: z.string(),
+  word_count: z.number(),
+  segment_count: z.number(),
+}) satisfies z.ZodType<TranscribeResult>;
 
 export const audioAnalysisSchema = z.object({
   integratedLufs: z.number().nullable(),
@@ -58,6 +82,9 @@ export const editReportSchema = z.object({
   silence_removed: z.number(),
   cuts: z.array(range),
   output: z.string().nullable(),
+  edit_mode: z.enum(['smart', 'reencode']).nullable(),
+  edit_fallback_reason: z.string().nullable(),
+  reencoded_seconds: z.number(),
 }) satisfies z.ZodType<EditReport>;
 
 export const chaptersSchema = z.array(

@@ -1,15 +1,23 @@
-/** The steps, in the order they run. */
-export const STEP_NAMES = ['probe', 'thumbnail', 'web', 'audio', 'edit', 'chapters'] as const;
+/**
+ * The steps, in the order they run. Chapters come before audio because the audio step writes
+ * the timeline (which shows them); transcribe comes before web because the web copy carries the
+ * subtitles it makes, and after audio because it cuts long audio at the silences found there.
+ */
+export const STEP_NAMES = ['probe', 'thumbnail', 'chapters', 'audio', 'transcribe', 'web', 'edit'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /**
  * Steps whose failure does not fail the job: the report's numbers (durations, cuts, loudness) and
  * the files it is for (web copy, edit) do not depend on them, and the report already has an empty
- * value for them (null thumbnail, null chapters) when they do not apply. Such a step that fails is
+ * value for them (null thumbnail, null chapters, null transcript) when they do not apply. Such a step that fails is
  * recorded "failed" with its error, its outputs are removed, the job goes on and ends "done", and
  * the report lists it in `failed_steps`. Every other step (probe, web, audio, edit) fails the job.
  */
-export const OPTIONAL_STEPS: ReadonlySet<StepName> = new Set<StepName>(['thumbnail', 'chapters']);
+export const OPTIONAL_STEPS: ReadonlySet<StepName> = new Set<StepName>([
+  'thumbnail',
+  'chapters',
+  'transcribe',
+]);
 
 /** A step's state: pending → running → done | skipped | failed. */
 export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
@@ -41,7 +49,15 @@ export interface StepRecord {
 }
 
 // Rough share of the work of each step, so the overall progress moves evenly.
-const WEIGHTS: Record<StepName, number> = { probe: 1, thumbnail: 1, web: 3, audio: 2, edit: 5, chapters: 3 };
+const WEIGHTS: Record<StepName, number> = {
+  probe: 1,
+  thumbnail: 1,
+  chapters: 3,
+  audio: 2,
+  transcribe: 8,
+  web: 3,
+  edit: 5,
+};
 
 /** Fresh step records for a new run. */
 export function initialSteps(): StepRecord[] {

@@ -21,6 +21,7 @@ export function createRecorder(
   }
   return new FfmpegRecorder({
     source: overrides.source ?? config.recorder.ffmpegSource,
+    segmentSeconds: config.recorder.segmentSeconds,
     logger: logger.child({ part: 'ffmpeg-recorder' }),
   });
 }

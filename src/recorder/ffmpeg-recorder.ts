@@ -6,6 +6,7 @@ import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { ffmpegPath } from '../media/index.js';
 import { ffmpegInputArgs, parseFfmpegSource, type FfmpegSource } from './ffmpeg-source.js';
+import { SegmentWatcher } from './segment-watcher.js';
 import type {
   Recorder,
   RecorderEvents,
@@ -26,6 +27,8 @@ export interface FfmpegRecorderOptions {
   startTimeoutMs?: number;
   /** How long `q` on stdin may take to finalise the file before a signal is sent [15 s]. */
   stopTimeoutMs?: number;
+  /** RECORDING_SEGMENT_SECONDS: close a part every N seconds; 0 = one file [0]. */
+  segmentSeconds?: number;
 }
 
 interface Running {
@@ -47,6 +50,7 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
   private readonly binary: string;
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
+  private readonly segmentSeconds: number;
   private running: Running | undefined;
   private lastError: { code: string; message: string } | null = null;
 
@@ -58,6 +62,7 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
     this.binary = options.ffmpeg ?? ffmpegPath;
     this.startTimeoutMs = options.startTimeoutMs ?? 20_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 15_000;
+    this.segmentSeconds = options.segmentSeconds ?? 0;
   }
 
   async start(): Promise<void> {
@@ -98,6 +103,8 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
     if (this.running) throw new AppError('ALREADY_RECORDING', 'ffmpeg is already recording');
     await mkdir(options.directory, { recursive: true });
     const outputPath = path.join(options.directory, `${options.baseName}.mkv`);
+    const segments = this.segmentSeconds > 0 ? new SegmentWatcher(outputPath, this.logger) : undefined;
+    if (segments) await segments.prepare();
     const args = [
       '-hide_banner',
       '-nostats',
@@ -108,9 +115,9 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
       'pipe:1',
       '-n',
       ...ffmpegInputArgs(this.source, await this.screenSize()),
-      '-f',
-      'matroska',
-      outputPath,
+      ...(segments
+        ? segments.outputArgs(this.segmentSeconds, this.source.type !== 'url')
+        : ['-f', 'matroska', outputPath]),
     ];
     this.logger.info({ outputPath, source: this.source }, 'ffmpeg recording starting');
     const child = spawn(this.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -142,8 +149,8 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
         if (running?.child === child) this.running = undefined;
         const stoppedAt = new Date().toISOString();
         const stoppedByUs = running?.stopping ?? false;
-        void stat(outputPath)
-          .then((s) => s.size > 0)
+        void (segments ? segments.finish() : Promise.resolve(undefined))
+          .then(async (parts) => (parts ? parts.length > 0 : (await stat(outputPath)).size > 0))
           .catch(() => false)
           .then((hasFile) => {
             this.logger.info({ code, signal, outputPath, hasFile }, 'ffmpeg recording ended');
@@ -161,6 +168,7 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
               external: !stoppedByUs,
               // Ctrl-C in a terminal reaches ffmpeg too; it then finalises the file as on "q".
               interrupted: !stoppedByUs && code !== 0 && !/received signal 2\b/.test(stderr),
+              ...(segments ? { segments: segments.closed() } : {}),
             };
             this.emit('finished', event);
             resolve(event);
@@ -189,6 +197,7 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
         await exited.catch(() => undefined);
       }
       this.running = undefined;
+      await segments?.finish();
       throw new AppError(
         'RECORDER_UNAVAILABLE',
         `ffmpeg could not start recording from ${describe(this.source)}: ${lastLine(stderr) || outcome}`,
@@ -197,6 +206,7 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
     if (this.running?.child === child) this.running.startedAt = startedAt;
     const event: RecordingStartedEvent = { startedAt, outputPath, external: false, pid: child.pid };
     this.emit('started', event);
+    segments?.watch((segment) => this.emit('segment', segment));
     return event;
   }
 

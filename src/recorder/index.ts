@@ -7,8 +7,10 @@ export type {
   RecordingStartedEvent,
   RecordingFinishedEvent,
   RecordingLostEvent,
+  RecordingSegmentEvent,
   StartRecordingOptions,
 } from './recorder.js';
+export { segmentFolderFor, listSegmentFiles, SEGMENT_LIST_FILE } from './segments.js';
 export { FfmpegRecorder, type FfmpegRecorderOptions } from './ffmpeg-recorder.js';
 export { ObsRecorder, type ObsRecorderOptions } from './obs-recorder.js';
 export { parseFfmpegSource, type FfmpegSource } from './ffmpeg-source.js';

@@ -41,6 +41,21 @@ export interface RecordingFinishedEvent {
   external: boolean;
   /** The recorder went away while recording (OBS killed); the file may be truncated. */
   interrupted: boolean;
+  /**
+   * A segmented recording: the closed parts, in order, and `outputPath` is the file they are to
+   * be joined into (it does not exist yet). Absent for a recording of one file.
+   */
+  segments?: string[] | undefined;
+}
+
+/** A part of a segmented recording is closed (complete and playable) while recording goes on. */
+export interface RecordingSegmentEvent {
+  /** The recording's `outputPath` (the file the parts will be joined into). */
+  outputPath: string;
+  /** 0-based, in recording order. */
+  index: number;
+  /** The closed part. */
+  path: string;
 }
 
 /** A recording ended without a file the recorder can point to. */
@@ -58,6 +73,8 @@ export interface RecorderEvents {
   /** Every completed file, whoever started or stopped it. */
   finished: [RecordingFinishedEvent];
   lost: [RecordingLostEvent];
+  /** A segmented recording closed a part (see RECORDING_SEGMENT_SECONDS). */
+  segment: [RecordingSegmentEvent];
 }
 
 /** Where and under what name to record. */

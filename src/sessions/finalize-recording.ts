@@ -5,6 +5,8 @@ import type { Logger } from '../logging/index.js';
 import type { RecordingRecord, SessionRepository } from '../store/index.js';
 import { moveFile, sha256File } from './move-file.js';
 import { makeThumbnail, probeRecording } from './probe-recording.js';
+import { listSegmentFiles } from '../recorder/index.js';
+import { joinSegments } from './join-segments.js';
 import { isFile, uniquePath } from './session-files.js';
 
 /**
@@ -24,6 +26,17 @@ export async function finalizeRecordingFile(input: {
   try {
     if (!source) throw new AppError('FILE_NOT_FOUND', 'the recorder reported no file for this recording');
     await mkdir(folder, { recursive: true });
+    if (!(await isFile(source))) {
+      // A segmented recording: its closed parts become the one file (after Stop, or after a crash).
+      const parts = await listSegmentFiles(source);
+      if (parts.length > 0) {
+        const joined = await joinSegments(parts, source);
+        logger.info(
+          { recordingId: recording.id, parts: joined.parts.length, duration: joined.joinedDuration },
+          'recorded parts joined',
+        );
+      }
+    }
     let filePath = source;
     if (path.resolve(path.dirname(source)) !== path.resolve(folder)) {
       filePath = await uniquePath(folder, path.basename(source));

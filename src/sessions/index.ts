@@ -13,6 +13,7 @@ export {
   type RecordingManagerOptions,
 } from './recording-manager.js';
 export { type RecordingUploadEvent } from './recording-uploads.js';
+export { untilNotRecording, untilUploadFinished } from './recording-waits.js';
 export {
   RECORDING_TRANSITIONS,
   transition,

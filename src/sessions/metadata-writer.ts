@@ -12,6 +12,8 @@ export interface MetadataWriterOptions {
   logger: Logger;
   now: () => Date;
   onRecordingChanged: (recordingId: string) => void;
+  /** Fields other parts add to the file (RecordingManagerOptions.metadataExtras). */
+  extras?: ((sessionId: string) => Record<string, unknown>) | undefined;
 }
 
 /**
@@ -57,7 +59,10 @@ export class MetadataWriter {
         now().toISOString(),
         repo.listSessionUploadTasks(sessionId),
       );
-      await writeJsonAtomic(catalog.metadataPath(session), metadata);
+      await writeJsonAtomic(catalog.metadataPath(session), {
+        ...metadata,
+        ...this.options.extras?.(sessionId),
+      });
       this.markWritten(session);
     } catch (error) {
       this.markFailed(session, error);

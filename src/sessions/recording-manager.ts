@@ -8,6 +8,7 @@ import type {
   RecorderStatus,
   RecordingFinishedEvent,
   RecordingLostEvent,
+  RecordingSegmentEvent,
   RecordingStartedEvent,
 } from '../recorder/index.js';
 import { SessionRepository, type Db, type RecordingRecord, type SessionRecord } from '../store/index.js';
@@ -15,7 +16,7 @@ import { stopOrphanRecorder } from './stop-orphan-recorder.js';
 import { finalizeRecordingFile } from './finalize-recording.js';
 import { RecordingUploads, type RecordingUploadEvent } from './recording-uploads.js';
 import { MetadataWriter } from './metadata-writer.js';
-import { stamp, uniqueBaseName } from './session-files.js';
+import { removeSegments, stamp, uniqueBaseName } from './session-files.js';
 import { SessionCatalog, type RecordingView, type SessionView } from './session-catalog.js';
 import { validateSessionName } from './session-name.js';
 import type { UploadQueue } from './upload-queue.js';
@@ -68,6 +69,8 @@ export interface RecordingManagerOptions {
   logger?: Logger;
   /** The clock for times the manager stamps (start, stop, elapsed) [the system clock]. */
   now?: () => Date;
+  /** Fields added to a session's metadata file (the retention part's deletions and disk stops). */
+  metadataExtras?: (sessionId: string) => Record<string, unknown>;
 }
 
 /**
@@ -115,6 +118,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       logger: this.logger,
       now: this.now,
       onRecordingChanged: (id) => this.announce(id),
+      extras: options.metadataExtras,
     });
     this.recordingUploads = this.uploads
       ? new RecordingUploads({
@@ -305,6 +309,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     const onStarted = (e: RecordingStartedEvent) => this.guard(this.onRecorderStarted(e));
     const onFinished = (e: RecordingFinishedEvent) => this.onRecorderFinished(e);
     const onLost = (e: RecordingLostEvent) => this.guard(this.onRecorderLost(e));
+    const onSegment = (e: RecordingSegmentEvent) => this.onRecorderSegment(e);
     const onStatus = (s: RecorderStatus) => {
       this.emitState();
       if (s.connected && this.orphans.length > 0) this.guard(this.settleOrphans());
@@ -312,11 +317,13 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     this.recorder.on('started', onStarted);
     this.recorder.on('finished', onFinished);
     this.recorder.on('lost', onLost);
+    this.recorder.on('segment', onSegment);
     this.recorder.on('status', onStatus);
     this.unsubscribers.push(() => {
       this.recorder.off('started', onStarted);
       this.recorder.off('finished', onFinished);
       this.recorder.off('lost', onLost);
+      this.recorder.off('segment', onSegment);
       this.recorder.off('status', onStatus);
     });
     if (this.recordingUploads) this.unsubscribers.push(this.recordingUploads.subscribe());
@@ -357,6 +364,15 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     await this.writeMetadata(recording.sessionId);
     this.emitState();
     this.announce(recording.id);
+  }
+
+  /** A part of the running recording closed: with auto-upload, it is sent at once. */
+  private onRecorderSegment(event: RecordingSegmentEvent): void {
+    const active = activeRecording(this.phase);
+    if (!active || !this.autoUpload || !this.recordingUploads) return;
+    const recording = this.getRecording(active.recordingId);
+    if (!recording || recording.sourcePath !== event.outputPath) return;
+    this.recordingUploads.addPart(recording, { index: event.index, filePath: event.path }, this.autoProcess);
   }
 
   private onRecorderFinished(event: RecordingFinishedEvent): void {
@@ -460,7 +476,15 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     });
     await this.writeMetadata(session.id);
     const view = this.announce(recordingId);
-    if (view.state === 'ready' && this.autoUpload && this.uploads) {
+    // Sent part by part while recording: only the count (and the joined file) is left to tell.
+    const sentAsParts =
+      (await this.recordingUploads?.closeParts(
+        recordingId,
+        view.state === 'ready' ? (view.filePath ?? undefined) : undefined,
+      )) ?? false;
+    // Joined and verified, and not needed for an upload in parts: the parts can go.
+    if (view.state === 'ready' && !sentAsParts && source) await removeSegments(source, this.logger);
+    if (view.state === 'ready' && !sentAsParts && this.autoUpload && this.uploads) {
       try {
         await this.upload(recordingId, { autoProcess: this.autoProcess });
       } catch (error) {
@@ -475,6 +499,11 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       }
     }
     return this.getRecording(recordingId) ?? view;
+  }
+
+  /** Rewrites a session's metadata file (after another part changed what `metadataExtras` returns). */
+  refreshMetadata(sessionId: string): Promise<void> {
+    return this.writeMetadata(sessionId);
   }
 
   /** Writes session_metadata.json (never rejects; see MetadataWriter). */

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { SessionRepository } from '../store/index.js';
 import type { RecordingView } from './session-catalog.js';
+import { removeSegments } from './session-files.js';
 import {
   isFinalUploadState,
   type UploadProgressView,
@@ -41,6 +43,8 @@ export interface RecordingUploadsOptions {
 export class RecordingUploads {
   /** Recordings whose upload is being enqueued right now. */
   private readonly enqueueing = new Set<string>();
+  /** Segmented recordings sent part by part: the task (undefined if it could not be opened) and the parts handed. */
+  private readonly partUploads = new Map<string, { task: Promise<string | undefined>; count: number }>();
 
   constructor(private readonly options: RecordingUploadsOptions) {}
 
@@ -84,6 +88,78 @@ export class RecordingUploads {
     return task.id;
   }
 
+  /**
+   * A part of a recording closed while it records: the recording's one task is opened at the
+   * first part, and each part is handed to it in order (CONTRACTS.md "Segmented recordings").
+   * Nothing happens with a queue that does not take parts: the joined file is sent after Stop.
+   */
+  addPart(recording: RecordingView, part: { index: number; filePath: string }, autoProcess: boolean): void {
+    const { queue, logger } = this.options;
+    const add = queue.addRecordingPart?.bind(queue);
+    if (!queue.openRecordingUpload || !add) return;
+    let entry = this.partUploads.get(recording.id);
+    if (!entry) {
+      entry = { task: this.openPartTask(recording, autoProcess), count: 0 };
+      this.partUploads.set(recording.id, entry);
+    }
+    entry.count += 1;
+    entry.task = entry.task.then((taskId) => {
+      if (taskId === undefined) return undefined;
+      try {
+        add(taskId, part);
+      } catch (error) {
+        logger.error({ err: error, taskId, part }, 'a recorded part could not be handed to the upload');
+      }
+      return taskId;
+    });
+  }
+
+  /**
+   * After Stop: tells the recording's part task how many parts there are (and the joined file).
+   * False when the recording was not sent in parts (the caller uploads the file instead).
+   */
+  async closeParts(recordingId: string, joinedFilePath: string | undefined): Promise<boolean> {
+    const entry = this.partUploads.get(recordingId);
+    if (!entry) return false;
+    this.partUploads.delete(recordingId);
+    const taskId = await entry.task;
+    if (taskId === undefined || !this.options.queue.closeRecordingUpload) return false;
+    this.options.queue.closeRecordingUpload(taskId, {
+      count: entry.count,
+      ...(joinedFilePath !== undefined ? { joinedFilePath } : {}),
+    });
+    this.options.logger.info({ recordingId, taskId, parts: entry.count }, 'recording upload closed');
+    return true;
+  }
+
+  private async openPartTask(recording: RecordingView, autoProcess: boolean): Promise<string | undefined> {
+    const { queue, repo, logger, now, writeMetadata } = this.options;
+    if (!queue.openRecordingUpload) return undefined;
+    this.enqueueing.add(recording.id);
+    let taskId: string;
+    try {
+      taskId = await queue.openRecordingUpload({
+        recordingId: recording.id,
+        sessionName: recording.sessionName,
+        autoProcess,
+        fileName: path.basename(recording.sourcePath ?? `${recording.id}.mkv`),
+      });
+    } catch (error) {
+      logger.error({ err: error, recordingId: recording.id }, 'the recording upload could not be opened');
+      return undefined;
+    } finally {
+      this.enqueueing.delete(recording.id);
+    }
+    if (repo.getRecording(recording.id)?.uploadTaskId !== taskId) {
+      repo.updateRecording(recording.id, { uploadTaskId: taskId, uploadQueuedAt: now().toISOString() });
+    }
+    const task = queue.get(taskId);
+    if (task) this.onState(task, true);
+    await writeMetadata(recording.sessionId);
+    logger.info({ recordingId: recording.id, taskId }, 'recording upload opened for its parts');
+    return taskId;
+  }
+
   /** After a restart: bring stored upload states up to date with the upload service. */
   sync(): void {
     const { repo, queue } = this.options;
@@ -104,6 +180,10 @@ export class RecordingUploads {
       if (!adopt && !this.enqueueing.has(recording.id)) return;
       repo.updateRecording(recording.id, { uploadTaskId: task.id, uploadQueuedAt: task.createdAt });
       recording.uploadState = null;
+    }
+    if (task.state === 'completed' && recording.uploadState !== 'completed' && recording.sourcePath) {
+      // The server has the recording: the parts kept for its upload are no longer needed.
+      void removeSegments(recording.sourcePath, logger);
     }
     if (recording.uploadState !== task.state || task.state !== 'completed') {
       repo.updateRecording(recording.id, {

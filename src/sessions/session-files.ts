@@ -1,5 +1,21 @@
-import { stat } from 'node:fs/promises';
+import { rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger } from '../logging/index.js';
+import { segmentFolderFor } from '../recorder/index.js';
+
+/**
+ * Removes a segmented recording's parts (once joined and verified, or once the server has them),
+ * and the `.segments` folder when nothing else is left in it.
+ */
+export async function removeSegments(outputPath: string, logger: Logger): Promise<void> {
+  const folder = segmentFolderFor(outputPath);
+  try {
+    await rm(folder, { recursive: true, force: true });
+    await rmdir(path.dirname(folder)).catch(() => undefined); // others still in it: kept
+  } catch (error) {
+    logger.warn({ err: error, folder }, 'recorded parts could not be removed');
+  }
+}
 
 /** "2026-11-24 20-13-03" (UTC), the way OBS names its files. */
 export function stamp(date: Date): string {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { RecordingRecord, SessionRecord, SessionUploadTask } from '../store/index.js';
 import { localDateTime } from './local-time.js';
+import { isFinalUploadState } from './upload-queue.js';
 
 /** One upload in `vultr_uploads`: the original fields plus state and checksum. */
 export interface MetadataUpload {
@@ -161,16 +162,7 @@ function statusOf(recordings: readonly RecordingRecord[]): SessionMetadata['stat
   const usable = recordings.filter((r) => r.state === 'ready');
   if (usable.length === 0) return 'failed';
   if (usable.every((r) => r.uploadState === 'completed')) return 'uploaded';
-  if (
-    usable.some(
-      (r) =>
-        r.uploadState !== null &&
-        r.uploadState !== 'completed' &&
-        r.uploadState !== 'failed' &&
-        r.uploadState !== 'cancelled',
-    )
-  )
-    return 'uploading';
+  if (usable.some((r) => r.uploadState !== null && !isFinalUploadState(r.uploadState))) return 'uploading';
   return 'recorded';
 }
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/index.js';
+import { segmentFolderFor } from '../recorder/index.js';
 
 function alive(pid: number): boolean {
   try {
@@ -29,7 +30,8 @@ export async function stopOrphanRecorder(
   } catch {
     return false; // gone, or not a system with /proc: nothing to stop
   }
-  if (!cmdline.includes(outputPath)) return false;
+  // A segmented recording's ffmpeg names its parts' folder rather than the recording's file.
+  if (!cmdline.includes(outputPath) && !cmdline.includes(segmentFolderFor(outputPath))) return false;
   logger.warn({ pid, outputPath }, 'stopping a recorder left running by a previous run');
   try {
     process.kill(pid, 'SIGINT');

@@ -2,4 +2,4 @@
 export { Station, type StationEvents, type StationOptions } from './station.js';
 export { ProcessingWatcher } from './processing-watcher.js';
 export { packageVersion } from './version.js';
-export type { StatusView, UploadView, RecordingView, ProcessingView } from './views.js';
+export * from './contract.js';

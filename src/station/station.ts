@@ -5,6 +5,9 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { IngestServer, ingestOptionsFromConfig } from '../ingest/index.js';
 import type { Logger } from '../logging/index.js';
+import { Notifier, notifyStationEvents, notifyTargets } from '../notify/index.js';
+import { RetentionService } from '../retention/index.js';
+import { createStationMetrics } from '../metrics/index.js';
 import { processorFromConfig } from '../processing/index.js';
 import { createRecorder, type Recorder } from '../recorder/index.js';
 import { RecordingManager, type RecordingView as ManagedRecording } from '../sessions/index.js';
@@ -68,6 +71,13 @@ export class Station extends EventEmitter<StationEvents> {
   private outputsClient: UploadHttpClient | undefined;
   private readonly progress = new Map<string, UploadProgress>();
   private readonly lastProgressEvent = new Map<string, number>();
+  /** Webhooks / Discord / ntfy (src/notify); undefined until started. */
+  notifier: Notifier | undefined;
+  private stopNotify: (() => void) | undefined;
+  /** RECORDINGS_RETENTION and the disk guard (src/retention). */
+  retention: RetentionService | undefined;
+  /** Prometheus registry for GET /metrics (src/metrics). */
+  metrics: ReturnType<typeof createStationMetrics> | undefined;
 
   constructor(options: StationOptions) {
     super();
@@ -95,6 +105,7 @@ export class Station extends EventEmitter<StationEvents> {
           createProcessor: processorFromConfig(config),
           tlsCertPath: undefined,
           tlsKeyPath: undefined,
+          notify: undefined, // the station announces uploads and processing itself
         });
         apiUrl = await this.ingest.start();
         logger.info({ url: apiUrl }, 'embedded ingest server started');
@@ -102,6 +113,12 @@ export class Station extends EventEmitter<StationEvents> {
       this.settings = { ...uploadSettingsFromConfig(config, apiUrl), apiKey };
       this.outputsClient = new UploadHttpClient(this.settings);
       this.db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
+      this.notifier = new Notifier({ db: this.db, targets: notifyTargets(config, 'station'), logger });
+      this.stopNotify = notifyStationEvents(this, this.notifier, logger.child({ part: 'notify' }));
+      this.notifier.start();
+      const { policy, minFreeBytes } = config.retention;
+      const recordingsPath = config.station.recordingsPath;
+      this.retention = new RetentionService({ db: this.db, policy, minFreeBytes, recordingsPath, logger });
       const uploads = new UploadService({
         db: this.db,
         settings: this.settings,
@@ -109,6 +126,17 @@ export class Station extends EventEmitter<StationEvents> {
       });
       this.uploadsService = uploads;
       this.watcher = new ProcessingWatcher(uploads, logger.child({ part: 'processing-watcher' }));
+      this.metrics = createStationMetrics({
+        db: this.db,
+        uploads,
+        recorder: () => ({
+          state: this.managerInstance?.status().state ?? 'idle',
+          connected: this.managerInstance?.status().recorder.connected ?? false,
+        }),
+        webhooks: () => this.notifier?.repository,
+        recordingsPath: config.station.recordingsPath,
+        dataDir: config.station.dataDir,
+      });
       const recorder = this.recorderOverride ?? createRecorder(config, logger.child({ part: 'recorder' }));
       const manager = new RecordingManager({
         recorder,
@@ -117,6 +145,7 @@ export class Station extends EventEmitter<StationEvents> {
         uploads,
         autoUpload: config.upload.autoUpload,
         logger: logger.child({ part: 'sessions' }),
+        metadataExtras: (sessionId) => this.retention?.metadataFor(sessionId) ?? {},
       });
       this.managerInstance = manager;
       // Start order: everything a listener reads (uploads, watcher, manager) is built before the
@@ -127,6 +156,7 @@ export class Station extends EventEmitter<StationEvents> {
       manager.on('state', () => this.emit('status', this.status()));
       manager.on('recording', (r) => this.emit('recordings', { id: r.id }));
       await manager.start();
+      this.retention.start(this, (sessionId) => manager.refreshMetadata(sessionId));
       uploads.start();
       for (const task of uploads.list(20))
         if (task.state === 'completed' && task.autoProcess) this.watcher.watch(task.id);
@@ -138,6 +168,8 @@ export class Station extends EventEmitter<StationEvents> {
 
   async close(): Promise<void> {
     this.watcher?.close();
+    await this.retention?.close();
+    this.metrics?.close();
     await this.managerInstance
       ?.close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'manager close'));
@@ -147,6 +179,8 @@ export class Station extends EventEmitter<StationEvents> {
     await this.outputsClient?.close().catch(() => undefined);
     this.outputsClient = undefined;
     await this.ingest?.close().catch((error: unknown) => this.logger.warn({ err: error }, 'ingest close'));
+    this.stopNotify?.();
+    await this.notifier?.close();
     this.db?.close();
     this.db = undefined;
     this.managerInstance = undefined;
@@ -176,6 +210,7 @@ export class Station extends EventEmitter<StationEvents> {
   }
 
   async startRecording(sessionName: string): Promise<RecordingView> {
+    await this.retention?.assertCanRecord();
     return this.recordingView(await this.manager.startRecording(sessionName));
   }
 
@@ -195,6 +230,12 @@ export class Station extends EventEmitter<StationEvents> {
   recordingFile(id: string, which: 'video' | 'thumbnail'): { path: string; fileName: string } {
     const recording = this.requireRecording(id);
     const file = which === 'video' ? recording.filePath : recording.thumbnailPath;
+    const deleted = which === 'video' ? this.retention?.deletedReason(id) : undefined;
+    if (deleted)
+      throw new AppError(
+        'FILE_NOT_FOUND',
+        `the local file of ${id} was deleted (${deleted}); the server keeps its copy`,
+      );
     if (!file) {
       throw new AppError(
         'FILE_NOT_FOUND',

@@ -1,62 +1,9 @@
 import type { ManagerStatus, RecordingView as ManagedRecording } from '../sessions/index.js';
 import type { ProcessingView, UploadProgress, UploadTask } from '../uploads/index.js';
+import type { RecordingView, StatusView, UploadView } from './contract.js';
 
-export type { ProcessingView } from '../uploads/index.js';
-
-/** One upload task as the API sends it (snake_case, as the original /api/vultr routes did). */
-export interface UploadView {
-  task_id: string;
-  file_name: string;
-  session_name: string | null;
-  recording_id: string | null;
-  state: string;
-  bytes_sent: number;
-  size: number;
-  rate_bytes_per_second: number;
-  eta_seconds: number | null;
-  attempts: number;
-  protocol: string | null;
-  sha256: string | null;
-  last_error: { code: string; message: string } | null;
-  created_at: string;
-  completed_at: string | null;
-  processing: ProcessingView | null;
-}
-
-/** One recording as the API sends it. */
-export interface RecordingView {
-  id: string;
-  sessionId: string;
-  sessionName: string;
-  title: string;
-  date: string;
-  state: string;
-  durationSeconds: number | null;
-  sizeBytes: number | null;
-  sha256: string | null;
-  fileName: string | null;
-  hasThumbnail: boolean;
-  error: { code: string; message: string } | null;
-  upload: UploadView | null;
-}
-
-/** GET /api/status and the SSE `status` event. */
-export interface StatusView {
-  success: true;
-  version: string;
-  recorder: {
-    kind: 'obs' | 'ffmpeg';
-    connected: boolean;
-    recording: boolean;
-    state: string;
-    session: { id: string; name: string } | null;
-    startedAt: string | null;
-    elapsedSeconds: number;
-    error: string | null;
-  };
-  uploads: { active: number; queued: number };
-  vultr: { url: string; embedded: boolean; autoUpload: boolean; protocol: string };
-}
+// The wire views are defined once, in contract.ts; these are their types.
+export type { ProcessingView, RecordingView, StatusView, UploadView } from './contract.js';
 
 export function uploadView(
   task: UploadTask,
@@ -77,6 +24,8 @@ export function uploadView(
     attempts: task.attempts,
     protocol: task.protocol,
     sha256: task.sha256,
+    verified_by: task.verifiedBy,
+    target_url: task.target?.url ?? null,
     // A completed task's error is history (kept in its history lines), not its state.
     last_error: task.state === 'completed' ? null : task.lastError,
     created_at: task.createdAt,

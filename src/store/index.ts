@@ -6,3 +6,6 @@ export * from './ingest-task-repository.js';
 export * from './processing-job-repository.js';
 export * from './session-repository.js';
 export * from './upload-task-repository.js';
+export * from './webhook-repository.js';
+export * from './retention-repository.js';
+export * from './state-counts.js';

@@ -26,6 +26,14 @@ export interface IngestTask {
   filePath: string | null;
   /** sha256 (hex) of the API key that created the upload; null when the server has no keys. */
   ownerKeySha256: string | null;
+  /** For a part of a segmented recording: the recording's task id; else null. */
+  partOf: string | null;
+  /** For a part: its 0-based segment index; else null. */
+  partIndex: number | null;
+  /** For a segmented recording's task: how many parts it has, once the last one said; else null. */
+  partsExpected: number | null;
+  /** The station's recording id, when the upload named one. */
+  recordingId: string | null;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
@@ -44,6 +52,10 @@ export interface BeginReceivingInput {
   declaredSha256: string | null;
   /** sha256 (hex) of the API key that created the upload; absent or null: no keys. */
   ownerKeySha256?: string | null;
+  /** For a part of a segmented recording: the recording's task id and the part's index. */
+  partOf?: string | null;
+  partIndex?: number | null;
+  recordingId?: string | null;
 }
 
 /** The facts of a complete, verified file. */
@@ -69,6 +81,10 @@ interface Row {
   sha256: string | null;
   file_path: string | null;
   owner_key_sha256: string | null;
+  part_of: string | null;
+  part_index: number | null;
+  parts_expected: number | null;
+  recording_id: string | null;
   created_at: string;
   updated_at: string;
   completed_at: string | null;
@@ -90,6 +106,10 @@ function toTask(row: Row): IngestTask {
     sha256: row.sha256,
     filePath: row.file_path,
     ownerKeySha256: row.owner_key_sha256,
+    partOf: row.part_of,
+    partIndex: row.part_index,
+    partsExpected: row.parts_expected,
+    recordingId: row.recording_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
@@ -115,27 +135,32 @@ export class IngestTaskRepository {
     return row ? toTask(row) : undefined;
   }
 
-  /** Most recent first; with `owner`, only that key's tasks and those without an owner. */
+  /** Most recent first, parts left out; with `owner`, only that key's tasks and those without an owner. */
   listRecent(limit: number, owner?: string | null): IngestTask[] {
     const rows = (
       owner
         ? this.db
             .prepare(
-              `SELECT * FROM ingest_tasks WHERE owner_key_sha256 IS NULL OR owner_key_sha256 = ?
+              `SELECT * FROM ingest_tasks
+               WHERE part_of IS NULL AND (owner_key_sha256 IS NULL OR owner_key_sha256 = ?)
                ORDER BY created_at DESC, rowid DESC LIMIT ?`,
             )
             .all(owner, limit)
         : this.db
-            .prepare('SELECT * FROM ingest_tasks ORDER BY created_at DESC, rowid DESC LIMIT ?')
+            .prepare(
+              'SELECT * FROM ingest_tasks WHERE part_of IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ?',
+            )
             .all(limit)
     ) as Row[];
     return rows.map(toTask);
   }
 
-  /** Tasks still receiving through one protocol (for start-up recovery and expiry). */
+  /** Uploads still receiving through one protocol (for start-up recovery and expiry); not recordings' tasks. */
   listReceiving(protocol: IngestProtocol): IngestTask[] {
     const rows = this.db
-      .prepare("SELECT * FROM ingest_tasks WHERE state = 'receiving' AND protocol = ?")
+      .prepare(
+        "SELECT * FROM ingest_tasks WHERE state = 'receiving' AND protocol = ? AND upload_ref != 'parts'",
+      )
       .all(protocol) as Row[];
     return rows.map(toTask);
   }
@@ -149,10 +174,11 @@ export class IngestTaskRepository {
     const result = this.db
       .prepare(
         `INSERT INTO ingest_tasks (task_id, state, protocol, upload_ref, file_name, session_name,
-           auto_process, upload_time, declared_size, declared_sha256, owner_key_sha256, created_at,
-           updated_at)
+           auto_process, upload_time, declared_size, declared_sha256, owner_key_sha256, part_of,
+           part_index, recording_id, created_at, updated_at)
          VALUES (@taskId, 'receiving', @protocol, @uploadRef, @fileName, @sessionName,
-           @autoProcess, @uploadTime, @declaredSize, @declaredSha256, @owner, @at, @at)
+           @autoProcess, @uploadTime, @declaredSize, @declaredSha256, @owner, @partOf, @partIndex,
+           @recordingId, @at, @at)
          ON CONFLICT (task_id) DO UPDATE SET
            protocol = excluded.protocol, upload_ref = excluded.upload_ref,
            file_name = excluded.file_name, session_name = excluded.session_name,
@@ -172,6 +198,9 @@ export class IngestTaskRepository {
         declaredSha256: input.declaredSha256,
         autoProcess: input.autoProcess ? 1 : 0,
         owner: input.ownerKeySha256 ?? null,
+        partOf: input.partOf ?? null,
+        partIndex: input.partIndex ?? null,
+        recordingId: input.recordingId ?? null,
         at,
       });
     return result.changes === 1;
@@ -194,10 +223,10 @@ export class IngestTaskRepository {
       .prepare(
         `INSERT INTO ingest_tasks (task_id, state, protocol, upload_ref, file_name, session_name,
            auto_process, upload_time, declared_size, declared_sha256, file_size, sha256, file_path,
-           owner_key_sha256, created_at, updated_at, completed_at)
+           owner_key_sha256, part_of, part_index, recording_id, created_at, updated_at, completed_at)
          VALUES (@taskId, 'received', @protocol, @uploadRef, @fileName, @sessionName, @autoProcess,
-           @uploadTime, @declaredSize, @declaredSha256, @fileSize, @sha256, @filePath, @owner, @at, @at,
-           @at)
+           @uploadTime, @declaredSize, @declaredSha256, @fileSize, @sha256, @filePath, @owner, @partOf,
+           @partIndex, @recordingId, @at, @at, @at)
          ON CONFLICT (task_id) DO UPDATE SET
            state = 'received', protocol = excluded.protocol, upload_ref = excluded.upload_ref,
            file_name = excluded.file_name, session_name = excluded.session_name,
@@ -206,6 +235,9 @@ export class IngestTaskRepository {
            declared_sha256 = COALESCE(excluded.declared_sha256, ingest_tasks.declared_sha256),
            file_size = excluded.file_size, sha256 = excluded.sha256, file_path = excluded.file_path,
            owner_key_sha256 = COALESCE(ingest_tasks.owner_key_sha256, excluded.owner_key_sha256),
+           part_of = COALESCE(ingest_tasks.part_of, excluded.part_of),
+           part_index = COALESCE(ingest_tasks.part_index, excluded.part_index),
+           recording_id = COALESCE(ingest_tasks.recording_id, excluded.recording_id),
            updated_at = excluded.updated_at, completed_at = excluded.completed_at
          WHERE ingest_tasks.state = 'receiving'`,
       )
@@ -223,9 +255,82 @@ export class IngestTaskRepository {
         sha256: file.sha256,
         filePath: file.filePath,
         owner: input.ownerKeySha256 ?? null,
+        partOf: input.partOf ?? null,
+        partIndex: input.partIndex ?? null,
+        recordingId: input.recordingId ?? null,
         at,
       });
     return result.changes === 1;
+  }
+
+  /**
+   * Records the whole-file sha256 a client declared while its upload was still arriving (tus
+   * `Upload-Sha256`), so that completion and start-up recovery compare with it. Only while
+   * that upload still owns the task and it is receiving.
+   */
+  declareSha256(taskId: string, uploadRef: string, sha256: string, now = new Date()): boolean {
+    const result = this.db
+      .prepare(
+        `UPDATE ingest_tasks SET declared_sha256 = ?, updated_at = ?
+         WHERE task_id = ? AND upload_ref = ? AND state = 'receiving'`,
+      )
+      .run(sha256, now.toISOString(), taskId, uploadRef);
+    return result.changes === 1;
+  }
+
+  /**
+   * Opens (or keeps) the task of a segmented recording: a `receiving` row that no upload owns
+   * directly (its `upload_ref` is `parts`), filled by its parts. When `partsExpected` is given
+   * (the last part told the count) it is recorded. Returns the task as stored.
+   */
+  openRecording(
+    input: Omit<BeginReceivingInput, 'uploadRef' | 'declaredSize' | 'declaredSha256'> & {
+      partsExpected: number | null;
+    },
+    now = new Date(),
+  ): IngestTask | undefined {
+    const at = now.toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO ingest_tasks (task_id, state, protocol, upload_ref, file_name, session_name,
+           auto_process, upload_time, owner_key_sha256, recording_id, parts_expected, created_at,
+           updated_at)
+         VALUES (@taskId, 'receiving', @protocol, 'parts', @fileName, @sessionName, @autoProcess,
+           @uploadTime, @owner, @recordingId, @partsExpected, @at, @at)
+         ON CONFLICT (task_id) DO UPDATE SET
+           parts_expected = COALESCE(excluded.parts_expected, ingest_tasks.parts_expected),
+           updated_at = excluded.updated_at
+         WHERE ingest_tasks.state = 'receiving' AND ingest_tasks.upload_ref = 'parts'`,
+      )
+      .run({
+        taskId: input.taskId,
+        protocol: input.protocol,
+        fileName: input.fileName,
+        sessionName: input.sessionName,
+        autoProcess: input.autoProcess ? 1 : 0,
+        uploadTime: input.uploadTime,
+        owner: input.ownerKeySha256 ?? null,
+        recordingId: input.recordingId ?? null,
+        partsExpected: input.partsExpected,
+        at,
+      });
+    return this.get(input.taskId);
+  }
+
+  /** The parts of a segmented recording (received or still arriving), by index. */
+  listParts(taskId: string): IngestTask[] {
+    const rows = this.db
+      .prepare('SELECT * FROM ingest_tasks WHERE part_of = ? ORDER BY part_index')
+      .all(taskId) as Row[];
+    return rows.map(toTask);
+  }
+
+  /** Segmented recordings still waiting for (or in the middle of) their join. */
+  listOpenRecordings(): IngestTask[] {
+    const rows = this.db
+      .prepare("SELECT * FROM ingest_tasks WHERE state = 'receiving' AND upload_ref = 'parts'")
+      .all() as Row[];
+    return rows.map(toTask);
   }
 
   /** Forgets an unfinished upload, only if that upload still owns the task. */

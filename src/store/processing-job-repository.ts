@@ -126,22 +126,25 @@ export class ProcessingJobRepository {
    * Claims the oldest queued job (other than `exclude`), or else the oldest job "processing" whose
    * lease has expired (its owner died or stopped renewing): it moves to processing under `owner`'s
    * lease with a new attempt number. `takenOver` says the job was taken from an expired lease, so
-   * the caller can make sure the old owner's ffmpeg is gone.
+   * the caller can make sure the old owner's ffmpeg is gone. `only` limits the claim to one task
+   * (a queue worker handed that task by BullMQ).
    */
   claimNext(
     lease: { owner: string; durationMs: number },
     now: Date,
     exclude: string[] = [],
+    only: string | null = null,
   ): (ProcessingJob & { takenOver: boolean }) | undefined {
     return this.db.transaction(() => {
       const row = this.db
         .prepare(
           `SELECT task_id, state, lease_owner FROM processing_jobs
            WHERE task_id NOT IN (SELECT value FROM json_each(@exclude))
+             AND (@only IS NULL OR task_id = @only)
              AND (state = 'queued' OR (state = 'processing' AND COALESCE(lease_expires_at, 0) <= @nowMs))
            ORDER BY state = 'processing', queued_at, task_id LIMIT 1`,
         )
-        .get({ exclude: JSON.stringify(exclude), nowMs: now.getTime() }) as
+        .get({ exclude: JSON.stringify(exclude), nowMs: now.getTime(), only }) as
         { task_id: string; state: string; lease_owner: string | null } | undefined;
       if (!row) return undefined;
       const at = now.toISOString();

@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { AppError } from '../errors/index.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -33,6 +34,8 @@ export async function* fileBody(
     onPull?: () => void;
     signal: AbortSignal;
     onBytes: (bytes: number) => void;
+    /** Fed every piece as it is handed over: the digest is computed on the bytes sent. */
+    hash?: Hash;
   },
 ): AsyncGenerator<Uint8Array> {
   if (end <= start) return;
@@ -51,7 +54,10 @@ export async function* fileBody(
       if (hooks.limiter) await hooks.limiter.take(bytesRead, hooks.signal);
       hooks.signal.throwIfAborted();
       hooks.onPull?.();
-      yield buffer.subarray(0, bytesRead);
+      const piece = buffer.subarray(0, bytesRead);
+      // update() consumes the bytes now, before the ring buffer is reused.
+      hooks.hash?.update(piece);
+      yield piece;
       hooks.onBytes(bytesRead);
     }
   } finally {

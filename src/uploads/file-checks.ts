@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors/index.js';
@@ -76,17 +76,38 @@ export async function assertMediaFile(filePath: string, signal?: AbortSignal): P
  */
 export async function sha256File(filePath: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
+  await hashRange(filePath, hash, 0, Infinity, signal);
+  return hash.digest('hex');
+}
+
+/**
+ * Feeds bytes [start, end) of a file (to its end when `end` is Infinity) into `hash`. Used to
+ * rebuild the digest of the prefix a server already holds when an upload resumes: read at
+ * disk speed, never sent again.
+ */
+export async function hashRange(
+  filePath: string,
+  hash: Hash,
+  start: number,
+  end: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const buffer = Buffer.allocUnsafe(1024 * 1024);
   const handle = await open(filePath, 'r');
   try {
-    for (;;) {
+    let position = start;
+    while (position < end) {
       signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
+      const want = Math.min(buffer.length, end - position);
+      const { bytesRead } = await handle.read(buffer, 0, want, position);
+      if (bytesRead === 0) {
+        if (end === Infinity) break;
+        throw new AppError('FILE_CHANGED', `${filePath} became shorter while it was being uploaded`);
+      }
       hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
     }
   } finally {
     await handle.close();
   }
-  return hash.digest('hex');
 }

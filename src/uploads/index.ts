@@ -12,6 +12,9 @@ export type {
 } from './upload-types.js';
 export { confirmationText } from './task-view.js';
 export { TRANSITIONS, FINISHED_STATES, UNFINISHED_STATES, isFinished } from './upload-state-machine.js';
+// For read-only views of the queue (src/composition's UploadTaskCatalog): the stored task as callers see it.
+export { toTask } from './task-view.js';
+export { isUploadState } from './upload-state-machine.js';
 export { RETRYABLE_CODES, isRetryable, retryDelayMs, parseRetryAfter } from './retry-policy.js';
 export { isTaskId } from './task-id.js';
 export { UploadHttpClient } from './http-client.js';

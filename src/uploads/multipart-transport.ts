@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors/index.js';
 import { bodyBuffers, fileBody } from './file-body.js';
 import { errorFromAnswer, type UploadHttpClient } from './http-client.js';
@@ -11,27 +11,36 @@ function quoted(value: string): string {
   return `"${value.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}"`;
 }
 
+function fieldPart(boundary: string, name: string, value: string): string {
+  return `--${boundary}\r\nContent-Disposition: form-data; name=${quoted(name)}\r\n\r\n${value}\r\n`;
+}
+
 /**
  * The multipart/form-data head and tail around the file: the original client's form fields
- * (`task_id`, `session_name`, `auto_process`, `upload_time`) plus `sha256`, then the `file`
- * part. Fields come first so a server can check them before the file streams in.
+ * (`task_id`, `session_name`, `auto_process`, `upload_time`), then the `file` part, then the
+ * `trailing` fields (our `sha256`, known only once the file's bytes went by; a server of the
+ * original's kind reads form fields in any order). The leading fields come first so a server
+ * can check them before the file streams in.
  */
 export function multipartFrame(
   boundary: string,
   fields: Record<string, string>,
   fileName: string,
+  trailing: Record<string, string> = {},
 ): { head: Buffer; tail: Buffer } {
   const lines: string[] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    lines.push(`--${boundary}\r\nContent-Disposition: form-data; name=${quoted(name)}\r\n\r\n${value}\r\n`);
-  }
+  for (const [name, value] of Object.entries(fields)) lines.push(fieldPart(boundary, name, value));
   const star = /^[\x20-\x7e]*$/.test(fileName) ? '' : `; filename*=UTF-8''${encodeURIComponent(fileName)}`;
   lines.push(
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename=${quoted(fileName)}${star}\r\n` +
       // The original client always sent video/mp4 (even for .mkv); servers written for it expect that.
       'Content-Type: video/mp4\r\n\r\n',
   );
-  return { head: Buffer.from(lines.join(''), 'utf8'), tail: Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8') };
+  const after = Object.entries(trailing).map(([name, value]) => fieldPart(boundary, name, value));
+  return {
+    head: Buffer.from(lines.join(''), 'utf8'),
+    tail: Buffer.from(`\r\n${after.join('')}--${boundary}--\r\n`, 'utf8'),
+  };
 }
 
 /** The original client's `upload_time`: local time as `YYYY-MM-DD HH:MM:SS`. */
@@ -63,17 +72,19 @@ export class MultipartTransport implements Transport {
   async upload(job: TransportJob): Promise<TransportResult> {
     job.onConfirmed(0);
     const boundary = `----streamai${randomBytes(12).toString('hex')}`;
-    const { head, tail } = multipartFrame(
-      boundary,
-      {
-        task_id: job.taskId,
-        session_name: job.sessionName ?? '',
-        auto_process: job.autoProcess ? 'true' : 'false',
-        upload_time: originalUploadTime(new Date()),
-        sha256: job.sha256,
-      },
-      job.fileName,
-    );
+    const fields = {
+      task_id: job.taskId,
+      session_name: job.sessionName ?? '',
+      auto_process: job.autoProcess ? 'true' : 'false',
+      upload_time: originalUploadTime(new Date()),
+    };
+    // The digest is computed on the bytes as they go and sent as a field after the file; its
+    // length (64 hex digits) is fixed, so Content-Length is known before it is.
+    const { head, tail: sizedTail } = multipartFrame(boundary, fields, job.fileName, {
+      sha256: '0'.repeat(64),
+    });
+    const hash = createHash('sha256');
+    let sha256 = '';
     const controller = new AbortController();
     const forward = (): void => controller.abort(job.signal.reason);
     if (job.signal.aborted) forward();
@@ -93,7 +104,10 @@ export class MultipartTransport implements Transport {
         signal: controller.signal,
         onBytes: job.onBytes,
         onPull: () => watchdog.touch(),
+        hash,
       });
+      sha256 = hash.digest('hex');
+      const { tail } = multipartFrame(boundary, {}, job.fileName, { sha256 });
       yield tail;
       watchdog.bodyDone();
     }
@@ -102,7 +116,7 @@ export class MultipartTransport implements Transport {
       answer = await this.http.send('POST', this.options.endpoint, {
         headers: {
           'content-type': `multipart/form-data; boundary=${boundary}`,
-          'content-length': String(head.length + job.size + tail.length),
+          'content-length': String(head.length + job.size + sizedTail.length),
         },
         body: body(),
         signal: controller.signal,
@@ -113,6 +127,10 @@ export class MultipartTransport implements Transport {
       job.signal.removeEventListener('abort', forward);
     }
     if (answer.status < 200 || answer.status >= 300) throw errorFromAnswer(answer, 'upload');
+    if (sha256 === '') {
+      // A 2xx before the whole body went out: the server cannot have stored the file.
+      throw new AppError('UPLOAD_INCOMPLETE', 'upload: the server answered before the whole file was sent');
+    }
     let parsed: Record<string, unknown> = {};
     try {
       const value: unknown = JSON.parse(answer.text);
@@ -132,6 +150,7 @@ export class MultipartTransport implements Transport {
     job.onConfirmed(job.size);
     const digest = parsed['sha256'];
     return {
+      sha256,
       serverSha256: typeof digest === 'string' && digest !== '' ? digest.toLowerCase() : null,
       sizeConfirmed: typeof size === 'number',
     };

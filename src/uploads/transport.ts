@@ -6,7 +6,11 @@ export interface TransportJob {
   /** The name the server records (the original file's name). */
   fileName: string;
   size: number;
-  sha256: string;
+  /**
+   * The file's digest when an earlier attempt already computed it (declared to the server at
+   * creation), else null: the transport computes it on the bytes as it sends them.
+   */
+  sha256: string | null;
   sessionName: string | null;
   autoProcess: boolean;
   /** A resumable upload's URL from an earlier attempt or process (tus), else null. */
@@ -22,6 +26,8 @@ export interface TransportJob {
 
 /** What the server said when the last byte arrived. */
 export interface TransportResult {
+  /** The sha256 of the whole file as this side sent it (computed while sending). */
+  sha256: string;
   /** The digest the server computed, when its answer carries one. */
   serverSha256: string | null;
   /**

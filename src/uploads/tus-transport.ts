@@ -1,7 +1,10 @@
+import type { Hash } from 'node:crypto';
 import { AppError } from '../errors/index.js';
+import { hashRange, sha256File } from './file-checks.js';
 import { bodyBuffers, fileBody } from './file-body.js';
 import { originalUploadTime } from './multipart-transport.js';
 import { errorFromAnswer, type UploadHttpClient } from './http-client.js';
+import { PrefixDigest } from './prefix-digest.js';
 import { fetchRemoteStatus } from './server-api.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { StallWatchdog } from './stall-watchdog.js';
@@ -46,10 +49,9 @@ export class TusTransport implements Transport {
 
   async upload(job: TransportJob): Promise<TransportResult> {
     let url = job.remoteUrl;
-    let offset: number | undefined;
+    let offset = 0;
     if (url !== null) {
       const where = await this.serverOffset(url, job);
-      offset = where?.offset;
       if (where === undefined) {
         url = null;
         job.onRemoteUrl(null);
@@ -60,8 +62,8 @@ export class TusTransport implements Transport {
         const digest =
           where.sha256 ??
           (await fetchRemoteStatus(this.http, job.taskId, job.signal).catch(() => undefined))?.sha256;
-        return { serverSha256: digest ?? null };
-      }
+        return { sha256: await sha256File(job.filePath, job.signal), serverSha256: digest ?? null };
+      } else offset = where.offset;
     }
     if (url === null) {
       // The server may already hold it all (a crash after the last PATCH, before we recorded it):
@@ -69,29 +71,45 @@ export class TusTransport implements Transport {
       const known = await fetchRemoteStatus(this.http, job.taskId, job.signal).catch(() => undefined);
       if (known?.sha256 !== undefined && known.state !== 'receiving' && known.state !== 'failed') {
         job.onConfirmed(job.size);
-        return { serverSha256: known.sha256 };
+        return { sha256: await sha256File(job.filePath, job.signal), serverSha256: known.sha256 };
       }
       url = await this.create(job);
       job.onRemoteUrl(url);
       offset = 0;
     }
-    let current = offset ?? 0;
+    let current = offset;
     job.onConfirmed(current);
+    const prefix = new PrefixDigest(job.filePath, job.signal);
+    await prefix.moveTo(current);
     let conflicts = 0;
     const buffers = bodyBuffers();
     while (current < job.size) {
       const end = Math.min(job.size, current + this.options.chunkSizeBytes);
-      const answer = await this.patch(url, job, current, end, buffers);
+      const chunk = prefix.fork();
+      // The completing PATCH declares the whole file's digest (CONTRACTS.md): the server checks
+      // it before the upload counts as complete. Headers precede the body, so the last chunk is
+      // hashed once ahead (one chunk read twice, from the page cache; the rest is read once).
+      let declared: string | undefined;
+      if (end === job.size) {
+        const whole = chunk.copy();
+        await hashRange(job.filePath, whole, current, end, job.signal);
+        declared = whole.digest('hex');
+      }
+      const answer = await this.patch(url, job, current, end, buffers, chunk, declared);
       if (answer.status === 204 || answer.status === 200) {
         const next = offsetOf(answer.headers['upload-offset']);
         if (next === undefined || next < current || next > job.size) {
           throw new AppError('SERVER_ERROR', `tus PATCH: the server answered a bad Upload-Offset`);
         }
+        if (next === end) prefix.adopt(chunk, end);
+        else await prefix.moveTo(next);
         current = next;
         conflicts = 0;
         job.onConfirmed(current);
-        const digest = answer.headers['upload-sha256'];
-        if (current === job.size && digest) return { serverSha256: digest.toLowerCase() };
+        if (current === job.size) {
+          const digest = answer.headers['upload-sha256'];
+          return { sha256: prefix.digest(), serverSha256: digest ? digest.toLowerCase() : null };
+        }
         continue;
       }
       if (answer.status === 409 && conflicts < 3) {
@@ -100,6 +118,7 @@ export class TusTransport implements Transport {
         const where = await this.serverOffset(url, job);
         if (where === undefined) throw new AppError('SERVER_ERROR', 'tus: the upload vanished on the server');
         current = where.offset;
+        await prefix.moveTo(current);
         job.onConfirmed(current);
         continue;
       }
@@ -110,7 +129,7 @@ export class TusTransport implements Transport {
       }
       throw errorFromAnswer(answer, 'upload');
     }
-    return { serverSha256: null };
+    return { sha256: prefix.digest(), serverSha256: null };
   }
 
   async terminate(remoteUrl: string): Promise<void> {
@@ -174,7 +193,15 @@ export class TusTransport implements Transport {
     return this.http.resolve(location);
   }
 
-  private async patch(url: string, job: TransportJob, start: number, end: number, buffers: Buffer[]) {
+  private async patch(
+    url: string,
+    job: TransportJob,
+    start: number,
+    end: number,
+    buffers: Buffer[],
+    hash: Hash,
+    declaredSha256: string | undefined,
+  ) {
     const controller = new AbortController();
     const forward = (): void => controller.abort(job.signal.reason);
     if (job.signal.aborted) forward();
@@ -195,6 +222,7 @@ export class TusTransport implements Transport {
           'upload-offset': String(start),
           'content-type': 'application/offset+octet-stream',
           'content-length': String(end - start),
+          ...(declaredSha256 !== undefined ? { 'upload-sha256': declaredSha256 } : {}),
         },
         body: (async function* () {
           yield* fileBody(job.filePath, start, end, {
@@ -203,6 +231,7 @@ export class TusTransport implements Transport {
             signal: controller.signal,
             onBytes: job.onBytes,
             onPull: () => watchdog.touch(),
+            hash,
           });
           watchdog.bodyDone();
         })(),

@@ -4,13 +4,7 @@ import type { Logger } from '../logging/index.js';
 import type { UploadTaskRecord } from '../store/index.js';
 import { compressFile } from './compress-file.js';
 import { confirmUpload } from './confirm-upload.js';
-import {
-  assertMediaFile,
-  assertNotGrowing,
-  sha256File,
-  statUploadable,
-  type FileFingerprint,
-} from './file-checks.js';
+import { assertMediaFile, assertNotGrowing, statUploadable, type FileFingerprint } from './file-checks.js';
 import { ProgressMeter } from './progress-meter.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
@@ -33,11 +27,11 @@ export interface AttemptDeps {
   emitProgress: (progress: UploadProgress) => void;
 }
 
-/** The file as it will be sent: the original or its compressed copy, with its digest. */
+/** The file as it will be sent: the original or its compressed copy, with its digest if an earlier attempt computed it. */
 interface PreparedFile {
   path: string;
   size: number;
-  sha256: string;
+  sha256: string | null;
 }
 
 const differs = (a: FileFingerprint, b: FileFingerprint): boolean =>
@@ -140,23 +134,26 @@ export class AttemptPipeline {
   }
 
   /**
-   * Validation, hashing and compression. The content is pinned when its sha256 is computed:
-   * from then on any change of size or mtime is FILE_CHANGED (the digest would no longer match
-   * what is sent). Before that, a file that changed while queued is noticed, and uploaded as it
-   * is once it stops changing (a recording may still have been finalised when it was queued);
-   * the history says so.
+   * Validation (and compression). No hashing pass: the digest is computed on the bytes as they
+   * are sent (one pass over the file, see the transports). The content is pinned once an
+   * earlier attempt left something that depends on it (a digest, a partial tus upload on the
+   * server, a compressed copy): from then on any change of size or mtime is FILE_CHANGED.
+   * Before that, a file that changed while queued is noticed, and uploaded as it is once it
+   * stops changing (a recording may still have been finalised when it was queued); the
+   * history says so. A file the enqueuer knows is complete skips the growth check.
    */
   private async prepare(run: RunningAttempt, taskId: string, signal: AbortSignal): Promise<PreparedFile> {
     const { settings, logger } = this.deps;
     const record = this.deps.moves.record(taskId);
     const fingerprint = await statUploadable(record.filePath);
     const pinned = { size: record.fileSize, mtimeMs: record.fileMtimeMs };
+    const contentPinned = record.sha256 !== null || record.remoteUrl !== null || record.uploadPath !== null;
 
-    if (record.sha256 !== null) {
+    if (contentPinned) {
       if (differs(fingerprint, pinned)) {
         throw new AppError(
           'FILE_CHANGED',
-          `${record.filePath} changed after it was checked and hashed (${pinned.size} → ${fingerprint.size} bytes); enqueue it again to upload the new content`,
+          `${record.filePath} changed after part of it was sent (${pinned.size} → ${fingerprint.size} bytes); enqueue it again to upload the new content`,
         );
       }
       const copyReady =
@@ -169,11 +166,10 @@ export class AttemptPipeline {
         return { path: record.uploadPath ?? record.filePath, size: record.size, sha256: record.sha256 };
     }
 
-    // Only a file whose completeness is unknown waits to show it stopped growing.
     if (!record.knownComplete)
       await assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
     await assertMediaFile(record.filePath, signal);
-    if (record.sha256 === null && differs(fingerprint, pinned)) {
+    if (!contentPinned && differs(fingerprint, pinned)) {
       logger.warn({ taskId, before: pinned, now: fingerprint }, 'file changed while queued');
       this.note(
         run,
@@ -184,11 +180,7 @@ export class AttemptPipeline {
     }
 
     if (settings.compress !== 'none') return this.compress(run, record, fingerprint, signal);
-
-    const sha256 = await sha256File(record.filePath, signal);
-    await assertUnchangedSince(record.filePath, fingerprint);
-    this.note(run, taskId, null, { sha256, size: fingerprint.size });
-    return { path: record.filePath, size: fingerprint.size, sha256 };
+    return { path: record.filePath, size: fingerprint.size, sha256: null };
   }
 
   private async compress(
@@ -205,7 +197,6 @@ export class AttemptPipeline {
     }
     const codec = settings.compress === 'h265' ? 'h265' : 'h264';
     const copy = await compressFile(record.filePath, codec, settings.tempDir, record.id, signal);
-    const sha256 = await sha256File(copy.path, signal);
     await assertUnchangedSince(record.filePath, fingerprint);
     this.note(
       run,
@@ -214,13 +205,13 @@ export class AttemptPipeline {
       {
         uploadPath: copy.path,
         size: copy.size,
-        sha256,
+        sha256: null,
         compressionRatio: copy.ratio,
         remoteUrl: null,
         bytesSent: 0,
       },
     );
-    return { path: copy.path, size: copy.size, sha256 };
+    return { path: copy.path, size: copy.size, sha256: null };
   }
 
   private transport(protocol: TransportProtocol, target: TaskTarget, tusEndpoint?: string) {
@@ -292,6 +283,13 @@ export class AttemptPipeline {
       ...progress,
     });
 
+    if (file.sha256 !== null && result.sha256 !== file.sha256) {
+      throw new AppError(
+        'FILE_CHANGED',
+        `${file.path} no longer has the content an earlier attempt sent (sha256 ${result.sha256}, was ${file.sha256}); enqueue it again`,
+      );
+    }
+    this.note(run, taskId, null, { sha256: result.sha256 });
     const original = this.deps.moves.record(taskId);
     const now = await statUploadable(original.filePath);
     if (differs(now, { size: original.fileSize, mtimeMs: original.fileMtimeMs })) {
@@ -304,7 +302,7 @@ export class AttemptPipeline {
       http: target.http,
       taskId,
       protocol,
-      sha256: file.sha256,
+      sha256: result.sha256,
       result,
       confirmTimeoutMs: this.deps.settings.confirmTimeoutMs,
       signal,

@@ -1,22 +1,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { tempDir } from '../helpers/temp-dir.js';
+import { freePort, serveStation } from '../helpers/station-process.js';
 
 const MAIN = path.resolve('src/cli/main.ts');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function cli(
   args: string[],
@@ -36,25 +25,7 @@ function cli(
 }
 
 async function serve(t: TestContext, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`station did not start: ${out}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Press Ctrl-C')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`station exited ${code}: ${out}`)));
-  });
+  const { child, out } = await serveStation(t, env);
   assert.match(out, /StreamAI station on http:\/\/127\.0\.0\.1:\d+/);
   assert.match(out, /embedded ingest server/);
   return child;

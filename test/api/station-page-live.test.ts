@@ -6,7 +6,8 @@ import type { UploadView } from '../../src/station/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
-import { startStation } from '../helpers/station.js';
+import { call, startStation } from '../helpers/station.js';
+import { startLegacyServer } from '../uploads/legacy-server.js';
 
 const ARTIFACTS = path.resolve('artifacts');
 
@@ -77,6 +78,10 @@ test('in the page: no Play while recording, “Live” only while recording, one
   assert.doesNotMatch(lines, /dropped/, lines);
   assert.match(lines, /\d{4}-\d{2}-\d{2} \d{2}:\d{2} completed/);
   assert.doesNotMatch((await row.textContent()) ?? '', /\d (KB|MB)\b/, 'no decimal units');
+  assert.match(
+    (await row.locator('.detail').textContent()) ?? '',
+    new RegExp(`sha256 confirmed by the server · to ${proxy.url}`),
+  );
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'station-page-live.png'), fullPage: true });
@@ -100,5 +105,26 @@ test('in the page: a station with a token shows a sign-in screen in plain words,
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#recorder-kind', { hasText: 'ffmpeg' }).waitFor();
   assert.equal(await page.locator('#login').isVisible(), false);
+  await browser.close();
+});
+
+test('in the page: a server of the original’s kind (no checksum) is shown as accepted, not as confirmed', async (t) => {
+  const legacy = await startLegacyServer(t);
+  const { url } = await startStation(t, { VULTR_API_URL: legacy.url });
+  assert.equal(
+    (await call(`${url}/api/recording/start`, { method: 'POST', json: { sessionName: 'old server' } }))
+      .status,
+    200,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal((await call(`${url}/api/recording/stop`, { method: 'POST', json: {} })).status, 200);
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+  await page.goto(url);
+  const row = page.locator('#uploads-list li[data-state="completed"]');
+  await row.waitFor({ timeout: 60_000 });
+  const detail = (await row.locator('.detail').textContent()) ?? '';
+  assert.match(detail, /accepted by the server, no checksum reported/);
+  assert.doesNotMatch(detail, /confirmed/);
   await browser.close();
 });

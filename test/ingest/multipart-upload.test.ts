@@ -73,12 +73,24 @@ test("the original client's multipart request is stored byte-identical and shows
 
   const list = await request(`${url}/uploads?limit=1`, { headers: { 'x-api-key': 'secret-key' } });
   assert.equal(list.statusCode, 200);
-  const uploads = (await list.body.json()) as {
-    uploads: Array<{ task_id: string; upload: { sha256: string } }>;
-  };
-  assert.equal(uploads.uploads.length, 1);
-  assert.equal(uploads.uploads[0]?.task_id, 'upload_20240105_143000_abc123');
-  assert.equal(uploads.uploads[0]?.upload.sha256, digest);
+  // A JSON array, as the original's integration script expects (len, slicing, filename, status).
+  const uploads = (await list.body.json()) as Array<{
+    task_id: string;
+    filename: string;
+    status: string;
+    size: number;
+    upload_time: string;
+    upload: { sha256: string; file_size: number };
+  }>;
+  assert.ok(Array.isArray(uploads));
+  assert.equal(uploads.length, 1);
+  const [item] = uploads;
+  assert.equal(item?.task_id, 'upload_20240105_143000_abc123');
+  assert.equal(item?.filename, view.upload.file_name);
+  assert.equal(item?.status, 'uploaded');
+  assert.equal(item?.size, item?.upload.file_size);
+  assert.equal(item?.upload_time, '2024-01-05 14:30:00');
+  assert.equal(item?.upload.sha256, digest);
 });
 
 test('the same task_id again: same bytes answer 200 with the record and no second copy; other bytes answer 409', async (t) => {

@@ -120,11 +120,12 @@ test('auto_process=false, or no processor: the task stays "received" with an emp
 });
 
 test('tus: an unfinished upload expires after INGEST_TUS_EXPIRATION and its task is forgotten', async (t) => {
-  const { url } = await startIngestServer(t, { tusExpirationMs: 300 });
+  // Long enough that the first PATCH lands before expiry even on a loaded machine.
+  const { url } = await startIngestServer(t, { tusExpirationMs: 2000 });
   const created = await tusCreate(url, 100, { filename: 'e.mp4', task_id: 'expiring' });
   assert.equal(created.status, 201);
   assert.equal((await tusPatch(created.location ?? '', 0, Buffer.alloc(10, 1))).status, 204);
-  await new Promise((r) => setTimeout(r, 600));
+  await new Promise((r) => setTimeout(r, 2300));
   const late = await tusPatch(created.location ?? '', 10, Buffer.alloc(10, 1));
   assert.ok([404, 410].includes(late.status), `status ${late.status}`);
   // The sweep (every second at this expiry) removes the bytes and the task.

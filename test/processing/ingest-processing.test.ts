@@ -93,14 +93,23 @@ test('an upload with auto_process=true is processed: /status reaches "done" with
     [
       ['probe', 'done'],
       ['thumbnail', 'done'],
-      ['web', 'done'],
-      ['audio', 'done'],
-      ['edit', 'done'],
       ['chapters', 'skipped'],
+      ['audio', 'done'],
+      ['transcribe', 'skipped'],
+      ['web', 'done'],
+      ['edit', 'done'],
     ],
   );
   const names = (done.processing.outputs ?? []).map((o) => o.name);
-  assert.deepEqual(names, ['contact-sheet.jpg', 'edited.mp4', 'report.json', 'thumbnail.jpg', 'web.mp4']);
+  assert.deepEqual(names, [
+    'contact-sheet.jpg',
+    'edited.mp4',
+    'report.json',
+    'thumbnail.jpg',
+    'timeline-sprite.jpg',
+    'timeline.json',
+    'web.mp4',
+  ]);
 
   // Outputs download, behind the same auth, with the right type; videos serve byte ranges for seeking.
   const thumb = await fetch(`${url}/outputs/talk-1/thumbnail.jpg`, { headers: auth() });

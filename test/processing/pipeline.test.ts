@@ -72,7 +72,15 @@ test('finds the silences where they are, cuts them out, and reports numbers that
 
   assert.deepEqual(
     outputs.map((o) => o.name),
-    ['contact-sheet.jpg', 'edited.mp4', 'report.json', 'thumbnail.jpg', 'web.mp4'],
+    [
+      'contact-sheet.jpg',
+      'edited.mp4',
+      'report.json',
+      'thumbnail.jpg',
+      'timeline-sprite.jpg',
+      'timeline.json',
+      'web.mp4',
+    ],
   );
   assert.ok(outputs.every((o) => o.size > 0));
   assert.deepEqual(
@@ -80,10 +88,11 @@ test('finds the silences where they are, cuts them out, and reports numbers that
     [
       ['probe', 'done'],
       ['thumbnail', 'done'],
-      ['web', 'done'],
-      ['audio', 'done'],
-      ['edit', 'done'],
       ['chapters', 'skipped'],
+      ['audio', 'done'],
+      ['transcribe', 'skipped'],
+      ['web', 'done'],
+      ['edit', 'done'],
     ],
   );
   // Progress was reported while steps ran, not only at the end.
@@ -184,10 +193,11 @@ test('optional steps that fail (thumbnail, chapters over their limit) are record
     [
       ['probe', 'done', undefined],
       ['thumbnail', 'failed', 'STEP_TIMEOUT'],
-      ['web', 'done', undefined],
-      ['audio', 'done', undefined],
-      ['edit', 'done', undefined],
       ['chapters', 'failed', 'STEP_TIMEOUT'],
+      ['audio', 'done', undefined],
+      ['transcribe', 'skipped', undefined],
+      ['web', 'done', undefined],
+      ['edit', 'done', undefined],
     ],
   );
   assert.deepEqual(
@@ -204,7 +214,7 @@ test('optional steps that fail (thumbnail, chapters over their limit) are record
   assert.equal(report.segments_removed, 2);
   assert.deepEqual(
     outputs.map((o) => o.name),
-    ['edited.mp4', 'report.json', 'web.mp4'],
+    ['edited.mp4', 'report.json', 'timeline.json', 'web.mp4'],
   );
   const onDisk = JSON.parse(await readFile(path.join(outputDir, 'report.json'), 'utf8')) as {
     failed_steps: unknown;
@@ -230,10 +240,11 @@ test('an essential step that fails (web over its limit) still fails the run, and
     [
       ['probe', 'done'],
       ['thumbnail', 'done'],
+      ['chapters', 'done'],
+      ['audio', 'done'],
+      ['transcribe', 'skipped'],
       ['web', 'failed'],
-      ['audio', 'pending'],
       ['edit', 'pending'],
-      ['chapters', 'pending'],
     ],
   );
 });

@@ -108,13 +108,14 @@ test('events follow every state change, and a re-queued job runs again from scra
     'probe:done',
     'thumbnail:running',
     'thumbnail:done',
-    'web:running',
-    'web:done',
+    'chapters:skipped',
     'audio:running',
     'audio:done',
+    'transcribe:skipped',
+    'web:running',
+    'web:done',
     'edit:running',
     'edit:done',
-    'chapters:skipped',
     'done',
   ]);
 
@@ -310,6 +311,9 @@ test('processorFromConfig builds the processor the ingest server expects from IN
       INGEST_CHAPTERS: 'true',
       INGEST_SILENCE_THRESHOLD_DB: '-40',
       INGEST_STEP_TIMEOUT: '90',
+      INGEST_TRANSCRIBE: 'whisper',
+      INGEST_WHISPER_BIN: '/opt/whisper/whisper-cli',
+      INGEST_WHISPER_MODEL: '/opt/whisper/ggml-base.bin',
     },
     envFile: false,
   });
@@ -319,6 +323,14 @@ test('processorFromConfig builds the processor the ingest server expects from IN
     silenceThresholdDb: -40,
     silenceMinSeconds: 1,
     chapters: true,
+    transcribe: {
+      engine: 'whisper',
+      whisperBin: '/opt/whisper/whisper-cli',
+      whisperModel: '/opt/whisper/ggml-base.bin',
+    },
+  });
+  assert.throws(() => loadConfig({ env: { INGEST_TRANSCRIBE: 'vosk' }, envFile: false }), {
+    code: 'CONFIG_INVALID',
   });
   const create: CreateProcessor = processorFromConfig(config);
   const db = openIngestDb(dir);

@@ -7,7 +7,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ffprobePath } from '../../src/media/index.js';
-import { FfmpegRecorder, parseFfmpegSource, type RecordingFinishedEvent } from '../../src/recorder/index.js';
+import {
+  FfmpegRecorder,
+  parseFfmpegSource,
+  segmentFolderFor,
+  type RecordingFinishedEvent,
+  type RecordingSegmentEvent,
+} from '../../src/recorder/index.js';
 import { probeRecording } from '../../src/sessions/index.js';
 import { isAppError } from '../../src/errors/index.js';
 import { makeClip } from '../helpers/make-media.js';
@@ -143,4 +149,37 @@ test('FFMPEG_SOURCE forms are parsed, and unknown ones refused', () => {
     () => parseFfmpegSource('url:'),
     (e) => isAppError(e) && e.code === 'BAD_REQUEST',
   );
+});
+
+test('with segments, each part is reported as soon as it is closed, while recording goes on, and each plays on its own', async (t) => {
+  const dir = await tempDir(t);
+  const recorder = new FfmpegRecorder({ source: 'testsrc', segmentSeconds: 1 });
+  t.after(() => recorder.close());
+  const parts: RecordingSegmentEvent[] = [];
+  recorder.on('segment', (s) => parts.push(s));
+  const started = await recorder.startRecording({ directory: dir, baseName: 'segmented' });
+  // Parts arrive while ffmpeg still records (however slow the machine, two are bounded in time).
+  const deadline = Date.now() + 30_000;
+  while (parts.length < 2 && Date.now() < deadline) await sleep(100);
+  assert.ok(parts.length >= 2, `${parts.length} parts while recording`);
+  assert.equal(recorder.status().recording, true, 'still recording');
+  const finished = await recorder.stopRecording();
+
+  assert.equal(finished.outputPath, started.outputPath, 'the file the parts are joined into');
+  assert.deepEqual(
+    finished.segments,
+    parts.map((p) => p.path),
+    'every closed part, in order, reported once',
+  );
+  assert.deepEqual(
+    parts.map((p) => p.index),
+    parts.map((_, i) => i),
+  );
+  for (const part of parts) {
+    assert.equal(path.dirname(part.path), segmentFolderFor(finished.outputPath));
+    const probe = await probeRecording(part.path);
+    assert.ok(probe.duration > 0);
+    assert.equal(probe.technical.video?.codec, 'h264');
+    assert.equal(probe.technical.audio?.codec, 'aac');
+  }
 });

@@ -19,6 +19,12 @@ interface FakeQueueEvents {
  */
 export class FakeUploadQueue extends EventEmitter<FakeQueueEvents> implements UploadQueue {
   readonly tasks = new Map<string, UploadTaskView>();
+  /** What the manager asked of a segmented recording's task, in order. */
+  readonly partCalls: Array<
+    | { call: 'open'; taskId: string; recordingId: string; fileName: string; at: number }
+    | { call: 'add'; taskId: string; index: number; filePath: string; at: number }
+    | { call: 'close'; taskId: string; count: number; joinedFilePath: string | undefined; at: number }
+  > = [];
   private next = 1;
 
   constructor(private readonly now: () => Date = () => new Date()) {
@@ -45,6 +51,37 @@ export class FakeUploadQueue extends EventEmitter<FakeQueueEvents> implements Up
     };
     this.tasks.set(task.id, task);
     return task;
+  }
+
+  async openRecordingUpload(options: {
+    recordingId: string;
+    sessionName: string;
+    autoProcess: boolean;
+    fileName: string;
+  }): Promise<string> {
+    const task = await this.enqueue(options.fileName, options);
+    this.partCalls.push({
+      call: 'open',
+      taskId: task.id,
+      recordingId: options.recordingId,
+      fileName: options.fileName,
+      at: Date.now(),
+    });
+    return task.id;
+  }
+
+  addRecordingPart(taskId: string, part: { index: number; filePath: string }): void {
+    this.partCalls.push({ call: 'add', taskId, ...part, at: Date.now() });
+  }
+
+  closeRecordingUpload(taskId: string, options: { count: number; joinedFilePath?: string }): void {
+    this.partCalls.push({
+      call: 'close',
+      taskId,
+      count: options.count,
+      joinedFilePath: options.joinedFilePath,
+      at: Date.now(),
+    });
   }
 
   get(taskId: string): UploadTaskView | undefined {

@@ -94,10 +94,10 @@ async function completeTusServer(t: import('node:test').TestContext) {
   return { url, requests };
 }
 
-function job(remoteUrl: string, confirmed: number[]): TransportJob {
+function job(filePath: string, remoteUrl: string, confirmed: number[]): TransportJob {
   return {
     taskId: 'task_done',
-    filePath: '/nowhere',
+    filePath,
     fileName: 'x.mkv',
     size: 10,
     sha256: 'c'.repeat(64),
@@ -119,11 +119,14 @@ test('a tus upload the server already holds whole is compared at once: digest fr
   t.after(() => http.close());
   const tus = transportFor('tus', http, settings, undefined);
   const confirmed: number[] = [];
+  const file = path.join(dir, 'ten.mkv');
+  await writeFile(file, '0123456789');
+  const ours = await sha256Of(file);
 
-  const fromHead = await tus.upload(job(`${server.url}/files/with-digest`, confirmed));
-  assert.deepEqual(fromHead, { serverSha256: 'a'.repeat(64) });
-  const fromStatus = await tus.upload(job(`${server.url}/files/without-digest`, confirmed));
-  assert.deepEqual(fromStatus, { serverSha256: 'b'.repeat(64) });
+  const fromHead = await tus.upload(job(file, `${server.url}/files/with-digest`, confirmed));
+  assert.deepEqual(fromHead, { sha256: ours, serverSha256: 'a'.repeat(64) });
+  const fromStatus = await tus.upload(job(file, `${server.url}/files/without-digest`, confirmed));
+  assert.deepEqual(fromStatus, { sha256: ours, serverSha256: 'b'.repeat(64) });
 
   assert.deepEqual(confirmed, [10, 10]);
   assert.deepEqual(server.requests, [

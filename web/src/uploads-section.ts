@@ -84,7 +84,16 @@ function update(u: UploadView): void {
 }
 
 function detailOf(u: UploadView, percent: number): string {
-  if (u.state !== 'uploading') return `${formatBytes(u.bytes_sent)} of ${formatBytes(u.size)}`;
+  const where = u.target_url ? ` · to ${u.target_url}` : '';
+  if (u.state === 'completed') {
+    // Say what the server confirmed, no more: a digest only when it reported the same one.
+    const confirmed =
+      u.verified_by === 'sha256'
+        ? 'sha256 confirmed by the server'
+        : 'accepted by the server, no checksum reported';
+    return `${formatBytes(u.size)} · ${confirmed}${where}`;
+  }
+  if (u.state !== 'uploading') return `${formatBytes(u.bytes_sent)} of ${formatBytes(u.size)}${where}`;
   const rate = u.rate_bytes_per_second > 0 ? ` · ${formatBytes(u.rate_bytes_per_second)}/s` : '';
   const eta = u.eta_seconds === null ? '' : ` · ETA ${formatDuration(u.eta_seconds)}`;
   return `${percent.toFixed(0)}%${rate}${eta}`;

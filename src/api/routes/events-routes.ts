@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Station } from '../../station/index.js';
 import type { EventStream } from '../event-stream.js';
+import { errorAnswers } from './responses.js';
 
 /** GET /api/events: Server-Sent Events of recording state, upload progress and processing state. */
 export const eventsRoutes =
@@ -13,6 +14,7 @@ export const eventsRoutes =
           summary: 'Server-Sent Events: status, upload, recordings',
           tags: ['station'],
           produces: ['text/event-stream'],
+          response: errorAnswers,
         },
       },
       (request, reply) => {

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../errors/index.js';
+import { LoginAnswerSchema } from '../../station/index.js';
 import { secretsEqual, TOKEN_COOKIE } from '../request-guard.js';
+import { answers } from './responses.js';
 
 /**
  * POST /api/login: trades the station token for an HttpOnly, SameSite=Strict cookie, so the
@@ -21,6 +23,7 @@ export const loginRoutes =
             required: ['token'],
             properties: { token: { type: 'string', maxLength: 1000 } },
           },
+          response: answers(LoginAnswerSchema),
         },
       },
       async (request, reply) => {

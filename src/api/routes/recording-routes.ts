@@ -1,10 +1,15 @@
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { defaultSessionName } from '../../sessions/index.js';
-import type { Station } from '../../station/index.js';
+import {
+  HealthAnswerSchema,
+  RecordingAnswerSchema,
+  RecordingsAnswerSchema,
+  StatusViewSchema,
+  type Station,
+} from '../../station/index.js';
+import { answers, errorAnswers } from './responses.js';
 import { attachmentDisposition } from '../content-disposition.js';
-
-const errorResponse = { $ref: 'ErrorResponse#' } as const;
 
 /** Recorder control and recordings: the original /api/status, /api/recording/*, /api/recordings routes. */
 export const recordingRoutes =
@@ -12,7 +17,13 @@ export const recordingRoutes =
   async (app) => {
     app.get(
       '/api/status',
-      { schema: { summary: 'Recorder, upload and server state', tags: ['station'] } },
+      {
+        schema: {
+          summary: 'Recorder, upload and server state',
+          tags: ['station'],
+          response: answers(StatusViewSchema),
+        },
+      },
       async () => station.status(),
     );
 
@@ -27,7 +38,7 @@ export const recordingRoutes =
             type: 'object',
             properties: { sessionName: { type: 'string', minLength: 1, maxLength: 200 } },
           },
-          response: { 409: errorResponse, 400: errorResponse },
+          response: answers(RecordingAnswerSchema),
         },
       },
       async (request) => {
@@ -43,7 +54,13 @@ export const recordingRoutes =
 
     app.post(
       '/api/recording/stop',
-      { schema: { summary: 'Stop recording; answers once the file is complete', tags: ['recording'] } },
+      {
+        schema: {
+          summary: 'Stop recording; answers once the file is complete',
+          tags: ['recording'],
+          response: answers(RecordingAnswerSchema),
+        },
+      },
       async () => {
         const recording = await station.stopRecording();
         return {
@@ -56,7 +73,13 @@ export const recordingRoutes =
 
     app.get(
       '/api/health',
-      { schema: { summary: 'Liveness, as the original: {status:"healthy", timestamp}', tags: ['station'] } },
+      {
+        schema: {
+          summary: 'Liveness, as the original: {status:"healthy", timestamp}',
+          tags: ['station'],
+          response: answers(HealthAnswerSchema),
+        },
+      },
       async () => ({ status: 'healthy', timestamp: new Date().toISOString() }),
     );
 
@@ -70,6 +93,7 @@ export const recordingRoutes =
             type: 'object',
             properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
           },
+          response: answers(RecordingsAnswerSchema),
         },
       },
       async (request) => ({ success: true, recordings: station.listRecordings(request.query.limit) }),
@@ -83,7 +107,14 @@ export const recordingRoutes =
 
     app.get<{ Params: { id: string } }>(
       '/api/recordings/:id',
-      { schema: { summary: 'One recording', tags: ['recording'], params: idParams } },
+      {
+        schema: {
+          summary: 'One recording',
+          tags: ['recording'],
+          params: idParams,
+          response: answers(RecordingAnswerSchema),
+        },
+      },
       async (request) => ({ success: true, recording: station.getRecording(request.params.id) }),
     );
 
@@ -95,6 +126,7 @@ export const recordingRoutes =
           summary: 'The recording, streamed with HTTP Range support',
           tags: ['recording'],
           params: idParams,
+          response: errorAnswers,
         },
       },
       async (request, reply) => {
@@ -111,7 +143,14 @@ export const recordingRoutes =
 
     app.get<{ Params: { id: string } }>(
       '/api/recordings/:id/thumbnail',
-      { schema: { summary: 'The recording’s JPEG thumbnail', tags: ['recording'], params: idParams } },
+      {
+        schema: {
+          summary: 'The recording’s JPEG thumbnail',
+          tags: ['recording'],
+          params: idParams,
+          response: errorAnswers,
+        },
+      },
       async (request, reply) => {
         const file = station.recordingFile(request.params.id, 'thumbnail');
         void reply.type('image/jpeg');
@@ -121,7 +160,14 @@ export const recordingRoutes =
 
     app.get<{ Params: { id: string } }>(
       '/api/recordings/:id/download',
-      { schema: { summary: 'The recording as an attachment', tags: ['recording'], params: idParams } },
+      {
+        schema: {
+          summary: 'The recording as an attachment',
+          tags: ['recording'],
+          params: idParams,
+          response: errorAnswers,
+        },
+      },
       async (request, reply) => {
         const file = station.recordingFile(request.params.id, 'video');
         void reply.header('content-disposition', attachmentDisposition(file.fileName));

@@ -1,6 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { localDateTime } from '../../sessions/index.js';
-import type { Station } from '../../station/index.js';
+import {
+  ConnectionTestAnswerSchema,
+  UploadAnswerSchema,
+  UploadStartedAnswerSchema,
+  UploadStatusAnswerSchema,
+  UploadsAnswerSchema,
+  VultrStatusAnswerSchema,
+  type ConnectionTestAnswer,
+  type Station,
+} from '../../station/index.js';
+import { answers, errorAnswers } from './responses.js';
 
 const taskParams = {
   type: 'object',
@@ -28,6 +38,7 @@ export const vultrRoutes =
               auto_process: { type: 'boolean', default: false },
             },
           },
+          response: answers(UploadStartedAnswerSchema, 202),
         },
       },
       async (request, reply) => {
@@ -59,6 +70,7 @@ export const vultrRoutes =
           summary: 'One upload: local state, history, and the server’s processing state',
           tags: ['vultr'],
           params: taskParams,
+          response: answers(UploadStatusAnswerSchema),
         },
       },
       async (request) => {
@@ -84,6 +96,7 @@ export const vultrRoutes =
               name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
             },
           },
+          response: errorAnswers,
         },
       },
       async (request, reply) => {
@@ -96,13 +109,27 @@ export const vultrRoutes =
 
     app.post<{ Params: { task_id: string } }>(
       '/api/vultr/upload/:task_id/cancel',
-      { schema: { summary: 'Cancel an unfinished upload', tags: ['vultr'], params: taskParams } },
+      {
+        schema: {
+          summary: 'Cancel an unfinished upload',
+          tags: ['vultr'],
+          params: taskParams,
+          response: answers(UploadAnswerSchema),
+        },
+      },
       async (request) => ({ success: true, upload: station.cancelUpload(request.params.task_id) }),
     );
 
     app.post<{ Params: { task_id: string } }>(
       '/api/vultr/upload/:task_id/retry',
-      { schema: { summary: 'Retry a failed or cancelled upload', tags: ['vultr'], params: taskParams } },
+      {
+        schema: {
+          summary: 'Retry a failed or cancelled upload',
+          tags: ['vultr'],
+          params: taskParams,
+          response: answers(UploadAnswerSchema),
+        },
+      },
       async (request) => ({ success: true, upload: station.retryUpload(request.params.task_id) }),
     );
 
@@ -116,6 +143,7 @@ export const vultrRoutes =
             type: 'object',
             properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 } },
           },
+          response: answers(UploadsAnswerSchema),
         },
       },
       async (request) => ({ success: true, uploads: station.listUploads(request.query.limit) }),
@@ -127,6 +155,7 @@ export const vultrRoutes =
         schema: {
           summary: 'Check configuration, /health and the API key against the server',
           tags: ['vultr'],
+          response: answers(ConnectionTestAnswerSchema),
         },
       },
       async () => connectionTest(station),
@@ -134,7 +163,13 @@ export const vultrRoutes =
 
     app.get(
       '/api/vultr/status',
-      { schema: { summary: 'Processing server configuration (no secrets)', tags: ['vultr'] } },
+      {
+        schema: {
+          summary: 'Processing server configuration (no secrets), and a live connection test',
+          tags: ['vultr'],
+          response: answers(VultrStatusAnswerSchema),
+        },
+      },
       async () => {
         const { config } = station;
         const vultr = station.vultr;
@@ -163,7 +198,7 @@ export const vultrRoutes =
   };
 
 /** GET /api/vultr/test's answer: our checks, and the original's message and server_info. */
-async function connectionTest(station: Station) {
+async function connectionTest(station: Station): Promise<ConnectionTestAnswer> {
   const checks = await station.testConnection();
   const ok = checks.every((c) => c.ok);
   const failed = checks.find((c) => !c.ok);

@@ -4,6 +4,7 @@ import { stationV2Sessions } from './station-v2-sessions.js';
 import { stationV3UploadLeases } from './station-v3-upload-leases.js';
 import { stationV4UploadVerification } from './station-v4-upload-verification.js';
 import { stationV5UploadTargets } from './station-v5-upload-targets.js';
+import { stationV6Webhooks } from './station-v6-webhooks.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
@@ -15,4 +16,5 @@ export const stationMigrations: Migration[] = [
   stationV3UploadLeases,
   stationV4UploadVerification,
   stationV5UploadTargets,
+  stationV6Webhooks,
 ];

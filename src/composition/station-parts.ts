@@ -1,0 +1,147 @@
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../logging/index.js';
+import { createRecorder, type Recorder, type RecorderKind } from '../recorder/index.js';
+import { RecordingManager, SessionCatalog } from '../sessions/index.js';
+import { openDatabase, stationMigrations, type Db } from '../store/index.js';
+import { UploadService, uploadSettingsFromConfig, type UploadSettings } from '../uploads/index.js';
+import { UploadTaskCatalog } from './upload-task-catalog.js';
+
+/** The station database: `<STREAMAI_DATA_DIR>/streamai.db`, station migrations applied. */
+export function openStationDatabase(config: Config): Db {
+  return openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
+}
+
+/**
+ * Where uploads go: the configured server (VULTR_API_URL, VULTR_API_KEY), or one the caller
+ * runs (the station's embedded ingest server, with the key only it knows).
+ */
+export interface UploadTarget {
+  apiUrl?: string | undefined;
+  apiKey?: string | undefined;
+}
+
+/** The upload settings for a target (CONFIG_INVALID when no server is configured nor given). */
+export function uploadSettingsFor(config: Config, target: UploadTarget = {}): UploadSettings {
+  const settings = uploadSettingsFromConfig(config, target.apiUrl ?? config.upload.apiUrl);
+  return target.apiKey === undefined ? settings : { ...settings, apiKey: target.apiKey };
+}
+
+/** What to build, beyond the database and the read-only catalogs. */
+export interface StationPartsOptions {
+  /** Build the upload service for this target; `false`: no uploads (nothing is sent). */
+  uploads: UploadTarget | false;
+  /** Build a recorder and a RecordingManager; `false` for commands that only read or upload. */
+  recording:
+    | false
+    | {
+        /** A recorder to use instead of the configured one (tests). */
+        recorder?: Recorder | undefined;
+        kind?: RecorderKind | undefined;
+        source?: string | undefined;
+        /** Enqueue each ready recording [VULTR_AUTO_UPLOAD when uploads are built]. */
+        autoUpload?: boolean | undefined;
+        autoProcess?: boolean | undefined;
+      };
+}
+
+/**
+ * The station's parts, built the one way `serve` and every command build them. Nothing is
+ * started and no listener attached: the owner starts them in its documented order (manager,
+ * then upload workers) and closes them with `close()`.
+ */
+export interface StationParts {
+  db: Db;
+  sessions: SessionCatalog;
+  tasks: UploadTaskCatalog;
+  uploads: UploadService | undefined;
+  recorder: Recorder | undefined;
+  manager: RecordingManager | undefined;
+  /** Closes the manager (and its recorder), the upload service, then the database. */
+  close(): Promise<void>;
+}
+
+/** Builds the station's parts from the configuration (see StationParts). */
+export function buildStationParts(
+  config: Config,
+  logger: Logger,
+  options: StationPartsOptions,
+): StationParts {
+  const db = openStationDatabase(config);
+  try {
+    const uploads =
+      options.uploads === false
+        ? undefined
+        : new UploadService({
+            db,
+            settings: uploadSettingsFor(config, options.uploads),
+            logger: logger.child({ part: 'uploads' }),
+          });
+    let recorder: Recorder | undefined;
+    let manager: RecordingManager | undefined;
+    if (options.recording !== false) {
+      const r = options.recording;
+      recorder =
+        r.recorder ??
+        createRecorder(config, logger.child({ part: 'recorder' }), {
+          ...(r.kind !== undefined ? { kind: r.kind } : {}),
+          ...(r.source !== undefined ? { source: r.source } : {}),
+        });
+      manager = new RecordingManager({
+        recorder,
+        db,
+        recordingsPath: config.station.recordingsPath,
+        uploads,
+        autoUpload: uploads !== undefined && (r.autoUpload ?? config.upload.autoUpload),
+        ...(r.autoProcess !== undefined ? { autoProcess: r.autoProcess } : {}),
+        logger: logger.child({ part: 'sessions' }),
+      });
+    }
+    let closed = false;
+    return {
+      db,
+      sessions: new SessionCatalog(db),
+      tasks: new UploadTaskCatalog(db),
+      uploads,
+      recorder,
+      manager,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await manager?.close();
+          await uploads?.close();
+        } finally {
+          db.close();
+        }
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** The full station's parts (what `serve` runs): every part present. */
+export interface ServeParts extends StationParts {
+  uploads: UploadService;
+  recorder: Recorder;
+  manager: RecordingManager;
+}
+
+/**
+ * The parts of a full station — uploads to `target`, the configured (or given) recorder and the
+ * manager with VULTR_AUTO_UPLOAD — for the Station to adopt in place of building them itself:
+ *   const parts = buildServeParts(config, logger, { apiUrl, apiKey }, this.recorderOverride);
+ */
+export function buildServeParts(
+  config: Config,
+  logger: Logger,
+  target: UploadTarget,
+  recorder?: Recorder,
+): ServeParts {
+  const parts = buildStationParts(config, logger, { uploads: target, recording: { recorder } });
+  const { uploads, manager } = parts;
+  if (!uploads || !manager || !parts.recorder) throw new Error('station parts incomplete'); // cannot happen
+  return { ...parts, uploads, manager, recorder: parts.recorder };
+}

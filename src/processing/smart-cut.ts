@@ -1,0 +1,297 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { runFfmpeg, type RunLimits } from './run-ffmpeg.js';
+import type { MediaInfo } from './probe-step.js';
+import type { VideoPackets } from './video-packets.js';
+
+/** A stretch of the edit: copied from the source as it is, or re-encoded. Seconds, frame-exact. */
+export interface Piece {
+  kind: 'copy' | 'encode';
+  start: number;
+  end: number;
+}
+
+/** A kept range snapped to the source's frames: [start, end) covers whole frames. */
+export interface SnappedRange {
+  start: number;
+  end: number;
+}
+
+/** What the smart cut plans to do, or why it cannot. */
+export type SmartCutPlan =
+  { ok: true; ranges: SnappedRange[]; pieces: Piece[] } | { ok: false; reason: string };
+
+// Encoders this cut can match: H.264 via libx264, 8-bit 4:2:0 (what recorders and browsers use).
+const X264_PROFILES: Record<string, string> = {
+  'Constrained Baseline': 'baseline',
+  Baseline: 'baseline',
+  Main: 'main',
+  High: 'high',
+};
+const PIXEL_FORMATS = new Set(['yuv420p', 'yuvj420p']);
+
+// The re-encoded pieces carry their own parameter sets in-band under this id, so that they never
+// replace the source's (id 0 in practice), which the copied pieces keep using from the track header.
+const PIECE_SPS_ID = 5;
+
+/**
+ * Plans a smart cut: each kept range is snapped to the source's frames, then split into a head
+ * re-encoded from its first frame to the next keyframe, the whole GOPs after it copied as they
+ * are, and a tail re-encoded from the last keyframe to the range's end (needed because a copy
+ * cannot end mid-GOP when frames are reordered). A range with no keyframe inside is re-encoded
+ * whole. Sources this cannot match say why, and the edit falls back to a full re-encode.
+ */
+export function planSmartCut(
+  kept: Array<{ start: number; end: number }>,
+  media: MediaInfo,
+  video: VideoPackets,
+): SmartCutPlan {
+  if (video.codec !== 'h264')
+    return { ok: false, reason: `video codec ${video.codec} (only H.264 is smart-cut)` };
+  if (!video.profile || !X264_PROFILES[video.profile])
+    return { ok: false, reason: `H.264 profile ${video.profile ?? 'unknown'} cannot be matched` };
+  if (!PIXEL_FORMATS.has(video.pixelFormat ?? ''))
+    return { ok: false, reason: `pixel format ${video.pixelFormat ?? 'unknown'}` };
+  if (video.openGop)
+    return { ok: false, reason: 'open GOPs (frames reference the previous keyframe interval)' };
+  if (video.keyframes.length === 0 || video.frames.length === 0)
+    return { ok: false, reason: 'no keyframes found' };
+  const streamTypes = media.streams.filter((s) => s.type === 'video' || s.type === 'audio');
+  if (streamTypes.filter((s) => s.type === 'video').length > 1)
+    return { ok: false, reason: 'more than one video stream' };
+
+  const end = media.durationSeconds;
+  const frames = video.frames;
+  const ranges: SnappedRange[] = [];
+  const pieces: Piece[] = [];
+  for (const r of kept) {
+    const start = firstAtOrAfter(frames, r.start);
+    if (start === undefined) continue;
+    // The range's end is exclusive: the first frame not kept, or the end of the file.
+    const stop = r.end >= end - 0.001 ? end : (firstAtOrAfter(frames, r.end) ?? end);
+    if (stop <= start) continue;
+    ranges.push({ start, end: stop });
+    const copyFrom = firstAtOrAfter(video.keyframes, start);
+    const copyTo = stop === end ? end : lastAtOrBefore(video.keyframes, stop);
+    if (copyFrom === undefined || copyTo === undefined || copyTo <= copyFrom) {
+      pieces.push({ kind: 'encode', start, end: stop });
+      continue;
+    }
+    if (copyFrom > start) pieces.push({ kind: 'encode', start, end: copyFrom });
+    pieces.push({ kind: 'copy', start: copyFrom, end: copyTo });
+    if (copyTo < stop) pieces.push({ kind: 'encode', start: copyTo, end: stop });
+  }
+  if (ranges.length === 0) return { ok: false, reason: 'nothing left to keep' };
+  return { ok: true, ranges, pieces };
+}
+
+/**
+ * Runs a plan: one stream-copy pass splits the source's video at the copy boundaries (segment
+ * muxer, at keyframes), each head and tail is encoded with libx264 matching the source (profile,
+ * level, size, pixel format; in-band parameter sets under their own id), and one last pass joins
+ * the pieces (concat demuxer, no bitstream conversion, so copied packets stay byte for byte)
+ * while the audio is cut sample-accurately at the same frame-exact times and encoded to AAC.
+ */
+export async function runSmartCut(
+  input: string,
+  output: string,
+  media: MediaInfo,
+  video: VideoPackets,
+  plan: { ranges: SnappedRange[]; pieces: Piece[] },
+  limits: RunLimits,
+): Promise<{ reencodedSeconds: number }> {
+  const work = await mkdtemp(path.join(path.dirname(output), '.smart-cut-'));
+  const frame = typicalFrameDuration(video.frames);
+  // A quarter frame before each boundary: far enough to survive rounding, never the previous frame.
+  const margin = frame / 4;
+  const total = media.durationSeconds;
+  const encodeSeconds = plan.pieces
+    .filter((p) => p.kind === 'encode')
+    .reduce((s, p) => s + p.end - p.start, 0);
+  const keptSeconds = plan.ranges.reduce((s, r) => s + r.end - r.start, 0);
+  // Rough shares of the work: the split pass reads everything, encodes are slow, the join is cheap.
+  const weights = { split: total * 0.05, encode: encodeSeconds, join: keptSeconds * 0.1 };
+  const sum = weights.split + weights.encode + weights.join || 1;
+  let done = 0;
+  const phase = (weight: number) => (f: number) =>
+    limits.onProgress?.(Math.min(1, (done + f * weight) / sum));
+  const finish = (weight: number): void => {
+    done += weight;
+  };
+  try {
+    // 1. Split the source's video at the copy boundaries, without decoding.
+    const cuts = [...new Set(plan.pieces.filter((p) => p.kind === 'copy').flatMap((p) => [p.start, p.end]))]
+      .filter((t) => t > 0 && t < total)
+      .sort((a, b) => a - b);
+    const copies = plan.pieces.some((p) => p.kind === 'copy');
+    if (copies) {
+      const args = ['-v', 'error', '-i', input, '-map', '0:v:0', '-c', 'copy', '-f', 'segment'];
+      if (cuts.length > 0) args.push('-segment_times', cuts.map((t) => (t - margin).toFixed(6)).join(','));
+      args.push('-segment_format', 'matroska', path.join(work, 'seg%05d.mkv'));
+      await runFfmpeg(args, { ...limits, onProgress: phase(weights.split), durationSeconds: total });
+    }
+    finish(weights.split);
+    const segments = copies ? (await readdir(work)).filter((n) => n.startsWith('seg')).sort() : [];
+    const edges = [0, ...cuts, total];
+
+    // 2. Encode the heads and tails.
+    const list: string[] = [];
+    // The track header must be the source's (the copied pieces need its parameter sets): a first
+    // entry of one source frame that the concat demuxer opens but outputs nothing of.
+    const header = path.join(work, 'header.mkv');
+    await runFfmpeg(
+      ['-v', 'error', '-i', input, '-map', '0:v:0', '-c', 'copy', '-frames:v', '1', '-f', 'matroska', header],
+      {
+        ...limits,
+        onProgress: undefined,
+        durationSeconds: 0,
+      },
+    );
+    list.push(entry(header, 0, 0));
+    let n = 0;
+    for (const group of groupPieces(plan.pieces)) {
+      if (group.kind === 'copy') {
+        for (const piece of group.pieces) {
+          for (let j = 0; j < edges.length - 1; j += 1) {
+            const a = edges[j] ?? 0;
+            const b = edges[j + 1] ?? total;
+            if (a >= piece.start - margin && b <= piece.end + margin) {
+              const name = segments[j];
+              if (!name) throw new Error(`segment ${j} missing after the split`);
+              list.push(entry(path.join(work, name), b - a));
+            }
+          }
+        }
+        continue;
+      }
+      // Encoded pieces next to each other in the edit (a range's tail and the next one's head)
+      // are one encode: each is read with its own accurate seek and they are joined in the graph.
+      const seconds = group.pieces.reduce((sum, p) => sum + p.end - p.start, 0);
+      const file = path.join(work, `enc${String((n += 1)).padStart(5, '0')}.mkv`);
+      const inputs = group.pieces.flatMap((p) => [
+        '-ss',
+        (p.start - margin).toFixed(6),
+        '-t',
+        (p.end - p.start).toFixed(6),
+        '-i',
+        input,
+      ]);
+      const chains = group.pieces.map((_, i) => `[${i}:v:0]setpts=PTS-STARTPTS[v${i}]`);
+      const graph = `${chains.join(';')};${group.pieces.map((_, i) => `[v${i}]`).join('')}concat=n=${group.pieces.length}:v=1:a=0[v]`;
+      await runFfmpeg(
+        ['-v', 'error', ...inputs, '-filter_complex', graph, '-map', '[v]', '-vsync', 'passthrough'].concat(
+          matchingEncoder(video),
+          ['-f', 'matroska', file],
+        ),
+        { ...limits, onProgress: phase(seconds), durationSeconds: seconds },
+      );
+      finish(seconds);
+      list.push(entry(file, seconds));
+    }
+    const listFile = path.join(work, 'pieces.txt');
+    await writeFile(listFile, `ffconcat version 1.0\n${list.join('')}`);
+
+    // 3. Join the video pieces as they are; cut and encode the audio at the same times.
+    const args = ['-v', 'error', '-f', 'concat', '-safe', '0', '-auto_convert', '0', '-i', listFile];
+    if (media.audio) {
+      const graph = path.join(work, 'audio-graph.txt');
+      const chains = plan.ranges.map(
+        (r, i) =>
+          `[1:a:0]atrim=start=${r.start.toFixed(6)}:end=${r.end.toFixed(6)},asetpts=PTS-STARTPTS[a${i}]`,
+      );
+      chains.push(
+        `${plan.ranges.map((_, i) => `[a${i}]`).join('')}concat=n=${plan.ranges.length}:v=0:a=1[a]`,
+      );
+      await writeFile(graph, chains.join(';\n'));
+      args.push(
+        '-i',
+        input,
+        '-filter_complex_script',
+        graph,
+        '-map',
+        '0:v:0',
+        '-map',
+        '[a]',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '160k',
+      );
+    } else args.push('-map', '0:v:0');
+    args.push('-c:v', 'copy');
+    if (video.timeBaseDen) args.push('-video_track_timescale', String(video.timeBaseDen));
+    args.push('-movflags', '+faststart', '-f', 'mp4', output);
+    await runFfmpeg(args, { ...limits, onProgress: phase(weights.join), durationSeconds: keptSeconds });
+    limits.onProgress?.(1);
+    return { reencodedSeconds: round(encodeSeconds) };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Consecutive pieces of the same kind, in edit order. */
+function groupPieces(pieces: Piece[]): Array<{ kind: Piece['kind']; pieces: Piece[] }> {
+  const groups: Array<{ kind: Piece['kind']; pieces: Piece[] }> = [];
+  for (const piece of pieces) {
+    const last = groups[groups.length - 1];
+    if (last && last.kind === piece.kind) last.pieces.push(piece);
+    else groups.push({ kind: piece.kind, pieces: [piece] });
+  }
+  return groups;
+}
+
+/** libx264 settings that produce pieces a decoder can play between the source's own GOPs. */
+export function matchingEncoder(video: VideoPackets): string[] {
+  const args = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18'];
+  args.push('-profile:v', X264_PROFILES[video.profile ?? ''] ?? 'high');
+  if (video.level !== null) args.push('-level:v', (video.level / 10).toFixed(1));
+  args.push('-pix_fmt', video.pixelFormat ?? 'yuv420p');
+  if (video.pixelFormat === 'yuvj420p') args.push('-color_range', 'pc');
+  args.push('-x264-params', `sps-id=${PIECE_SPS_ID}:repeat-headers=1`);
+  return args;
+}
+
+function entry(file: string, duration: number, outpoint?: number): string {
+  // ffconcat quoting: single quotes, with a quote written as '\''.
+  const quoted = `'${file.replace(/'/g, "'\\''")}'`;
+  const out = outpoint === undefined ? '' : `outpoint ${outpoint.toFixed(6)}\n`;
+  return `file ${quoted}\n${out}duration ${duration.toFixed(6)}\n`;
+}
+
+function firstAtOrAfter(sorted: number[], t: number): number | undefined {
+  // Binary search: recordings have hundreds of thousands of frames.
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] ?? 0) < t - 1e-4) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted[lo];
+}
+
+function lastAtOrBefore(sorted: number[], t: number): number | undefined {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] ?? 0) <= t + 1e-4) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? sorted[lo - 1] : undefined;
+}
+
+/** The median gap between frames (robust to the odd dropped or doubled frame). */
+export function typicalFrameDuration(frames: number[]): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < frames.length && gaps.length < 500; i += 1) {
+    const gap = (frames[i] ?? 0) - (frames[i - 1] ?? 0);
+    if (gap > 0) gaps.push(gap);
+  }
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)] ?? 1 / 30;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

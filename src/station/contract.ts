@@ -1,0 +1,188 @@
+/**
+ * The station API's wire contract: every body the station sends, defined once as TypeBox
+ * schemas (JSON Schema with static types). The routes use them as Fastify response schemas, so
+ * /api/openapi.json documents every answer and fast-json-stringify serializes exactly these
+ * fields; `views.ts` derives its types from them; the page imports those types (type-only, so
+ * no runtime code reaches the browser); the CLI checks the station's answers against them.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const ErrorInfo = Type.Object({ code: Type.String(), message: Type.String() });
+/** Any JSON value the processing server sent (its /status or /health), passed on as it came. */
+const ServerJson = Type.Unknown({ description: 'the processing server’s own JSON answer, as it sent it' });
+
+export const ErrorResponseSchema = Type.Object(
+  { success: Type.Literal(false), error: ErrorInfo },
+  { $id: 'ErrorResponse', description: 'Every failure: a stable code (README’s error table) and a message' },
+);
+
+export const ProcessingViewSchema = Type.Object({
+  state: Type.String(),
+  progress: Type.Number(),
+  report: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  error: Nullable(ErrorInfo),
+  outputs: Type.Array(Type.Object({ name: Type.String(), size: Type.Number() })),
+});
+
+/** One upload task (snake_case, as the original /api/vultr routes did). */
+export const UploadViewSchema = Type.Object({
+  task_id: Type.String(),
+  file_name: Type.String(),
+  session_name: Nullable(Type.String()),
+  recording_id: Nullable(Type.String()),
+  state: Type.String(),
+  bytes_sent: Type.Number(),
+  size: Type.Number(),
+  rate_bytes_per_second: Type.Number(),
+  eta_seconds: Nullable(Type.Number()),
+  attempts: Type.Number(),
+  protocol: Nullable(Type.String()),
+  sha256: Nullable(Type.String()),
+  /** How the server confirmed it: sha256 (same digest reported), size (accepted, no checksum reported), none. */
+  verified_by: Nullable(Type.Union([Type.Literal('sha256'), Type.Literal('size'), Type.Literal('none')])),
+  /** The processing server this task goes to (its status and retries use it). */
+  target_url: Nullable(Type.String()),
+  last_error: Nullable(ErrorInfo),
+  created_at: Type.String(),
+  completed_at: Nullable(Type.String()),
+  processing: Nullable(ProcessingViewSchema),
+});
+
+export const RecordingViewSchema = Type.Object({
+  id: Type.String(),
+  sessionId: Type.String(),
+  sessionName: Type.String(),
+  title: Type.String(),
+  date: Type.String(),
+  /** recording | finalizing | ready | failed | lost */
+  state: Type.String(),
+  durationSeconds: Nullable(Type.Number()),
+  sizeBytes: Nullable(Type.Number()),
+  sha256: Nullable(Type.String()),
+  fileName: Nullable(Type.String()),
+  hasThumbnail: Type.Boolean(),
+  error: Nullable(ErrorInfo),
+  upload: Nullable(UploadViewSchema),
+});
+
+/** GET /api/status and the SSE `status` event. */
+export const StatusViewSchema = Type.Object({
+  success: Type.Literal(true),
+  version: Type.String(),
+  recorder: Type.Object({
+    kind: Type.Union([Type.Literal('obs'), Type.Literal('ffmpeg')]),
+    connected: Type.Boolean(),
+    recording: Type.Boolean(),
+    state: Type.String(),
+    session: Nullable(Type.Object({ id: Type.String(), name: Type.String() })),
+    startedAt: Nullable(Type.String()),
+    elapsedSeconds: Type.Number(),
+    error: Nullable(Type.String()),
+  }),
+  uploads: Type.Object({ active: Type.Number(), queued: Type.Number() }),
+  vultr: Type.Object({
+    url: Type.String(),
+    embedded: Type.Boolean(),
+    autoUpload: Type.Boolean(),
+    protocol: Type.String(),
+  }),
+});
+
+export const HistoryEntrySchema = Type.Object({
+  at: Type.String(),
+  state: Type.String(),
+  message: Nullable(Type.String()),
+});
+
+export const RecordingAnswerSchema = Type.Object({
+  success: Type.Literal(true),
+  message: Type.Optional(Type.String()),
+  recording: RecordingViewSchema,
+});
+
+export const RecordingsAnswerSchema = Type.Object({
+  success: Type.Literal(true),
+  recordings: Type.Array(RecordingViewSchema),
+});
+
+export const HealthAnswerSchema = Type.Object({
+  status: Type.Literal('healthy'),
+  timestamp: Type.String(),
+});
+
+export const UploadStartedAnswerSchema = Type.Object({
+  success: Type.Literal(true),
+  task_id: Type.String(),
+  task_ids: Type.Array(Type.String()),
+  file_name: Nullable(Type.String()),
+  file_size: Nullable(Type.Number()),
+  upload_time: Type.String({ description: 'YYYY-MM-DD HH:MM:SS, local time (the original’s form)' }),
+  message: Type.String(),
+});
+
+export const UploadStatusAnswerSchema = Type.Composite([
+  Type.Object({ success: Type.Literal(true) }),
+  UploadViewSchema,
+  Type.Object({
+    history: Type.Array(HistoryEntrySchema),
+    server: ServerJson,
+    status: ServerJson,
+  }),
+]);
+
+export const UploadAnswerSchema = Type.Object({ success: Type.Literal(true), upload: UploadViewSchema });
+
+export const UploadsAnswerSchema = Type.Object({
+  success: Type.Literal(true),
+  uploads: Type.Array(UploadViewSchema),
+});
+
+export const ConnectionCheckSchema = Type.Object({
+  name: Type.String(),
+  ok: Type.Boolean(),
+  detail: Type.String(),
+});
+
+export const ConnectionTestAnswerSchema = Type.Object({
+  success: Type.Boolean(),
+  message: Type.String(),
+  server_info: ServerJson,
+  checks: Type.Array(ConnectionCheckSchema),
+});
+
+export const VultrStatusAnswerSchema = Type.Object({
+  success: Type.Literal(true),
+  url: Type.String(),
+  embedded: Type.Boolean(),
+  endpoint: Type.String(),
+  auto_upload: Type.Boolean(),
+  protocol: Type.String(),
+  api_key_set: Type.Boolean(),
+  retries: Type.Number(),
+  concurrency: Type.Number(),
+  max_rate_bytes_per_second: Nullable(Type.Number()),
+  compress: Type.String(),
+  config: Type.Object({
+    configured: Type.Boolean(),
+    api_url: Type.String(),
+    upload_endpoint: Type.String(),
+    auto_upload: Type.Boolean(),
+  }),
+  connection: ConnectionTestAnswerSchema,
+});
+
+export const LoginAnswerSchema = Type.Object({ success: Type.Literal(true), required: Type.Boolean() });
+
+export type ErrorResponse = Static<typeof ErrorResponseSchema>;
+export type ProcessingView = Static<typeof ProcessingViewSchema>;
+export type UploadView = Static<typeof UploadViewSchema>;
+export type RecordingView = Static<typeof RecordingViewSchema>;
+export type StatusView = Static<typeof StatusViewSchema>;
+export type HistoryEntry = Static<typeof HistoryEntrySchema>;
+export type RecordingAnswer = Static<typeof RecordingAnswerSchema>;
+export type UploadStartedAnswer = Static<typeof UploadStartedAnswerSchema>;
+export type UploadStatusAnswer = Static<typeof UploadStatusAnswerSchema>;
+export type UploadsAnswer = Static<typeof UploadsAnswerSchema>;
+export type ConnectionTestAnswer = Static<typeof ConnectionTestAnswerSchema>;
+export type VultrStatusAnswer = Static<typeof VultrStatusAnswerSchema>;

@@ -1,0 +1,131 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { ffmpegPath } from '../../src/media/index.js';
+import { FfmpegRecorder } from '../../src/recorder/index.js';
+import { RecordingManager, probeRecording } from '../../src/sessions/index.js';
+import { openDatabase, stationMigrations } from '../../src/store/index.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { FakeUploadQueue } from './fake-upload-queue.js';
+
+const run = promisify(execFile);
+
+/** Each stream's packets (md5 of their bytes, ffmpeg's framemd5 of the copied streams), in order. */
+async function packetHashes(file: string): Promise<Record<string, string[]>> {
+  const { stdout } = await run(
+    ffmpegPath,
+    ['-v', 'error', '-i', file, '-map', '0', '-c', 'copy', '-f', 'framemd5', '-'],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const streams: Record<string, string[]> = {};
+  for (const line of stdout.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const cols = line.split(',').map((c) => c.trim());
+    (streams[cols[0] ?? ''] ??= []).push(cols[cols.length - 1] ?? '');
+  }
+  return streams;
+}
+
+/** A real ffmpeg recorder in 1-second parts, with the FAKE upload queue recording what it is asked. */
+async function segmentedStation(t: TestContext, autoUpload: boolean) {
+  const dir = await tempDir(t);
+  const db = openDatabase(path.join(dir, 'data', 'streamai.db'), stationMigrations);
+  const uploads = new FakeUploadQueue();
+  const manager = new RecordingManager({
+    recorder: new FfmpegRecorder({ source: 'testsrc', segmentSeconds: 1 }),
+    db,
+    recordingsPath: path.join(dir, 'recordings'),
+    uploads,
+    autoUpload,
+  });
+  await manager.start();
+  t.after(async () => {
+    await manager.close();
+    db.close();
+  });
+  return { dir, uploads, manager, recordingsPath: path.join(dir, 'recordings') };
+}
+
+test('each closed part goes to the recording’s one upload task while recording goes on; after Stop one joined file holds exactly the parts’ streams', async (t) => {
+  const { uploads, manager, recordingsPath } = await segmentedStation(t, true);
+  const started = await manager.startRecording('in parts');
+  const deadline = Date.now() + 30_000;
+  while (uploads.partCalls.filter((c) => c.call === 'add').length < 2 && Date.now() < deadline)
+    await sleep(100);
+  assert.equal(manager.status().recording, true, 'parts were handed over while still recording');
+  const whileRecording = uploads.partCalls.filter((c) => c.call === 'add').length;
+  assert.ok(whileRecording >= 2, `${whileRecording} parts sent while recording`);
+  const partFiles = uploads.partCalls.flatMap((c) => (c.call === 'add' ? [c.filePath] : []));
+  const stopped = await manager.stopRecording();
+  assert.equal(stopped.state, 'ready', JSON.stringify(stopped.error));
+
+  const calls = uploads.partCalls;
+  assert.equal(calls[0]?.call, 'open');
+  const taskId = calls[0]?.taskId;
+  assert.equal(stopped.uploadTaskId, taskId, 'one recording, one task');
+  const adds = calls.filter((c) => c.call === 'add');
+  assert.deepEqual(
+    adds.map((c) => c.index),
+    adds.map((_, i) => i),
+    'parts in order, each once',
+  );
+  assert.ok(adds.every((c) => c.taskId === taskId));
+  const close = calls[calls.length - 1];
+  assert.equal(close?.call, 'close');
+  assert.ok(close?.call === 'close' && close.count === adds.length);
+  assert.ok(close?.call === 'close' && close.joinedFilePath === stopped.filePath);
+  assert.equal(uploads.tasks.size, 1, 'the file is not uploaded a second time');
+
+  // One recording in the session folder; its parts (hidden) wait for the server.
+  const folder = path.join(recordingsPath, 'in parts');
+  const listed = (await readdir(folder)).sort();
+  assert.deepEqual(
+    listed,
+    [
+      '.segments',
+      path.basename(stopped.thumbnailPath ?? ''),
+      stopped.fileName,
+      'session_metadata.json',
+    ].sort(),
+  );
+  const parts = adds.map((c) => (c.call === 'add' ? c.filePath : ''));
+  assert.deepEqual(parts.slice(0, partFiles.length), partFiles);
+  const joined = await packetHashes(stopped.filePath ?? '');
+  const ofParts: Record<string, string[]> = {};
+  for (const part of await Promise.all(parts.map(packetHashes)))
+    for (const [stream, hashes] of Object.entries(part)) (ofParts[stream] ??= []).push(...hashes);
+  assert.deepEqual(joined, ofParts, 'the joined file is the parts’ packets, in order, unchanged');
+  const sum = (await Promise.all(parts.map((p) => probeRecording(p)))).reduce((s, p) => s + p.duration, 0);
+  assert.ok(Math.abs((stopped.duration ?? 0) - sum) <= 0.1, `joined ${stopped.duration} s, parts ${sum} s`);
+  assert.equal(started.sourcePath, stopped.filePath, 'recorded straight into the session folder');
+
+  // The server has it: the parts go, the recording stays.
+  uploads.move(taskId ?? '', 'completed');
+  for (let i = 0; i < 50 && (await readdir(folder)).includes('.segments'); i += 1) await sleep(50);
+  assert.deepEqual(
+    (await readdir(folder)).sort(),
+    listed.filter((n) => n !== '.segments'),
+  );
+});
+
+test('without auto-upload the parts are joined after Stop and removed once the joined file is verified', async (t) => {
+  const { uploads, manager, recordingsPath } = await segmentedStation(t, false);
+  await manager.startRecording('joined only');
+  await sleep(2500);
+  const stopped = await manager.stopRecording();
+  assert.equal(stopped.state, 'ready', JSON.stringify(stopped.error));
+  assert.deepEqual(uploads.partCalls, []);
+  const folder = path.join(recordingsPath, 'joined only');
+  assert.deepEqual(
+    (await readdir(folder)).sort(),
+    [path.basename(stopped.thumbnailPath ?? ''), stopped.fileName, 'session_metadata.json'].sort(),
+    'one file in the session folder',
+  );
+  assert.ok((stopped.duration ?? 0) > 0);
+});
