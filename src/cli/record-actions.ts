@@ -1,3 +1,4 @@
+import { describeMediaTools } from '../media/index.js';
 import path from 'node:path';
 // The client alone, not the api face: that would load Fastify and the whole station for a request.
 import { StationClient, stationUrl } from '../api/station-client.js';
@@ -256,6 +257,9 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
     print(`recordings ${recordingsPath}: ${summary.sessions} sessions, ${summary.recordings} recordings`);
     if (summary.unfinished > 0) print(`           ${summary.unfinished} recordings not finalised yet`);
   };
+  // The ffmpeg in use (the system's when ≥ 5.1, else the packaged fallback), issue 14.
+  const media = describeMediaTools();
+  const mediaLine = (): void => print(`media      ${media}`);
   const lastLine = (): void => {
     const last = summary.lastRecording;
     if (last)
@@ -263,7 +267,9 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
   };
   if (live) {
     if (options.json)
-      print(JSON.stringify({ station: stationUrl(config), ...live, recordingsPath, ...summary }, null, 2));
+      print(
+        JSON.stringify({ station: stationUrl(config), ...live, recordingsPath, media, ...summary }, null, 2),
+      );
     else {
       const r = live.recorder;
       print(`station    ${stationUrl(config)} (v${live.version})`);
@@ -271,6 +277,7 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
         `recorder   ${r.kind}: ${r.connected ? 'connected' : 'NOT connected'}${r.recording ? `, recording "${r.session?.name ?? ''}" for ${r.elapsedSeconds} s` : ', idle'}`,
       );
       if (r.error) print(`           ${r.error}`);
+      mediaLine();
       dataLines();
       print(
         `uploads    ${summary.uploadsPending} pending (${live.uploads.active} active), ${summary.uploadsFailed} failed; server ${live.vultr.url}${live.vultr.embedded ? ' (embedded)' : ''}, auto-upload ${live.vultr.autoUpload ? 'on' : 'off'}`,
@@ -299,6 +306,7 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
         : { source: config.recorder.ffmpegSource }),
     },
     recordingsPath,
+    media,
     autoUpload: config.upload.autoUpload,
     uploadServer: config.upload.apiUrl ?? null,
     ...summary,
@@ -311,6 +319,7 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
       `recorder   ${r.kind} (${where}): ${r.reachable ? 'reachable' : 'NOT reachable'}${r.recording ? ', recording' : ''}${r.version ? ` — ${r.version}` : ''}`,
     );
     if (r.error) print(`           [${r.error.code}] ${r.error.message}`);
+    mediaLine();
     dataLines();
     print(
       `uploads    ${summary.uploadsPending} pending, ${summary.uploadsFailed} failed; auto-upload ${report.autoUpload ? 'on' : 'off'}, server ${report.uploadServer ?? '(embedded, not configured)'}`,

@@ -1,3 +1,4 @@
+import { describeMediaTools } from '../media/index.js';
 import cliProgress from 'cli-progress';
 import { formatBytes } from '../config/index.js';
 import { AppError, isAppError } from '../errors/index.js';
@@ -283,6 +284,8 @@ export async function testAction(ctx: CommandContext, options: { json?: boolean 
     checks.push(check);
     if (!options.json) print(`${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}`);
   };
+  // The ffmpeg this machine uses to check and compress what it uploads (issue 14).
+  show({ name: 'ffmpeg', ok: true, detail: describeMediaTools() });
   let settings: UploadSettings | undefined;
   try {
     settings = uploadSettingsFromConfig(ctx.config);

@@ -42,6 +42,8 @@ export interface StationPartsOptions {
         /** Enqueue each ready recording [VULTR_AUTO_UPLOAD when uploads are built]. */
         autoUpload?: boolean | undefined;
         autoProcess?: boolean | undefined;
+        /** Fields another part adds to each session's metadata file (the station's retention). */
+        metadataExtras?: ((sessionId: string) => Record<string, unknown>) | undefined;
       };
 }
 
@@ -94,6 +96,7 @@ export function buildStationParts(
         uploads,
         autoUpload: uploads !== undefined && (r.autoUpload ?? config.upload.autoUpload),
         ...(r.autoProcess !== undefined ? { autoProcess: r.autoProcess } : {}),
+        ...(r.metadataExtras !== undefined ? { metadataExtras: r.metadataExtras } : {}),
         logger: logger.child({ part: 'sessions' }),
       });
     }
@@ -131,16 +134,18 @@ export interface ServeParts extends StationParts {
 
 /**
  * The parts of a full station — uploads to `target`, the configured (or given) recorder and the
- * manager with VULTR_AUTO_UPLOAD — for the Station to adopt in place of building them itself:
- *   const parts = buildServeParts(config, logger, { apiUrl, apiKey }, this.recorderOverride);
+ * manager with VULTR_AUTO_UPLOAD — as the Station runs them (`streamai serve`).
  */
 export function buildServeParts(
   config: Config,
   logger: Logger,
   target: UploadTarget,
-  recorder?: Recorder,
+  recording: {
+    recorder?: Recorder | undefined;
+    metadataExtras?: (sessionId: string) => Record<string, unknown>;
+  } = {},
 ): ServeParts {
-  const parts = buildStationParts(config, logger, { uploads: target, recording: { recorder } });
+  const parts = buildStationParts(config, logger, { uploads: target, recording });
   const { uploads, manager } = parts;
   if (!uploads || !manager || !parts.recorder) throw new Error('station parts incomplete'); // cannot happen
   return { ...parts, uploads, manager, recorder: parts.recorder };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { EVENTS, Metadata, Server as TusServer, type Upload } from '@tus/server';
 import { AppError, errorBody, isAppError } from '../errors/index.js';
-import { codeForStatus } from '../server-kit/index.js';
+import { codeForStatus, lingerOnClose } from '../server-kit/index.js';
 import { assertOwner } from './auth-hook.js';
 import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
 import { partTaskId, segmentOf, type SegmentDeclaration } from './recording-parts.js';
@@ -346,7 +346,10 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     delete out['content-type'];
     if (body.startsWith('{')) out['content-type'] = 'application/json; charset=utf-8';
     else if (body.length > 0) out['content-type'] = 'text/plain; charset=utf-8';
-    if (response.status >= 400 && !request.raw.complete) out.connection = 'close';
+    if (response.status >= 400 && !request.raw.complete) {
+      out.connection = 'close';
+      lingerOnClose(request.raw.socket);
+    }
     await reply.code(response.status).headers(out).send(body);
   }
 

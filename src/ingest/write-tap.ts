@@ -32,13 +32,18 @@ export class RoomWatch {
     private readonly reserveBytes: number,
   ) {}
 
-  /** Resolves when `bytes` more may be written; rejects with INSUFFICIENT_STORAGE at the reserve. */
-  async admit(bytes: number): Promise<void> {
+  /**
+   * Undefined when `bytes` more may be written without asking (most chunks: no promise, no
+   * tick); else a check that resolves, or rejects with INSUFFICIENT_STORAGE at the reserve.
+   */
+  admit(bytes: number): Promise<void> | undefined {
     this.sinceCheck += bytes;
-    if (this.sinceCheck < CHECK_EVERY_BYTES) return;
+    if (this.sinceCheck < CHECK_EVERY_BYTES) return undefined;
     this.sinceCheck = 0;
     const pending = TAP_BUFFER_BYTES + WRITE_BUFFER_BYTES + CHECK_EVERY_BYTES;
-    if ((await this.freeBytes()) - pending < this.reserveBytes) throw insufficientStorage();
+    return this.freeBytes().then((free) => {
+      if (free - pending < this.reserveBytes) throw insufficientStorage();
+    });
   }
 }
 
@@ -47,12 +52,13 @@ export function writeTap(onChunk: (chunk: Buffer) => void, room: RoomWatch | und
   return new Transform({
     highWaterMark: TAP_BUFFER_BYTES,
     transform(chunk: Buffer, _encoding, callback) {
-      if (!room) {
+      const check = room?.admit(chunk.length);
+      if (!check) {
         onChunk(chunk);
         callback(null, chunk);
         return;
       }
-      room.admit(chunk.length).then(
+      check.then(
         () => {
           onChunk(chunk);
           callback(null, chunk);

@@ -31,3 +31,4 @@ export {
 } from './ingest-events.js';
 export { webhookRoutes } from './webhook-routes.js';
 export { notifyTargets } from './targets-from-config.js';
+export { errorSchema, deliveriesAnswerSchema } from './webhook-schemas.js';

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../errors/index.js';
 import { describeTarget, type Notifier } from './notifier.js';
+import { deliveriesAnswerSchema, errorSchema } from './webhook-schemas.js';
 
 interface Query {
   limit?: number;
@@ -19,6 +20,8 @@ export function webhookRoutes(path: string, notifier: () => Notifier | undefined
       path,
       {
         schema: {
+          summary: 'The notification delivery log: events, their deliveries and every attempt',
+          tags: ['notifications'],
           querystring: {
             type: 'object',
             properties: {
@@ -27,6 +30,7 @@ export function webhookRoutes(path: string, notifier: () => Notifier | undefined
             },
             additionalProperties: false,
           },
+          response: { 200: deliveriesAnswerSchema, '4xx': errorSchema, '5xx': errorSchema },
         },
       },
       async (request) => {

@@ -242,7 +242,9 @@ function groupPieces(pieces: Piece[]): Array<{ kind: Piece['kind']; pieces: Piec
 
 /** libx264 settings that produce pieces a decoder can play between the source's own GOPs. */
 export function matchingEncoder(video: VideoPackets): string[] {
-  const args = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18'];
+  // superfast at CRF 18: a quarter less work than veryfast for these few pictures, still CABAC,
+  // and a quality close to the source's around the cut.
+  const args = ['-c:v', 'libx264', '-preset', 'superfast', '-crf', '18'];
   args.push('-profile:v', X264_PROFILES[video.profile ?? ''] ?? 'high');
   if (video.level !== null) args.push('-level:v', (video.level / 10).toFixed(1));
   args.push('-pix_fmt', video.pixelFormat ?? 'yuv420p');

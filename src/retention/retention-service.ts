@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { formatBytes, type RetentionPolicy } from '../config/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
-import { RetentionRepository, type Db, type RetentionDeletion } from '../store/index.js';
+import { RetentionRepository, type Db, type DiskStop, type RetentionDeletion } from '../store/index.js';
 import { assertFreeSpace, freeBytes } from './disk-space.js';
 import {
   planRetention,
@@ -151,7 +151,7 @@ export class RetentionService {
   /** What session_metadata.json adds for a session: the files deleted and the recordings stopped for space. */
   metadataFor(sessionId: string): Record<string, unknown> {
     const deleted = this.repo.listDeletions(1000, sessionId).map(deletionView);
-    const stops = this.repo.listDiskStops(1000, sessionId).map(({ sessionId: _s, ...rest }) => rest);
+    const stops = this.repo.listDiskStops(1000, sessionId).map(diskStopView);
     return {
       ...(deleted.length > 0 ? { local_files_deleted: deleted } : {}),
       ...(stops.length > 0 ? { stopped_for_low_disk: stops } : {}),
@@ -184,7 +184,7 @@ export class RetentionService {
         why: k.why,
       })),
       deleted: this.repo.listDeletions(50).map(deletionView),
-      stopped_for_low_disk: this.repo.listDiskStops(20),
+      stopped_for_low_disk: this.repo.listDiskStops(20).map(diskStopView),
     };
   }
 
@@ -300,6 +300,16 @@ export class RetentionService {
     }
     if (active) await this.refreshMetadata(active.sessionId).catch(() => undefined);
   }
+}
+
+function diskStopView(s: DiskStop): Record<string, unknown> {
+  return {
+    recording_id: s.recordingId,
+    at: s.at,
+    free_bytes: s.freeBytes,
+    min_free_bytes: s.minFreeBytes,
+    message: s.message,
+  };
 }
 
 function deletionView(d: RetentionDeletion): Record<string, unknown> {

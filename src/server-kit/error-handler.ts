@@ -7,6 +7,7 @@ import type {
   FastifyServerOptions,
 } from 'fastify';
 import { AppError, errorBody, isAppError, type ErrorCode } from '../errors/index.js';
+import { lingerOnClose } from './linger.js';
 import type { Logger } from '../logging/index.js';
 
 /** The error code for an HTTP status that arrived without one (Fastify, its plugins, tus, Node's parser). */
@@ -98,7 +99,10 @@ function sendError(
   if (appError.code === 'INTERNAL_ERROR') logger.error({ err: error, url: request.url }, 'request failed');
   else logger.debug({ code: appError.code, url: request.url }, appError.message);
   // A refused body that was not read must not be drained (it may be gigabytes): close instead.
-  if (!request.raw.complete) void reply.header('connection', 'close');
+  if (!request.raw.complete) {
+    void reply.header('connection', 'close');
+    lingerOnClose(request.raw.socket);
+  }
   void reply.code(appError.httpStatus).send(errorBody(appError));
 }
 

@@ -15,3 +15,4 @@ export {
   registerLoopbackHostGuard,
   isCrossSite,
 } from './host-guard.js';
+export { lingerOnClose } from './linger.js';

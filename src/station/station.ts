@@ -8,17 +8,17 @@ import type { Logger } from '../logging/index.js';
 import { Notifier, notifyStationEvents, notifyTargets } from '../notify/index.js';
 import { RetentionService } from '../retention/index.js';
 import { createStationMetrics } from '../metrics/index.js';
+import { buildServeParts, uploadSettingsFor } from '../composition/index.js';
 import { processorFromConfig } from '../processing/index.js';
-import { createRecorder, type Recorder } from '../recorder/index.js';
+import type { Recorder } from '../recorder/index.js';
 import { RecordingManager, type RecordingView as ManagedRecording } from '../sessions/index.js';
-import { openDatabase, stationMigrations, type Db } from '../store/index.js';
+import type { Db } from '../store/index.js';
 import type { Readable } from 'node:stream';
 import {
   UploadHttpClient,
   UploadService,
   probeServer,
   runConnectionCheck,
-  uploadSettingsFromConfig,
   type ConnectionCheck,
   type UploadProgress,
   type UploadSettings,
@@ -110,20 +110,27 @@ export class Station extends EventEmitter<StationEvents> {
         apiUrl = await this.ingest.start();
         logger.info({ url: apiUrl }, 'embedded ingest server started');
       }
-      this.settings = { ...uploadSettingsFromConfig(config, apiUrl), apiKey };
+      // The same composition every CLI command uses (src/composition): database, upload service,
+      // recorder and manager, built but not started; the start order below is the station's.
+      const parts = buildServeParts(
+        config,
+        logger,
+        { apiUrl, apiKey },
+        {
+          recorder: this.recorderOverride,
+          metadataExtras: (sessionId) => this.retention?.metadataFor(sessionId) ?? {},
+        },
+      );
+      const { uploads, manager } = parts;
+      this.settings = uploadSettingsFor(config, { apiUrl, apiKey });
       this.outputsClient = new UploadHttpClient(this.settings);
-      this.db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
+      this.db = parts.db;
       this.notifier = new Notifier({ db: this.db, targets: notifyTargets(config, 'station'), logger });
       this.stopNotify = notifyStationEvents(this, this.notifier, logger.child({ part: 'notify' }));
       this.notifier.start();
       const { policy, minFreeBytes } = config.retention;
       const recordingsPath = config.station.recordingsPath;
       this.retention = new RetentionService({ db: this.db, policy, minFreeBytes, recordingsPath, logger });
-      const uploads = new UploadService({
-        db: this.db,
-        settings: this.settings,
-        logger: logger.child({ part: 'uploads' }),
-      });
       this.uploadsService = uploads;
       this.watcher = new ProcessingWatcher(uploads, logger.child({ part: 'processing-watcher' }));
       this.metrics = createStationMetrics({
@@ -136,16 +143,6 @@ export class Station extends EventEmitter<StationEvents> {
         webhooks: () => this.notifier?.repository,
         recordingsPath: config.station.recordingsPath,
         dataDir: config.station.dataDir,
-      });
-      const recorder = this.recorderOverride ?? createRecorder(config, logger.child({ part: 'recorder' }));
-      const manager = new RecordingManager({
-        recorder,
-        db: this.db,
-        recordingsPath: config.station.recordingsPath,
-        uploads,
-        autoUpload: config.upload.autoUpload,
-        logger: logger.child({ part: 'sessions' }),
-        metadataExtras: (sessionId) => this.retention?.metadataFor(sessionId) ?? {},
       });
       this.managerInstance = manager;
       // Start order: everything a listener reads (uploads, watcher, manager) is built before the

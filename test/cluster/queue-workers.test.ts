@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import test, { type TestContext } from 'node:test';
+import test from 'node:test';
 import { request } from 'undici';
 import { makeClip } from '../helpers/make-media.js';
 import { startIngestProcess } from '../helpers/ingest-process.js';
+import { startWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { startRedis } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { postUpload } from '../ingest/ingest-support.js';
-
-const root = path.resolve(import.meta.dirname, '../..');
 
 /** Short locks so that a killed worker's job is handed out again within seconds. */
 const QUEUE_ENV = {
@@ -18,55 +16,6 @@ const QUEUE_ENV = {
   QUEUE_STALLED_CHECK_SECONDS: '1',
   QUEUE_JOB_BACKOFF_SECONDS: '1',
 };
-
-interface WorkerProcess {
-  child: ChildProcess;
-  /** JSON log lines the worker printed. */
-  logs: Array<Record<string, unknown>>;
-}
-
-/** A real `streamai worker` process on the shared data folder; resolves once it says it is ready. */
-async function startWorker(
-  t: TestContext,
-  env: Record<string, string>,
-  dataDir: string,
-): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(root, 'src/cli/main.ts'),
-      'worker',
-      '--concurrency',
-      '1',
-      '--data-dir',
-      dataDir,
-    ],
-    { cwd: root, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const worker: WorkerProcess = { child, logs: [] };
-  let buffered = '';
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line.startsWith('worker ready')) resolve();
-        if (line.startsWith('{')) worker.logs.push(JSON.parse(line) as Record<string, unknown>);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${err}`)));
-  });
-  return worker;
-}
 
 async function processingState(url: string, taskId: string): Promise<string | undefined> {
   const res = await request(`${url}/status/${taskId}`);
@@ -153,9 +102,11 @@ test('a worker SIGKILLed mid-job: another worker takes the job once its lock lap
   await waitFor('the first worker to start the job', () =>
     first.logs.some((l) => l.msg === 'processing started' && l.taskId === 'killed-mid-job'),
   );
-  const second = await startWorker(t, env, dataDir);
+  // Killed at once: the job is only started (probe), far from done.
   first.child.kill('SIGKILL');
+  const second = await startWorker(t, env, dataDir);
   await waitFor('the job done', async () => (await processingState(url, 'killed-mid-job')) === 'done');
+  assert.equal(doneCounts([first]).get('killed-mid-job'), undefined, 'the killed worker did not finish it');
   assert.equal(doneCounts([first, second]).get('killed-mid-job'), 1);
   assert.ok(
     second.logs.some(

@@ -10,7 +10,7 @@ const root = path.resolve(import.meta.dirname, '../..');
  * or a fixture that loads less; `args` follow it. Killed when the test ends.
  */
 export async function startIngestProcess(
-  t: TestContext,
+  t: Pick<TestContext, 'after'>,
   options: { script: string; args: string[]; env: Record<string, string> },
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(

@@ -30,7 +30,7 @@ export async function deployedNginxConfig(upstreams: string[], port: number): Pr
 }
 
 /** nginx (Debian nginx-light) as the balancer of docs/DEPLOY.md in front of `upstreams` (host:port). */
-export async function startBalancer(t: TestContext, upstreams: string[]): Promise<Balancer> {
+export async function startBalancer(t: Pick<TestContext, 'after'>, upstreams: string[]): Promise<Balancer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'streamai-nginx-'));
   const port = await freePort();
   const conf = `daemon off;

@@ -45,7 +45,7 @@ export interface PostgresServer {
  * A throw-away PostgreSQL server: initdb into a temporary folder owned by `postgres`, started
  * on a free loopback port with its socket in that folder; stopped and removed when the test ends.
  */
-export async function startPostgres(t: TestContext): Promise<PostgresServer> {
+export async function startPostgres(t: Pick<TestContext, 'after'>): Promise<PostgresServer> {
   const bin = postgresBin();
   const dir = mkdtempSync(path.join(tmpdir(), 'streamai-pg-'));
   const dataDir = path.join(dir, 'data');

@@ -9,7 +9,7 @@ export interface RedisServer {
 }
 
 /** A throw-away Redis (Debian redis-server) on a free loopback port, nothing written to disk. */
-export async function startRedis(t: TestContext): Promise<RedisServer> {
+export async function startRedis(t: Pick<TestContext, 'after'>): Promise<RedisServer> {
   const port = await freePort();
   const service = spawnService('redis-server', [
     '--port',

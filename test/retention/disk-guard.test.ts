@@ -48,8 +48,8 @@ test('free space falling below half the minimum stops the recording cleanly, kee
   assert.equal((await stat(file)).size, recording.sizeBytes, 'the finalised file is kept');
 
   const retention = await call(`${url}/api/retention`);
-  const stops = retention.body.stopped_for_low_disk as Array<{ recordingId: string; message: string }>;
-  assert.equal(stops[0]?.recordingId, id);
+  const stops = retention.body.stopped_for_low_disk as Array<{ recording_id: string; message: string }>;
+  assert.equal(stops[0]?.recording_id, id);
   assert.match(
     stops[0]!.message,
     /below half of RECORDING_MIN_FREE_BYTES=40\.0 MiB; the file was finalised and kept/,
@@ -60,12 +60,12 @@ test('free space falling below half the minimum stops the recording cleanly, kee
       const m = JSON.parse(
         await readFile(path.join(recordings, 'Filling', 'session_metadata.json'), 'utf8'),
       ) as {
-        stopped_for_low_disk?: Array<{ recordingId: string }>;
+        stopped_for_low_disk?: Array<{ recording_id: string }>;
       };
       return m.stopped_for_low_disk ? m : undefined;
     },
     10_000,
     'the metadata file to say why',
   );
-  assert.equal(metadata.stopped_for_low_disk?.[0]?.recordingId, id);
+  assert.equal(metadata.stopped_for_low_disk?.[0]?.recording_id, id);
 });

@@ -127,7 +127,7 @@ test('the full station’s parts: one database shared by the upload service, the
     config,
     silentLogger(),
     { apiUrl: 'http://127.0.0.1:9', apiKey: 'k' },
-    recorder,
+    { recorder },
   );
   t.after(() => parts.close());
   assert.equal(parts.recorder, recorder);

@@ -188,4 +188,6 @@ test('`streamai status` shows the sessions and the pending and failed upload TAS
   const text = await cli(['status'], environment);
   assert.match(text.stdout, /^recordings .*: 1 sessions, 1 recordings$/m);
   assert.match(text.stdout, /^uploads {4}0 pending, 1 failed;/m);
+  assert.match(text.stdout, /^media {6}ffmpeg \d+\.\d+/m, 'the ffmpeg in use');
+  assert.match(String(report.media), /^ffmpeg \d+\.\d+/);
 });

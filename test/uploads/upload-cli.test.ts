@@ -39,8 +39,10 @@ test('streamai test checks configuration, health, auth, a round trip and its sta
   const lines = good.stdout.trim().split('\n');
   assert.deepEqual(
     lines.map((l) => l.split(':')[0]),
-    ['✓ configuration', '✓ health', '✓ auth', '✓ upload', '✓ status'],
+    ['✓ ffmpeg', '✓ configuration', '✓ health', '✓ auth', '✓ upload', '✓ status'],
   );
+  // The ffmpeg in use: the system's 5.1+ (installed by the test command), not the 2018 fallback.
+  assert.match(lines[0] ?? '', /^✓ ffmpeg: ffmpeg \d+\.\d+.*\(system, /);
 
   const bad = await runCli(['test'], envFor(dir, { VULTR_API_URL: ingest.url, VULTR_API_KEY: 'wrong' }), dir);
   assert.equal(bad.code, 1);

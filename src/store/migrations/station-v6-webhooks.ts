@@ -12,7 +12,7 @@ export const stationV6Webhooks: Migration = {
   up: (db) => {
     createWebhookTables(db);
     db.exec(`
-      CREATE TABLE retention_deletions (
+      CREATE TABLE IF NOT EXISTS retention_deletions (
         recording_id TEXT PRIMARY KEY,
         session_id   TEXT NOT NULL,
         file_name    TEXT NOT NULL,
@@ -23,7 +23,7 @@ export const stationV6Webhooks: Migration = {
         deleted_at   TEXT NOT NULL
       );
       -- recordings the disk guard stopped because free space fell below half of RECORDING_MIN_FREE_BYTES
-      CREATE TABLE disk_stops (
+      CREATE TABLE IF NOT EXISTS disk_stops (
         recording_id   TEXT PRIMARY KEY,
         session_id     TEXT NOT NULL,
         at             TEXT NOT NULL,

@@ -6,10 +6,12 @@ import type { Db } from '../open-database.js';
  * delivery with its state and lease, one row per HTTP attempt (the delivery log the API shows),
  * and named cursors for event sources that scan tables instead of listening.
  * Delivery states: pending → delivering → delivered | failed; delivering → pending (retry).
+ * IF NOT EXISTS: a database made by a build of the notify branch before its migrations were
+ * renumbered on merge already has these tables under another version number.
  */
 export function createWebhookTables(db: Db): void {
   db.exec(`
-    CREATE TABLE webhook_events (
+    CREATE TABLE IF NOT EXISTS webhook_events (
       id         TEXT PRIMARY KEY,
       type       TEXT NOT NULL,
       time       TEXT NOT NULL,
@@ -18,8 +20,8 @@ export function createWebhookTables(db: Db): void {
       -- one human line for Discord / ntfy
       summary    TEXT NOT NULL
     );
-    CREATE INDEX webhook_events_by_time ON webhook_events (time DESC, id);
-    CREATE TABLE webhook_deliveries (
+    CREATE INDEX IF NOT EXISTS webhook_events_by_time ON webhook_events (time DESC, id);
+    CREATE TABLE IF NOT EXISTS webhook_deliveries (
       id               INTEGER PRIMARY KEY AUTOINCREMENT,
       event_id         TEXT NOT NULL REFERENCES webhook_events (id) ON DELETE CASCADE,
       target_kind      TEXT NOT NULL CHECK (target_kind IN ('webhook', 'discord', 'ntfy')),
@@ -35,8 +37,8 @@ export function createWebhookTables(db: Db): void {
       delivered_at     TEXT,
       UNIQUE (event_id, target_kind, target_url)
     );
-    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
-    CREATE TABLE webhook_attempts (
+    CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+    CREATE TABLE IF NOT EXISTS webhook_attempts (
       id          INTEGER PRIMARY KEY AUTOINCREMENT,
       delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
       at          TEXT NOT NULL,
@@ -44,8 +46,8 @@ export function createWebhookTables(db: Db): void {
       error       TEXT,
       duration_ms INTEGER NOT NULL
     );
-    CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts (delivery_id, id);
-    CREATE TABLE notify_cursors (
+    CREATE INDEX IF NOT EXISTS webhook_attempts_by_delivery ON webhook_attempts (delivery_id, id);
+    CREATE TABLE IF NOT EXISTS notify_cursors (
       name  TEXT PRIMARY KEY,
       value TEXT NOT NULL
     );
