@@ -174,7 +174,50 @@ export const VultrStatusAnswerSchema = Type.Object({
 
 export const LoginAnswerSchema = Type.Object({ success: Type.Literal(true), required: Type.Boolean() });
 
+/** GET /api/retention: the policy, free space, what was deleted and why, what goes next, what is kept. */
+export const RetentionAnswerSchema = Type.Object({
+  success: Type.Boolean(),
+  policy: Type.String({ description: 'keep, delete-after-days:N or max-gb:N' }),
+  min_free_bytes: Type.Number(),
+  disk: Type.Object({ path: Type.String(), free_bytes: Nullable(Type.Number()), low: Type.Boolean() }),
+  local_bytes: Type.Number(),
+  next: Type.Array(
+    Type.Object({
+      recording_id: Type.String(),
+      session_name: Type.String(),
+      file_name: Type.String(),
+      size: Type.Number(),
+      due_at: Nullable(Type.String()),
+      reason: Type.String(),
+    }),
+  ),
+  kept: Type.Array(
+    Type.Object({ recording_id: Type.String(), file_name: Type.String(), why: Type.String() }),
+  ),
+  deleted: Type.Array(
+    Type.Object({
+      recording_id: Type.String(),
+      file_name: Type.String(),
+      size: Type.Number(),
+      sha256: Type.String(),
+      task_id: Type.String(),
+      reason: Type.String(),
+      deleted_at: Type.String(),
+    }),
+  ),
+  stopped_for_low_disk: Type.Array(
+    Type.Object({
+      recording_id: Type.String(),
+      at: Type.String(),
+      free_bytes: Type.Number(),
+      min_free_bytes: Type.Number(),
+      message: Type.String(),
+    }),
+  ),
+});
+
 export type ErrorResponse = Static<typeof ErrorResponseSchema>;
+export type RetentionAnswer = Static<typeof RetentionAnswerSchema>;
 export type ProcessingView = Static<typeof ProcessingViewSchema>;
 export type UploadView = Static<typeof UploadViewSchema>;
 export type RecordingView = Static<typeof RecordingViewSchema>;

@@ -6,6 +6,7 @@
 export type {
   ErrorResponse,
   ProcessingView,
+  RetentionAnswer,
   RecordingView,
   StatusView as StatusResponse,
   UploadView,

@@ -9,6 +9,7 @@ import { setConnected } from './header-badge.js';
 import { mountSignIn, showSignIn } from './login-section.js';
 import { mountRecorder, onStatus, renderStatus } from './recorder-section.js';
 import { loadRecordings, mountRecordings } from './recordings-section.js';
+import { loadRetention } from './retention-section.js';
 import { mountSearch } from './search-section.js';
 import { loadUploads, showUpload } from './uploads-section.js';
 import { mountVultr, renderVultrConfig } from './vultr-section.js';
@@ -23,7 +24,10 @@ function connectEvents(): void {
   source.addEventListener('upload', (e) =>
     showUpload(JSON.parse((e as MessageEvent<string>).data) as UploadView),
   );
-  source.addEventListener('recordings', () => void loadRecordings());
+  source.addEventListener('recordings', () => {
+    void loadRecordings();
+    void loadRetention();
+  });
 }
 
 async function main(): Promise<void> {
@@ -36,7 +40,7 @@ async function main(): Promise<void> {
   onStatus(renderVultrConfig);
   try {
     renderStatus(await api<StatusResponse>('/api/status'));
-    await Promise.all([loadRecordings(), loadUploads()]);
+    await Promise.all([loadRecordings(), loadUploads(), loadRetention()]);
     connectEvents();
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) $('record-error').textContent = String(e);
