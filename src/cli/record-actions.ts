@@ -1,3 +1,4 @@
+import { assertFreeSpace, freeBytes } from '../retention/index.js';
 import { describeMediaTools } from '../media/index.js';
 import path from 'node:path';
 // The client alone, not the api face: that would load Fastify and the whole station for a request.
@@ -162,6 +163,9 @@ export async function recordAction(
     // The station's start order: the manager first, the upload workers last.
     await manager.start();
     uploads?.start();
+    // RECORDING_MIN_FREE_BYTES holds for this foreground recorder as for the station (issue 15).
+    const recordingsPath = config.station.recordingsPath;
+    assertFreeSpace(recordingsPath, await freeBytes(recordingsPath), config.retention.minFreeBytes);
     const started = await manager.startRecording(options.sessionName ?? defaultSessionName());
     note(
       `recording "${started.sessionName}" with ${kind}${duration ? ` for ${duration} s` : ''} — press Ctrl-C to stop`,

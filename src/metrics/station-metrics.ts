@@ -38,6 +38,8 @@ interface UploadTaskLike {
 export interface StationMetricsOptions {
   db: Db;
   uploads: UploadEventSource;
+  /** The upload part's one finished-state test (metrics does not import the uploads part). */
+  isFinished: (state: string) => boolean;
   /** The recorder's state and connection (Station.status().recorder). */
   recorder: () => { state: string; connected: boolean };
   webhooks?: () => WebhookRepository | undefined;
@@ -172,7 +174,7 @@ export function createStationMetrics(options: StationMetricsOptions): {
         Math.max(0, (Date.parse(t.completedAt) - Date.parse(t.createdAt)) / 1000),
       );
     }
-    if (t.state === 'completed' || t.state === 'failed' || t.state === 'cancelled') lastSent.delete(t.id);
+    if (options.isFinished(t.state)) lastSent.delete(t.id);
   };
   uploads.on('progress', onProgress);
   uploads.on('state', onState);

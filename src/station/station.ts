@@ -19,6 +19,8 @@ import {
   UploadService,
   probeServer,
   runConnectionCheck,
+  isFinished,
+  isUploadState,
   type ConnectionCheck,
   type UploadProgress,
   type UploadSettings,
@@ -150,6 +152,7 @@ export class Station extends EventEmitter<StationEvents> {
       this.metrics = createStationMetrics({
         db: this.db,
         uploads,
+        isFinished: (state) => isUploadState(state) && isFinished(state),
         recorder: () => ({
           state: this.managerInstance?.status().state ?? 'idle',
           connected: this.managerInstance?.status().recorder.connected ?? false,

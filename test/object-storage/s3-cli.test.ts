@@ -30,9 +30,9 @@ test('streamai test checks the bucket: credentials, write, read back, delete, on
   const lines = stdout.trim().split('\n');
   assert.deepEqual(
     lines.map((l) => l.split(':')[0]),
-    ['✓ configuration', '✓ credentials', '✓ write', '✓ read back', '✓ delete'],
+    ['✓ ffmpeg', '✓ configuration', '✓ credentials', '✓ write', '✓ read back', '✓ delete'],
   );
-  assert.match(lines[0] ?? '', new RegExp(`UPLOAD_TARGET=s3, S3_BUCKET=${bucket}`));
+  assert.match(lines[1] ?? '', new RegExp(`UPLOAD_TARGET=s3, S3_BUCKET=${bucket}`));
   assert.deepEqual(await openUploads(shared.client, bucket), []);
 });
 
@@ -48,8 +48,8 @@ test('streamai test with a wrong secret shows one ✗ credentials line and stops
 
   assert.equal(code, 1);
   const lines = stdout.trim().split('\n');
-  assert.equal(lines.length, 2, stdout);
-  assert.match(lines[1] ?? '', /^✗ credentials: \[STORAGE_AUTH_FAILED\] bucket .* refused the credentials/);
+  assert.equal(lines.length, 3, stdout); // ffmpeg, configuration, credentials
+  assert.match(lines[2] ?? '', /^✗ credentials: \[STORAGE_AUTH_FAILED\] bucket .* refused the credentials/);
 });
 
 test('streamai upload puts a recording with an accented name into the bucket', async (t) => {

@@ -3,7 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { call, eventually } from '../helpers/station.js';
-import { fill, stationOnSmallDisk } from './tmpfs.js';
+import { runCli } from '../uploads/run-cli.js';
+import { fill, onSmallDisk, stationOnSmallDisk } from './tmpfs.js';
 
 test('starting a recording with less than RECORDING_MIN_FREE_BYTES free is refused with INSUFFICIENT_STORAGE', async (t) => {
   const { url } = await stationOnSmallDisk(t, (disk) => ({
@@ -68,4 +69,25 @@ test('free space falling below half the minimum stops the recording cleanly, kee
     'the metadata file to say why',
   );
   assert.equal(metadata.stopped_for_low_disk?.[0]?.recording_id, id);
+});
+
+test('`streamai record` below RECORDING_MIN_FREE_BYTES refuses to start, with the code and its exit status', async (t) => {
+  const result = await onSmallDisk(t, (disk) =>
+    runCli(
+      ['record', '-s', 'Full', '--duration', '1', '--no-upload'],
+      {
+        RECORDINGS_PATH: path.join(disk, 'recordings'),
+        STREAMAI_DATA_DIR: path.join(disk, 'data'),
+        STREAMAI_LOG_FILE: path.join(disk, 'streamai.log'),
+        RECORDER: 'ffmpeg',
+        RECORDING_MIN_FREE_BYTES: '100MiB',
+      },
+      disk,
+    ),
+  );
+  assert.equal(result.code, 75, result.stderr);
+  assert.match(
+    result.stderr,
+    /error \[INSUFFICIENT_STORAGE\]: only .* free in .*recordings; a recording needs RECORDING_MIN_FREE_BYTES=100\.0 MiB/,
+  );
 });
