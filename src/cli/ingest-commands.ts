@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../logging/index.js';
-import { parseIntegerOption, runAction } from './run-action.js';
+import { parseIntegerOption, runAction, untilStopSignal } from './run-action.js';
 
 interface IngestCommandOptions {
   host?: string;
@@ -40,15 +40,7 @@ export function registerIngestCommands(program: Command): void {
           const server = new IngestServer(options);
           const url = await server.start();
           process.stdout.write(`ingest server listening on ${url}\n`);
-          await new Promise<void>((resolve) => {
-            const stop = (): void => {
-              process.off('SIGINT', stop);
-              process.off('SIGTERM', stop);
-              resolve();
-            };
-            process.on('SIGINT', stop);
-            process.on('SIGTERM', stop);
-          });
+          await untilStopSignal();
           await server.close();
           process.stdout.write('ingest server stopped\n');
         },

@@ -65,3 +65,16 @@ export function lazyAction<A extends unknown[]>(
 ): (...args: A) => Promise<void> {
   return runAction(async (ctx: CommandContext, ...args: A) => (await load())(ctx, ...args), options);
 }
+
+/** Resolves at the first SIGINT or SIGTERM: how a long-running command (ingest, worker) waits to stop. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

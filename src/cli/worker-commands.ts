@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseIntegerOption, runAction } from './run-action.js';
+import { parseIntegerOption, runAction, untilStopSignal } from './run-action.js';
 
 interface WorkerCommandOptions {
   concurrency?: string;
@@ -32,15 +32,7 @@ export function registerWorkerCommands(program: Command): void {
           process.stdout.write(
             `worker ready (${queue?.backend} queue ${where?.toString()}, concurrency ${concurrency})\n`,
           );
-          await new Promise<void>((resolve) => {
-            const stop = (): void => {
-              process.off('SIGINT', stop);
-              process.off('SIGTERM', stop);
-              resolve();
-            };
-            process.on('SIGINT', stop);
-            process.on('SIGTERM', stop);
-          });
+          await untilStopSignal();
           await worker.close();
           process.stdout.write('worker stopped\n');
         },

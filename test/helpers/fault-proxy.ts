@@ -204,10 +204,4 @@ export async function startFaultProxy(
 }
 
 /** A loopback port that was free a moment ago (for a server that starts later). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from './service-process.js';

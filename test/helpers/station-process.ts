@@ -1,22 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 
 /** The CLI's entry, run through tsx like the tests themselves. */
 export const CLI_MAIN = path.resolve('src/cli/main.ts');
 
-/** A TCP port that was free a moment ago, for a child process to listen on. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+/** A TCP port that was free a moment ago on 127.0.0.1 (one helper for every test). */
+export { freePort } from './service-process.js';
 
 /**
  * `streamai serve` as a real child process, resolved once it printed its banner (with what it

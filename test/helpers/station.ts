@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { StationServer } from '../../src/api/index.js';
@@ -79,17 +78,8 @@ export async function eventually<T>(
   }
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+/** A TCP port that was free a moment ago on 127.0.0.1 (one helper for every test). */
+export { freePort } from './service-process.js';
 
 /** The environment of a real `streamai serve` on 127.0.0.1:`port`, everything under `dir`. */
 export function serveEnv(dir: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
