@@ -4,7 +4,14 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const benches = ['bench:ingest', 'bench:upload', 'bench:processing', 'bench:station', 'bench:s3', 'bench:scale'];
+const benches = [
+  'bench:ingest',
+  'bench:upload',
+  'bench:processing',
+  'bench:station',
+  'bench:s3',
+  'bench:scale',
+];
 let failed = 0;
 for (const name of benches) {
   process.stdout.write(`\n=== npm run ${name} ===\n`);
