@@ -65,8 +65,10 @@ try {
       await new Promise((r) => setTimeout(r, 250));
     }
     const minutes = (performance.now() - started) / 60_000;
+    const final = await Promise.all(ids.map((id) => statusOf(url, id)));
+    const done = final.filter((a) => a.state === 'done').length;
     rows.push(
-      `| ${workers} | ${JOBS} | ${(minutes * 60).toFixed(1)} s | ${(JOBS / minutes).toFixed(1)} | ${p99(latencies).toFixed(1)} ms |`,
+      `| ${workers} | ${done}/${JOBS} done | ${(minutes * 60).toFixed(1)} s | ${(done / minutes).toFixed(1)} | ${p99(latencies).toFixed(1)} ms |`,
     );
     // Stop this round's processes before the next one (they would compete for the cores).
     while (cleanups.length > 1) await cleanups.pop()?.();
@@ -104,7 +106,14 @@ try {
         new Promise<number | null>((resolve) => {
           const child = spawn(
             process.execPath,
-            ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'upload', file, '--no-process'],
+            [
+              '--import',
+              import.meta.resolve('tsx'),
+              path.join(root, 'src/cli/main.ts'),
+              'upload',
+              file,
+              '--no-process',
+            ],
             {
               cwd: dir,
               env: {
