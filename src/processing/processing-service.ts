@@ -182,24 +182,17 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     const controller = new AbortController();
     const run: ActiveRun = { attempt: job.attempt, leaseLost: false, controller, done: Promise.resolve() };
     this.active.set(taskId, run);
-    let outcome: ClaimedRunOutcome = 'interrupted';
-    const onDone = ({ taskId: id }: { taskId: string }): void => {
-      if (id === taskId) outcome = 'done';
-    };
-    const onFailed = ({ taskId: id }: { taskId: string }): void => {
-      if (id === taskId) outcome = 'failed';
-    };
-    this.on('done', onDone);
-    this.on('failed', onFailed);
     try {
       run.done = this.run(job, run);
       await run.done;
     } finally {
-      this.off('done', onDone);
-      this.off('failed', onFailed);
       if (this.active.get(taskId) === run) this.active.delete(taskId);
     }
-    return outcome;
+    // The row says what this run came to: its own attempt ended done or failed, or else it was
+    // stopped (closing, re-queued, its lease taken by another worker).
+    const after = this.jobs.get(taskId);
+    if (after?.attempt !== job.attempt) return 'interrupted';
+    return after.state === 'done' || after.state === 'failed' ? after.state : 'interrupted';
   }
 
   /** Hands a queued job to the queue workers (when they run processing); a failure is logged, and start() announces again. */
