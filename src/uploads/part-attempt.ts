@@ -182,6 +182,7 @@ export class PartAttempt {
     const count = total !== null && part.index === total - 1 ? total : null;
     const remoteUrl = part.protocol === protocol ? part.remoteUrl : null;
     parts.updatePart(taskId, part.index, { state: 'uploading', protocol, remoteUrl });
+    if (remoteUrl !== null) this.deps.note(run, taskId, `part ${part.index + 1}: resuming ${remoteUrl}`);
     const base = list.filter((p) => p.state === 'uploaded').reduce((sum, p) => sum + p.fileSize, 0);
     const known = list.reduce((sum, p) => sum + p.fileSize, 0);
     const task = moves.record(taskId);
