@@ -12,7 +12,7 @@ import { RoomWatch, WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTa
 
 /** What the store needs to know about uploads that were completed and moved out of it. */
 export interface CompletedUploadLookup {
-  (uploadId: string): { size: number } | undefined;
+  (uploadId: string): Promise<{ size: number } | undefined>;
 }
 
 /** Algorithms accepted in `Upload-Checksum` (the tus checksum extension). */
@@ -35,7 +35,7 @@ export async function fullUploadsAmong(
 ): Promise<Upload[]> {
   const full: Upload[] = [];
   for (const id of ids) {
-    if (completed(id)) continue;
+    if (await completed(id)) continue;
     const upload = await getUpload(id).catch(() => undefined);
     if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
   }
@@ -80,7 +80,7 @@ export class HashingFileStore extends FileStore {
   }
 
   override async getUpload(id: string): Promise<Upload> {
-    const done = this.completed(id);
+    const done = await this.completed(id);
     if (done) return new Upload({ id, size: done.size, offset: done.size });
     return super.getUpload(id);
   }
@@ -90,7 +90,7 @@ export class HashingFileStore extends FileStore {
     id: string,
     offset: number,
   ): Promise<number> {
-    if (this.completed(id)) {
+    if (await this.completed(id)) {
       // Nothing may change a completed upload; an empty PATCH at its end just confirms it.
       readable.resume();
       await finished(readable).catch(() => undefined);

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/index.js';
+import type { IngestProtocol, IngestTask, IngestTaskStore } from '../store/index.js';
 import { freeBytes } from './disk-space.js';
 import { RecordingAssembler } from './recording-assembler.js';
 import type { SegmentDeclaration } from './recording-parts.js';
@@ -86,7 +86,7 @@ export class IngestService {
       dataDir: string;
       maxUploadBytes: number;
       diskReserveBytes: number;
-      tasks: IngestTaskRepository;
+      tasks: IngestTaskStore;
       logger: Logger;
       processor: UploadProcessor | undefined;
       /** Absent: the data dir (INGEST_STORAGE=fs). */
@@ -122,8 +122,8 @@ export class IngestService {
   tusStorage(expirationMs: number): TusStorage {
     this.tus ??= this.storage.createTus({
       expirationMs,
-      completed: (id) => {
-        const task = this.tasks.getByUploadRef(id);
+      completed: async (id) => {
+        const task = await this.tasks.getByUploadRef(id);
         return task?.state === 'received' && task.fileSize !== null ? { size: task.fileSize } : undefined;
       },
       roomWatch: () => this.roomWatch(),
@@ -136,7 +136,7 @@ export class IngestService {
     return this.tus?.receivedBytes(uploadRef);
   }
 
-  get tasks(): IngestTaskRepository {
+  get tasks(): IngestTaskStore {
     return this.options.tasks;
   }
 
@@ -153,10 +153,10 @@ export class IngestService {
     await mkdir(this.paths.incomingDir, { recursive: true });
     await mkdir(this.paths.partsDir, { recursive: true });
     await this.recoverInterrupted();
-    for (const task of this.tasks.listReceiving('multipart')) {
-      this.tasks.deleteReceiving(task.taskId, task.uploadRef);
+    for (const task of await this.tasks.listReceiving('multipart')) {
+      await this.tasks.deleteReceiving(task.taskId, task.uploadRef);
     }
-    this.recordings.resumeOpenRecordings();
+    await this.recordings.resumeOpenRecordings();
   }
 
   /**
@@ -167,7 +167,10 @@ export class IngestService {
    * so that no unverified file stays visible.
    */
   private async recoverInterrupted(): Promise<void> {
-    const receiving = [...this.tasks.listReceiving('tus'), ...this.tasks.listReceiving('multipart')];
+    const receiving = [
+      ...(await this.tasks.listReceiving('tus')),
+      ...(await this.tasks.listReceiving('multipart')),
+    ];
     for (const task of receiving) {
       try {
         await this.recoverTask(task);
@@ -201,14 +204,14 @@ export class IngestService {
       );
       return;
     }
-    const received = this.recordFile(task, relPath, size, sha256);
+    const received = await this.recordFile(task, relPath, size, sha256);
     if (!received) return;
     this.options.logger.info(
       { taskId: task.taskId, protocol: task.protocol, bytes: size, sha256 },
       'interrupted upload recovered',
     );
     if (received.partOf) this.recordings.joinWhenComplete(received.partOf);
-    else this.enqueue(received);
+    else await this.enqueue(received);
   }
 
   /**
@@ -265,21 +268,21 @@ export class IngestService {
   async complete(upload: CompletedUpload): Promise<CompletionResult> {
     try {
       if (upload.declaredSha256 && upload.declaredSha256 !== upload.sha256) {
-        this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+        await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
         throw new AppError(
           'CHECKSUM_MISMATCH',
           `sha256 of the received bytes (${upload.sha256}) differs from the declared ${upload.declaredSha256}; the upload was discarded`,
         );
       }
       if (upload.size === 0) {
-        this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+        await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
         throw new AppError('EMPTY_FILE', 'the uploaded file is empty');
       }
       const segment = upload.segment;
-      if (segment) this.recordings.open(segment, upload);
+      if (segment) await this.recordings.open(segment, upload);
       const result = await this.lock.run(upload.taskId, () => this.store(upload));
       if (segment) this.recordings.joinWhenComplete(segment.recordingTaskId);
-      else if (result.created) this.enqueue(result.task);
+      else if (result.created) await this.enqueue(result.task);
       return result;
     } finally {
       await upload.staged.discard();
@@ -287,11 +290,11 @@ export class IngestService {
   }
 
   /** Fails fast when a task already holds a file that cannot be this one (different size or sha256). */
-  assertNoConflict(
+  async assertNoConflict(
     taskId: string,
     declared: { size?: number | null; sha256?: string | null },
-  ): IngestTask | undefined {
-    const task = this.tasks.get(taskId);
+  ): Promise<IngestTask | undefined> {
+    const task = await this.tasks.get(taskId);
     if (task?.state !== 'received') return undefined;
     const differs =
       (declared.sha256 != null && declared.sha256 !== task.sha256) ||
@@ -301,7 +304,7 @@ export class IngestService {
   }
 
   /** Hands a received task to the processor (when there is one and the task asked for it). */
-  private enqueue(task: IngestTask): void {
+  private async enqueue(task: IngestTask): Promise<void> {
     if (!this.options.processor || !task.autoProcess || !task.filePath) return;
     const queued = this.requestProcessing(task)
       .catch((error: unknown) => {
@@ -310,6 +313,9 @@ export class IngestService {
       })
       .finally(() => this.enqueues.delete(queued));
     this.enqueues.add(queued);
+    // On disk the job is queued before the upload's answer; from a bucket the input is
+    // downloaded first, which the answer does not wait for.
+    if (this.storage.kind === 'fs') await queued;
   }
 
   /**
@@ -323,19 +329,19 @@ export class IngestService {
       throw new AppError('INVALID_STATE', `task ${task.taskId} is still being uploaded`);
     }
     const paths = await this.storage.processingPaths(task.taskId, task.filePath);
-    processor.enqueue({ taskId: task.taskId, ...paths });
+    await processor.enqueue({ taskId: task.taskId, ...paths });
   }
 
   private async store(upload: CompletedUpload): Promise<CompletionResult> {
-    const existing = this.tasks.get(upload.taskId);
+    const existing = await this.tasks.get(upload.taskId);
     if (existing?.state === 'received') {
-      this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+      await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
       if (existing.sha256 === upload.sha256) return { task: existing, created: false };
       throw conflict(upload.taskId);
     }
     const relPath = this.relPathOf(upload.taskId, upload.fileName, upload.segment !== undefined);
     await upload.staged.commit(relPath);
-    this.tasks.markReceived(
+    await this.tasks.markReceived(
       {
         taskId: upload.taskId,
         protocol: upload.protocol,
@@ -359,7 +365,7 @@ export class IngestService {
         filePath: relPath,
       },
     );
-    const task = this.tasks.get(upload.taskId);
+    const task = await this.tasks.get(upload.taskId);
     if (!task) throw new AppError('INTERNAL_ERROR', 'the task vanished while it was stored');
     this.options.logger.info(
       { taskId: task.taskId, protocol: task.protocol, bytes: task.fileSize, sha256: task.sha256 },
@@ -377,29 +383,29 @@ export class IngestService {
     } finally {
       await staged.discard();
     }
-    const received = this.recordFile(task, relPath, staged.size, staged.sha256);
-    if (received) this.enqueue(received);
+    const received = await this.recordFile(task, relPath, staged.size, staged.sha256);
+    if (received) await this.enqueue(received);
   }
 
   /** Marks a receiving task received with the verified file now at `relPath`; the stored task. */
-  private recordFile(
+  private async recordFile(
     task: IngestTask,
     relPath: string,
     size: number,
     sha256: string,
-  ): IngestTask | undefined {
-    this.tasks.markReceived(task, {
+  ): Promise<IngestTask | undefined> {
+    await this.tasks.markReceived(task, {
       fileName: task.fileName,
       fileSize: size,
       sha256,
       filePath: relPath,
     });
-    return this.tasks.get(task.taskId);
+    return await this.tasks.get(task.taskId);
   }
 
   /** The processing view and public state of a task. */
-  viewOf(task: IngestTask, receivedBytes?: number): Record<string, unknown> {
-    const processing = this.processingOf(task);
+  async viewOf(task: IngestTask, receivedBytes?: number): Promise<Record<string, unknown>> {
+    const processing = await this.processingOf(task);
     let state: PublicTaskState = task.state;
     if (task.state === 'received' && processing.state !== 'none') {
       state =
@@ -431,15 +437,15 @@ export class IngestService {
         completed_at: task.completedAt,
       },
       processing: processingBody,
-      ...this.recordings.view(task),
+      ...(await this.recordings.view(task)),
     };
   }
 
-  private processingOf(task: IngestTask): ProcessingView {
+  private async processingOf(task: IngestTask): Promise<ProcessingView> {
     const none: ProcessingView = { state: 'none', progress: 0, steps: [], report: null, outputs: [] };
     if (task.state !== 'received' || !this.options.processor) return none;
     try {
-      const view = this.options.processor.status(task.taskId);
+      const view = await this.options.processor.status(task.taskId);
       return view ? { ...view } : none;
     } catch (error) {
       this.options.logger.warn({ err: error, taskId: task.taskId }, 'processor status failed');

@@ -37,7 +37,7 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
     { schema: { params: taskParams } },
     async (request, reply) => {
       const taskId = validateTaskId(request.params.task_id);
-      const task = ctx.tasks.get(taskId);
+      const task = await ctx.tasks.get(taskId);
       if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
       assertOwner(task, ctx.ownerOf(request.headers));
       if (!ctx.processor)
@@ -54,12 +54,12 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
     async (request, reply) => {
       const taskId = validateTaskId(request.params.task_id);
       const { name } = request.params;
-      const task = ctx.tasks.get(taskId);
+      const task = await ctx.tasks.get(taskId);
       if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
       assertOwner(task, ctx.ownerOf(request.headers));
       // Only names the pipeline listed for this task are served: nothing else in its folder leaks.
       const listed =
-        OUTPUT_NAME.test(name) && ctx.processor?.status(taskId)?.outputs.some((o) => o.name === name);
+        OUTPUT_NAME.test(name) && (await ctx.processor?.status(taskId))?.outputs.some((o) => o.name === name);
       // fs: <data>/<task>/outputs/<name>; s3: the bucket (or this machine until published).
       const output = listed ? await ctx.service.storage.openOutput(taskId, name) : undefined;
       if (!output) throw new AppError('OUTPUT_NOT_FOUND', `task ${taskId} has no output "${name}"`);

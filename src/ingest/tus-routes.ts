@@ -133,7 +133,7 @@ export const tusRoutes: FastifyPluginAsync<
       metadata.task_id = declaration.segment?.recordingTaskId ?? taskId;
       const owner = ctx.ownerOf(req.headers);
       if (declaration.segment) {
-        service.recordings.open(declaration.segment, {
+        await service.recordings.open(declaration.segment, {
           protocol: 'tus',
           sessionName: declaration.sessionName,
           autoProcess: declaration.autoProcess,
@@ -141,7 +141,7 @@ export const tusRoutes: FastifyPluginAsync<
           ownerKeySha256: owner,
         });
       }
-      tasks.beginReceiving({
+      await tasks.beginReceiving({
         taskId,
         protocol: 'tus',
         uploadRef: upload.id,
@@ -173,8 +173,12 @@ export const tusRoutes: FastifyPluginAsync<
   });
 
   tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => {
-    const task = tasks.getByUploadRef(id);
-    if (task) tasks.deleteReceiving(task.taskId, id);
+    void (async () => {
+      const task = await tasks.getByUploadRef(id);
+      if (task) await tasks.deleteReceiving(task.taskId, id);
+    })().catch((error: unknown) =>
+      logger.warn({ err: error, uploadId: id }, 'could not forget a terminated upload'),
+    );
   });
 
   // A repeated final PATCH may arrive while the first one is still completing: one at a time.
@@ -184,7 +188,7 @@ export const tusRoutes: FastifyPluginAsync<
   }
 
   async function finishOnce(upload: Upload): Promise<{ headers: Record<string, string> }> {
-    const done = tasks.getByUploadRef(upload.id);
+    const done = await tasks.getByUploadRef(upload.id);
     if (done?.state === 'received' && done.sha256)
       return { headers: { [UPLOAD_SHA256_HEADER]: done.sha256 } };
     const size = upload.size ?? upload.offset;
@@ -230,11 +234,13 @@ export const tusRoutes: FastifyPluginAsync<
     }
     if (declaration.taskId) {
       const owner = ctx.ownerOf(request.headers);
-      const existing = tasks.get(declaration.taskId);
+      const existing = await tasks.get(declaration.taskId);
       if (existing) assertOwner(existing, owner);
-      const recording = declaration.segment ? tasks.get(declaration.segment.recordingTaskId) : undefined;
+      const recording = declaration.segment
+        ? await tasks.get(declaration.segment.recordingTaskId)
+        : undefined;
       if (recording) assertOwner(recording, owner);
-      service.assertNoConflict(declaration.taskId, {
+      await service.assertNoConflict(declaration.taskId, {
         size: length ?? null,
         sha256: declaration.sha256 ?? null,
       });
@@ -254,8 +260,8 @@ export const tusRoutes: FastifyPluginAsync<
     if (sha256 === undefined) return;
     // An unknown upload: @tus/server answers 404 itself.
     if (!(await store.declareSha256(id, sha256))) return;
-    const task = tasks.getByUploadRef(id);
-    if (task?.state === 'receiving') tasks.declareSha256(task.taskId, id, sha256);
+    const task = await tasks.getByUploadRef(id);
+    if (task?.state === 'receiving') await tasks.declareSha256(task.taskId, id, sha256);
   }
 
   async function bridge(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -267,7 +273,7 @@ export const tusRoutes: FastifyPluginAsync<
     if (method === 'POST' && id === undefined) await checkCreation(request);
     if (id !== undefined && method !== 'OPTIONS') {
       // Only the key that created an upload may look at, write or delete it.
-      const task = tasks.getByUploadRef(id);
+      const task = await tasks.getByUploadRef(id);
       if (task) assertOwner(task, ctx.ownerOf(request.headers));
     }
     if (method === 'PATCH') {
@@ -318,7 +324,7 @@ export const tusRoutes: FastifyPluginAsync<
     if (method === 'OPTIONS' && store.chunkChecksums)
       out['tus-checksum-algorithm'] = CHUNK_CHECKSUM_ALGORITHMS.join(',');
     if (method === 'HEAD' && id !== undefined && response.ok) {
-      const task = tasks.getByUploadRef(id);
+      const task = await tasks.getByUploadRef(id);
       if (task?.state === 'received' && task.sha256) out[UPLOAD_SHA256_HEADER.toLowerCase()] = task.sha256;
       else if (out['upload-offset'] !== undefined && out['upload-offset'] === out['upload-length']) {
         // Every byte is here but completion has not run (or is running): finish it, so the client
@@ -357,8 +363,8 @@ export const tusRoutes: FastifyPluginAsync<
   // store and forgetting it. A received one answers HEAD from its task; any other is gone.
   try {
     for (const id of await store.orphanRecords()) {
-      const task = tasks.getByUploadRef(id);
-      if (task?.state === 'receiving') tasks.deleteReceiving(task.taskId, id);
+      const task = await tasks.getByUploadRef(id);
+      if (task?.state === 'receiving') await tasks.deleteReceiving(task.taskId, id);
       await store.forget(id);
     }
   } catch (error) {
@@ -400,9 +406,9 @@ export const tusRoutes: FastifyPluginAsync<
     if (closed) return;
     try {
       const removed = await tus.cleanUpExpiredUploads();
-      for (const task of tasks.listReceiving('tus')) {
+      for (const task of await tasks.listReceiving('tus')) {
         const stillThere = await store.exists(task.uploadRef);
-        if (!stillThere) tasks.deleteReceiving(task.taskId, task.uploadRef);
+        if (!stillThere) await tasks.deleteReceiving(task.taskId, task.uploadRef);
       }
       if (removed > 0) logger.info({ removed }, 'expired tus uploads removed');
     } catch (error) {

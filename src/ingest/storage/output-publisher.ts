@@ -39,12 +39,13 @@ export function publishOutputs(
   const onFinish = ({ taskId }: { taskId: string }): void => publish(taskId);
   processor.on('done', onFinish);
   processor.on('failed', onFinish);
-  void storage.scratchTasks().then((tasks) => {
-    for (const taskId of tasks) {
-      const state = processor.status(taskId)?.state;
+  const resume = async (): Promise<void> => {
+    for (const taskId of await storage.scratchTasks()) {
+      const state = (await processor.status(taskId))?.state;
       if (state === 'done' || state === 'failed') publish(taskId);
     }
-  });
+  };
+  resume().catch((error: unknown) => logger.warn({ err: error }, 'could not look for unpublished outputs'));
   return {
     close: async () => {
       processor.off('done', onFinish);

@@ -93,13 +93,13 @@ export class HashingS3Store extends S3Store {
   }
 
   override async getUpload(id: string): Promise<Upload> {
-    const done = this.completed(id);
+    const done = await this.completed(id);
     if (done) return new Upload({ id, size: done.size, offset: done.size });
     return super.getUpload(id);
   }
 
   override async write(src: Readable, id: string, offset: number): Promise<number> {
-    if (this.completed(id)) {
+    if (await this.completed(id)) {
       // Nothing may change a completed upload; an empty PATCH at its end just confirms it.
       src.resume();
       await finished(src).catch(() => undefined);
