@@ -13,6 +13,7 @@ import { healthRoutes } from './health-routes.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import type { IngestService } from './ingest-service.js';
 import { multipartRoutes } from './multipart-routes.js';
+import { processObjectRoute } from './process-object-route.js';
 import { processingRoutes } from './processing-routes.js';
 import { statusRoutes } from './status-routes.js';
 import { tusRoutes } from './tus-routes.js';
@@ -80,5 +81,6 @@ export async function buildIngestApp(options: IngestAppOptions): Promise<Fastify
   await app.register(tusRoutes, { ...ctx, expirationMs: options.tusExpirationMs, locker: options.tusLocker });
   await app.register(statusRoutes, ctx);
   await app.register(processingRoutes, ctx);
+  await app.register(processObjectRoute, ctx);
   return app;
 }

@@ -53,7 +53,8 @@ export interface S3StorageOptions {
 export class S3IngestStorage implements IngestStorage {
   readonly kind = 's3' as const;
   readonly objects: BucketObjects;
-  private readonly prefix: string;
+  /** S3_PREFIX: every key of this storage starts with it. */
+  readonly prefix: string;
 
   constructor(private readonly options: S3StorageOptions) {
     this.objects = new BucketObjects(options.client, options.config.bucket);
