@@ -16,6 +16,9 @@ import { TaskLock } from './task-lock.js';
 import type { UploadProcessor } from './upload-processor.js';
 import { RoomWatch, insufficientStorage } from './write-tap.js';
 
+/** What a body on its way into a bucket holds on local disk at most (a few parts in temporary files). */
+const S3_LOCAL_BYTES = 64 * 1024 * 1024;
+
 /** Where an ingest server keeps things inside its data directory. */
 export interface IngestPaths {
   dataDir: string;
@@ -248,10 +251,15 @@ export class IngestService {
     }
   }
 
-  /** Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the reserve free. */
+  /**
+   * Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the
+   * reserve free. In a bucket a body only passes through this disk a part at a time, so only
+   * that much room is asked for.
+   */
   async assertRoom(declaredBytes: number): Promise<void> {
+    const needed = this.storage.kind === 's3' ? Math.min(declaredBytes, S3_LOCAL_BYTES) : declaredBytes;
     const free = await this.freeBytes();
-    if (free - declaredBytes < this.options.diskReserveBytes) throw insufficientStorage();
+    if (free - needed < this.options.diskReserveBytes) throw insufficientStorage();
   }
 
   /** A watch that stops a body being written when free space reaches the reserve (see RoomWatch). */

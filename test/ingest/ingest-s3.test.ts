@@ -32,6 +32,7 @@ import {
   tusPatch,
   writeRandomFile,
 } from './ingest-support.js';
+import { recordSegments } from './segment-fixtures.js';
 
 const MIB = 1024 * 1024;
 const shared = sharedSwift();
@@ -295,4 +296,55 @@ test('s3: POST /process-object verifies an object the station put and processes 
   const done = await waitDone(url, uploaded.id);
   assert.equal(done.upload.sha256, sha256);
   await assertOutputsInBucket(url, bucket, uploaded.id, dataDir, done.processing.outputs ?? []);
+});
+
+test('s3: the parts of a segmented recording are verified into the bucket, fetched, joined, and the joined file put back', async (t) => {
+  const dir = await tempDir(t);
+  const bucket = await shared.swift.createBucket();
+  const [p0, p1] = await Promise.all((await recordSegments(dir, 4)).map((f) => readFile(f)));
+  assert.ok(p0 && p1);
+  const { url, dataDir } = await startS3Ingest(t, bucket, { processing: false });
+  const common = { task_id: 'rec-s3', recording_id: 'rec-1', auto_process: 'false' };
+
+  const created = await tusCreate(url, p0.length, {
+    ...common,
+    filename: 'talk_000.mkv',
+    segment_index: '0',
+  });
+  assert.ok(created.location);
+  assert.equal((await tusPatch(created.location, 0, p0, { 'upload-sha256': sha256Of(p0) })).status, 204);
+  const last = await postUpload(
+    url,
+    { ...common, segment_index: '1', segment_count: '2', sha256: sha256Of(p1) },
+    { name: 'talk_001.mkv', data: p1 },
+  );
+  assert.equal(last.status, 200, JSON.stringify(last.json));
+
+  let view: Status | undefined;
+  await eventually(
+    async () => {
+      view = await status(url, 'rec-s3');
+      return view.state === 'received';
+    },
+    30_000,
+    'the recording to be joined',
+  );
+  const joined = (await keysUnder(shared.client, bucket, 'recordings/rec-s3/')).filter(
+    (k) => !k.includes('/outputs/'),
+  );
+  assert.equal(joined.length, 1, joined.join());
+  const key = joined[0] ?? '';
+  assert.equal(await objectSha256(shared.client, bucket, key), view?.upload.sha256);
+  assert.equal(await headSha256(shared.client, bucket, key), view?.upload.sha256);
+  // The parts go right after the joined file is recorded.
+  await eventually(
+    async () => (await keysUnder(shared.client, bucket, 'recordings/.parts/')).length === 0,
+    10_000,
+    'parts removed once joined',
+  );
+  assert.deepEqual(
+    await readdir(path.join(dataDir, '.scratch')).catch(() => [] as string[]),
+    [],
+    'scratch freed',
+  );
 });

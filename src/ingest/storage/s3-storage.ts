@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -204,6 +204,12 @@ export class S3IngestStorage implements IngestStorage {
 
   async releaseInputs(localPaths: readonly string[]): Promise<void> {
     for (const file of localPaths) await rm(file, { force: true });
+    // Then `<scratch>/<task>/in/` and `<scratch>/<task>/` when nothing else is in them
+    // (processing of the same task may be using them).
+    for (const dir of new Set(localPaths.map((f) => path.dirname(f)))) {
+      await rmdir(dir).catch(() => undefined);
+      await rmdir(path.dirname(dir)).catch(() => undefined);
+    }
   }
 
   async processingPaths(taskId: string, relPath: string): Promise<ProcessingPaths> {
