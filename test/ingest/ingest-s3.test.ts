@@ -348,3 +348,31 @@ test('s3: the parts of a segmented recording are verified into the bucket, fetch
     'scratch freed',
   );
 });
+
+test('s3: wrong keys or a missing bucket stop the start-up with one line naming the variables', async (t) => {
+  const bucket = await shared.swift.createBucket();
+  const start = async (env: Record<string, string>): Promise<unknown> => {
+    const config = loadConfig({
+      env: { ...shared.swift.env(bucket), UPLOAD_TARGET: 'server', INGEST_STORAGE: 's3', ...env },
+      envFile: false,
+    });
+    return startIngestServer(t, { storage: { kind: 's3', s3: config.storage.s3 } }).then(
+      () => assert.fail('the server started'),
+      (error: unknown) => error,
+    );
+  };
+  const wrongKey = (await start({ S3_SECRET_ACCESS_KEY: 'not-the-secret' })) as {
+    code?: string;
+    message: string;
+  };
+  assert.equal(wrongKey.code, 'CONFIG_INVALID');
+  assert.match(wrongKey.message, /^S3_ACCESS_KEY_ID\/S3_SECRET_ACCESS_KEY: /);
+  assert.doesNotMatch(wrongKey.message, /\n|not-the-secret/);
+  const noBucket = (await start({ S3_BUCKET: 'no-such-bucket-here' })) as { code?: string; message: string };
+  assert.equal(noBucket.code, 'CONFIG_INVALID');
+  assert.match(noBucket.message, /^S3_BUCKET: /);
+  assert.throws(
+    () => loadConfig({ env: { INGEST_STORAGE: 's3' }, envFile: false }),
+    (error: Error) => /^S3_BUCKET: is required when INGEST_STORAGE=s3/.test(error.message),
+  );
+});
