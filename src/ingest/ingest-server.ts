@@ -10,7 +10,12 @@ import { openIngestState, type IngestState } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
-import { createIngestStorage, publishOutputs, type IngestStorageSettings } from './storage/index.js';
+import {
+  createIngestStorage,
+  storageRunHooks,
+  type IngestStorage,
+  type IngestStorageSettings,
+} from './storage/index.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
 
 /** Everything an ingest server needs; `ingestOptionsFromConfig` builds it from the configuration. */
@@ -47,11 +52,11 @@ export class IngestServer {
   private app: FastifyInstance | undefined;
   private state: IngestState | undefined;
   private processor: UploadProcessor | undefined;
+  private storage: IngestStorage | undefined;
   private service: IngestService | undefined;
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
-  private outputs: ReturnType<typeof publishOutputs> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -63,8 +68,9 @@ export class IngestServer {
     const dataDir = path.resolve(options.dataDir);
     try {
       const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
-      this.processor = options.createProcessor?.({ state, dataDir, logger });
-      const storage = createIngestStorage(dataDir, options.storage);
+      const storage = (this.storage = createIngestStorage(dataDir, options.storage));
+      const runHooks = storageRunHooks(storage, state.tasks);
+      this.processor = options.createProcessor?.({ state, dataDir, logger, runHooks });
       const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
@@ -75,7 +81,6 @@ export class IngestServer {
         storage,
       }));
       await service.prepare();
-      this.outputs = publishOutputs(storage, this.processor, logger);
       const tls =
         options.tlsCertPath && options.tlsKeyPath
           ? { certPath: options.tlsCertPath, keyPath: options.tlsKeyPath }
@@ -143,8 +148,6 @@ export class IngestServer {
       app.server.closeAllConnections?.();
       await closing;
     }
-    await this.outputs?.close();
-    this.outputs = undefined;
     const service = this.service;
     this.service = undefined;
     await service?.close();
@@ -154,6 +157,9 @@ export class IngestServer {
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
+    // Last: a run finishing while the processor closes still stores its outputs.
+    await this.storage?.close();
+    this.storage = undefined;
     const state = this.state;
     this.state = undefined;
     await state?.close();

@@ -118,7 +118,6 @@ export class IngestService {
   async close(): Promise<void> {
     await this.recordings.close();
     await Promise.allSettled([...this.enqueues]);
-    await this.storage.close();
   }
 
   /** The tus side of the storage (created once, by the tus routes, with the upload expiry). */

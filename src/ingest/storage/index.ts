@@ -59,4 +59,4 @@ export function createIngestStorage(
     ...(settings.tusCache ? { tusCache: settings.tusCache } : {}),
   });
 }
-export { publishOutputs } from './output-publisher.js';
+export { storageRunHooks } from './run-hooks.js';

@@ -100,15 +100,18 @@ export interface IngestStorage {
   fetchInput(taskId: string, relPath: string): Promise<string>;
   /** Frees local copies `fetchInput` made (s3; fs: nothing, they are the stored files). */
   releaseInputs(localPaths: readonly string[]): Promise<void>;
-  /** Where processing of `taskId` reads its input and writes its outputs on this machine. */
+  /**
+   * Where processing of `taskId` reads its input and writes its outputs on the machine that
+   * runs it (s3: `<data>/.scratch/<task>/…`, filled by `ensureLocal` before each run).
+   */
   processingPaths(taskId: string, relPath: string): Promise<ProcessingPaths>;
+  /** Makes the recording at `relPath` present at `localPath` (s3: downloaded unless already whole). */
+  ensureLocal(relPath: string, localPath: string, size: number | null): Promise<void>;
   /** Stores an output file of a task (s3: `<prefix><task_id>/outputs/<name>`). */
   putOutput(taskId: string, name: string, localPath: string): Promise<void>;
-  /** Publishes every output processing left on this machine, then frees the scratch space (s3). */
-  publishOutputs(taskId: string): Promise<void>;
+  /** Stores every file a run left in `outputDir`, then frees that run's scratch folder (s3). */
+  publishOutputs(taskId: string, outputDir: string): Promise<void>;
   /** An output of a task, or undefined when it is not stored. */
   openOutput(taskId: string, name: string): Promise<OpenedOutput | undefined>;
-  /** Tasks with processing scratch space left on this machine (s3; fs: none). */
-  scratchTasks(): Promise<string[]>;
   close(): Promise<void>;
 }

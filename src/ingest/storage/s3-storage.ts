@@ -11,6 +11,7 @@ import type { MetadataValue } from '@tus/s3-store';
 import type { S3Config } from '../../config/index.js';
 import { AppError } from '../../errors/index.js';
 import { s3Error } from '../../object-storage/index.js';
+import { fileSize } from './fs-files.js';
 import { openLocalOutput } from './fs-storage.js';
 import type {
   IngestStorage,
@@ -197,9 +198,13 @@ export class S3IngestStorage implements IngestStorage {
   }
 
   async fetchInput(taskId: string, relPath: string): Promise<string> {
-    const local = path.join(this.scratchOf(taskId), 'in', relPath.split(/[\\/]/).join('__'));
+    const local = this.inputPath(taskId, relPath);
     await this.objects.download(this.keyOf(relPath), local);
     return local;
+  }
+
+  private inputPath(taskId: string, relPath: string): string {
+    return path.join(this.scratchOf(taskId), 'in', relPath.split(/[\\/]/).join('__'));
   }
 
   async releaseInputs(localPaths: readonly string[]): Promise<void> {
@@ -213,19 +218,30 @@ export class S3IngestStorage implements IngestStorage {
   }
 
   async processingPaths(taskId: string, relPath: string): Promise<ProcessingPaths> {
-    return { filePath: await this.fetchInput(taskId, relPath), outputDir: this.localOutputs(taskId) };
+    return { filePath: this.inputPath(taskId, relPath), outputDir: this.localOutputs(taskId) };
+  }
+
+  async ensureLocal(relPath: string, localPath: string, size: number | null): Promise<void> {
+    if (size !== null && (await fileSize(localPath)) === size) return;
+    await this.objects.download(this.keyOf(relPath), localPath);
   }
 
   putOutput(taskId: string, name: string, localPath: string): Promise<void> {
     return this.objects.putFile(this.outputKey(taskId, name), localPath);
   }
 
-  /** Puts every output left in `<scratch>/<task>/outputs/` into the bucket, then frees the scratch folder. */
-  async publishOutputs(taskId: string): Promise<void> {
-    const dir = this.localOutputs(taskId);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) await this.putOutput(taskId, name, path.join(dir, name));
-    await rm(this.scratchOf(taskId), { recursive: true, force: true });
+  /**
+   * Puts every file a run left in `outputDir` into the bucket, then frees the run's scratch
+   * folder (`…/.scratch/<task>/`, wherever the run happened: this node or a worker).
+   */
+  async publishOutputs(taskId: string, outputDir: string): Promise<void> {
+    const names = await readdir(outputDir).catch(() => [] as string[]);
+    for (const name of names) await this.putOutput(taskId, name, path.join(outputDir, name));
+    const scratch = path.dirname(outputDir);
+    if (path.basename(outputDir) === 'outputs' && path.basename(scratch) === taskId) {
+      if (path.basename(path.dirname(scratch)) === '.scratch')
+        await rm(scratch, { recursive: true, force: true });
+    }
   }
 
   async openOutput(taskId: string, name: string): Promise<OpenedOutput | undefined> {
@@ -236,10 +252,6 @@ export class S3IngestStorage implements IngestStorage {
     const head = await this.objects.head(key);
     if (!head) return undefined;
     return { size: head.size, open: (range) => this.objects.get(key, range) };
-  }
-
-  async scratchTasks(): Promise<string[]> {
-    return readdir(this.options.scratchDir).catch(() => [] as string[]);
   }
 
   async close(): Promise<void> {
