@@ -213,6 +213,19 @@ test('s3: a multipart upload is streamed into the bucket and verified; a wrong d
   assert.equal((await tusPatch(created.location, 0, data)).status, 422);
   assert.deepEqual(await keysUnder(shared.client, bucket, 'recordings/tus-wrong/'), []);
   assert.deepEqual(await keysUnder(shared.client, bucket, 'recordings/.tus/'), []);
+
+  // tus termination of an unfinished upload (with a pending < 5 MiB tail) leaves nothing either.
+  const dropped = await tusCreate(url, 2 * data.length, { filename: 'w.mkv', task_id: 'tus-dropped' });
+  assert.ok(dropped.location);
+  assert.equal((await tusPatch(dropped.location, 0, data)).status, 204);
+  assert.notDeepEqual(await keysUnder(shared.client, bucket, 'recordings/.tus/'), []);
+  const deleted = await request(dropped.location, {
+    method: 'DELETE',
+    headers: { 'tus-resumable': '1.0.0' },
+  });
+  assert.equal(deleted.statusCode, 204);
+  assert.deepEqual(await keysUnder(shared.client, bucket, 'recordings/.tus/'), []);
+  assert.deepEqual(await openUploads(shared.client, bucket), []);
 });
 
 test('s3: a tus upload interrupted by a server restart resumes and completes (digest read back)', async (t) => {
