@@ -7,11 +7,20 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { once } from 'node:events';
+import http from 'node:http';
+import {
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config/index.js';
 import type { IngestServerOptions } from '../../src/ingest/index.js';
 import { processorFromConfig } from '../../src/processing/index.js';
+import { startIngestProcess } from '../helpers/ingest-process.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -228,35 +237,6 @@ test('s3: a multipart upload is streamed into the bucket and verified; a wrong d
   assert.deepEqual(await openUploads(shared.client, bucket), []);
 });
 
-test('s3: a tus upload interrupted by a server restart resumes and completes (digest read back)', async (t) => {
-  const dir = await tempDir(t);
-  const bucket = await shared.swift.createBucket();
-  const file = path.join(dir, 'long.mkv');
-  const sha256 = await writeRandomFile(file, 13 * MIB);
-  const data = await readFile(file);
-  const dataDir = path.join(dir, 'ingest');
-  const first = await startS3Ingest(t, bucket, { processing: false, dataDir });
-  const created = await tusCreate(first.url, data.length, { filename: 'long.mkv', task_id: 'resume-s3' });
-  assert.ok(created.location);
-  const cut = 6 * MIB + 123;
-  assert.equal((await tusPatch(created.location, 0, data.subarray(0, cut))).status, 204);
-  await first.server.close();
-
-  // A new process: the running digest is gone; the parts already in the bucket stay.
-  const second = await startS3Ingest(t, bucket, { processing: false, dataDir });
-  const location = created.location.replace(first.url, second.url);
-  const offset = await tusOffset(location);
-  assert.equal(offset, cut);
-  const rest = await tusPatch(location, offset, data.subarray(offset), { 'upload-sha256': sha256 });
-  assert.equal(rest.status, 204, rest.text);
-  assert.equal(rest.headers['upload-sha256'], sha256);
-  assert.equal(await objectSha256(shared.client, bucket, 'recordings/resume-s3/long.mkv'), sha256);
-  assert.equal((await status(second.url, 'resume-s3')).upload.sha256, sha256);
-  assert.deepEqual(await keysUnder(shared.client, bucket, 'recordings/.tus/'), []);
-  assert.deepEqual(await openUploads(shared.client, bucket), []);
-  assert.equal(await sha256File(file), sha256);
-});
-
 test('s3: POST /process-object verifies an object the station put and processes it; bad keys answer 400/404/422', async (t) => {
   const dir = await tempDir(t);
   const bucket = await shared.swift.createBucket();
@@ -383,4 +363,77 @@ test('s3: wrong keys or a missing bucket stop the start-up with one line naming 
     () => loadConfig({ env: { INGEST_STORAGE: 's3' }, envFile: false }),
     (error: Error) => /^S3_BUCKET: is required when INGEST_STORAGE=s3/.test(error.message),
   );
+});
+
+test('s3: `streamai ingest` SIGKILLed mid-PATCH and restarted resumes the tus upload from the parts in the bucket', async (t) => {
+  const dir = await tempDir(t);
+  const bucket = await shared.swift.createBucket();
+  const file = path.join(dir, 'killed.mkv');
+  const size = 20 * MIB;
+  const sha256 = await writeRandomFile(file, size);
+  const data = await readFile(file);
+  const dataDir = path.join(dir, 'ingest');
+  const start = (): ReturnType<typeof startIngestProcess> =>
+    startIngestProcess(t, {
+      script: 'src/cli/main.ts',
+      args: ['ingest', '--port', '0', '--data-dir', dataDir],
+      env: {
+        ...shared.swift.env(bucket),
+        UPLOAD_TARGET: 'server',
+        INGEST_STORAGE: 's3',
+        INGEST_API_KEYS: '',
+        STREAMAI_LOG_FILE: path.join(dir, 'logs', 'streamai.log'),
+      },
+    });
+
+  const first = await start();
+  const created = await tusCreate(first.url, size, { filename: 'killed.mkv', task_id: 'killed-s3' });
+  assert.equal(created.status, 201, created.text);
+  const uploadPath = new URL(created.location ?? '').pathname;
+  const stagingKey = `recordings/.tus/${path.posix.basename(uploadPath)}`;
+  const req = http.request(`${first.url}${uploadPath}`, {
+    method: 'PATCH',
+    headers: {
+      'tus-resumable': '1.0.0',
+      'upload-offset': '0',
+      'content-type': 'application/offset+octet-stream',
+      'content-length': String(size),
+    },
+  });
+  req.on('error', () => undefined);
+  await new Promise<void>((resolve) => req.write(data.subarray(0, 14 * MIB), () => resolve()));
+  // Kill once the bucket holds a part of it: the kill lands mid-upload, after bytes were stored.
+  const client = shared.client;
+  await eventually(
+    async () => {
+      const uploads = await client.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: stagingKey }),
+      );
+      const uploadId = uploads.Uploads?.[0]?.UploadId;
+      if (!uploadId) return false;
+      const parts = await client.send(
+        new ListPartsCommand({ Bucket: bucket, Key: stagingKey, UploadId: uploadId }),
+      );
+      return (parts.Parts ?? []).length > 0;
+    },
+    30_000,
+    'a part in the bucket',
+  );
+  first.child.kill('SIGKILL');
+  await once(first.child, 'exit');
+  req.destroy();
+  assert.deepEqual(await keysUnder(client, bucket, 'recordings/killed-s3/'), [], 'nothing final yet');
+
+  const second = await start();
+  const uploadUrl = `${second.url}${uploadPath}`;
+  const offset = await tusOffset(uploadUrl);
+  assert.ok(offset >= 8 * MIB && offset <= 14 * MIB, `offset after restart: ${offset}`);
+  const rest = await tusPatch(uploadUrl, offset, data.subarray(offset), { 'upload-sha256': sha256 });
+  assert.equal(rest.status, 204, rest.text);
+  assert.equal(rest.headers['upload-sha256'], sha256, 'digest read back from the assembled object');
+  assert.equal(await objectSha256(client, bucket, 'recordings/killed-s3/killed.mkv'), sha256);
+  assert.deepEqual(await keysUnder(client, bucket, 'recordings/.tus/'), []);
+  assert.deepEqual(await openUploads(client, bucket), []);
+  second.child.kill('SIGTERM');
+  await once(second.child, 'exit');
 });
