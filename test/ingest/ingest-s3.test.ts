@@ -8,7 +8,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { once } from 'node:events';
-import http from 'node:http';
 import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -36,6 +35,7 @@ import {
   postUpload,
   sha256File,
   sha256Of,
+  openTusPatch,
   tusCreate,
   tusOffset,
   tusPatch,
@@ -391,16 +391,7 @@ test('s3: `streamai ingest` SIGKILLed mid-PATCH and restarted resumes the tus up
   assert.equal(created.status, 201, created.text);
   const uploadPath = new URL(created.location ?? '').pathname;
   const stagingKey = `recordings/.tus/${path.posix.basename(uploadPath)}`;
-  const req = http.request(`${first.url}${uploadPath}`, {
-    method: 'PATCH',
-    headers: {
-      'tus-resumable': '1.0.0',
-      'upload-offset': '0',
-      'content-type': 'application/offset+octet-stream',
-      'content-length': String(size),
-    },
-  });
-  req.on('error', () => undefined);
+  const req = openTusPatch(`${first.url}${uploadPath}`, size);
   await new Promise<void>((resolve) => req.write(data.subarray(0, 14 * MIB), () => resolve()));
   // Kill once the bucket holds a part of it: the kill lands mid-upload, after bytes were stored.
   const client = shared.client;
