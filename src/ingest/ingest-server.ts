@@ -68,7 +68,7 @@ export class IngestServer {
     const dataDir = path.resolve(options.dataDir);
     try {
       const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
-      const storage = (this.storage = createIngestStorage(dataDir, options.storage));
+      const storage = (this.storage = await createIngestStorage(dataDir, options.storage));
       const runHooks = storageRunHooks(storage, state.tasks);
       this.processor = options.createProcessor?.({ state, dataDir, logger, runHooks });
       const service = (this.service = new IngestService({

@@ -7,7 +7,7 @@ import { freeBytes } from './disk-space.js';
 import { RecordingAssembler } from './recording-assembler.js';
 import type { SegmentDeclaration } from './recording-parts.js';
 import {
-  createIngestStorage,
+  fsIngestStorage,
   type IngestStorage,
   type StagedRecording,
   type TusStorage,
@@ -103,7 +103,7 @@ export class IngestService {
       tusDir: path.join(dataDir, '.tus'),
       partsDir: path.join(dataDir, '.parts'),
     };
-    this.storage = options.storage ?? createIngestStorage(dataDir);
+    this.storage = options.storage ?? fsIngestStorage(dataDir);
     this.recordings = new RecordingAssembler({
       tasks: options.tasks,
       storage: this.storage,

@@ -33,7 +33,7 @@ export async function startQueueWorker(options: {
   const state = await openIngestState({ databaseUrl: options.config.cluster.databaseUrl, dataDir });
   // INGEST_STORAGE=s3: inputs are fetched from the bucket and outputs put back (no shared disk).
   const { ingestStorage, s3 } = options.config.storage;
-  const storage = createIngestStorage(dataDir, { kind: ingestStorage, s3 });
+  const storage = await createIngestStorage(dataDir, { kind: ingestStorage, s3 });
   const service = new ProcessingService({
     jobs: state.jobs,
     dataDir,

@@ -64,6 +64,15 @@ export interface OpenedOutput {
   open(range?: ByteRange): Promise<Readable>;
 }
 
+/** Read access to the objects of an s3 storage's bucket (POST /process-object). */
+export interface BucketAccess {
+  /** S3_PREFIX: every key of the storage starts with it. */
+  readonly prefix: string;
+  head(key: string): Promise<{ size: number; metadata: Record<string, string> } | undefined>;
+  /** sha256 (hex) and size of an object, read in full. */
+  sha256(key: string): Promise<{ sha256: string; size: number }>;
+}
+
 /** Where processing reads a task's input and writes its outputs, on this machine. */
 export interface ProcessingPaths {
   filePath: string;
@@ -78,6 +87,8 @@ export interface ProcessingPaths {
  */
 export interface IngestStorage {
   readonly kind: 'fs' | 's3';
+  /** The bucket (s3); undefined for fs. */
+  readonly bucket?: BucketAccess | undefined;
   /** Creates folders, clears what a previous run left half-received. */
   prepare(): Promise<void>;
   createTus(options: TusStorageOptions): TusStorage;

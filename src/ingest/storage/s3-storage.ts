@@ -10,10 +10,11 @@ import type { KvStore } from '@tus/server';
 import type { MetadataValue } from '@tus/s3-store';
 import type { S3Config } from '../../config/index.js';
 import { AppError } from '../../errors/index.js';
-import { s3Error } from '../../object-storage/index.js';
+import { createS3Client, s3ClientConfig, s3Error } from '../../object-storage/index.js';
 import { fileSize } from './fs-files.js';
 import { openLocalOutput } from './fs-storage.js';
 import type {
+  BucketAccess,
   IngestStorage,
   OpenedOutput,
   ProcessingPaths,
@@ -54,12 +55,15 @@ export interface S3StorageOptions {
 export class S3IngestStorage implements IngestStorage {
   readonly kind = 's3' as const;
   readonly objects: BucketObjects;
+  readonly bucket: BucketAccess;
   /** S3_PREFIX: every key of this storage starts with it. */
   readonly prefix: string;
 
   constructor(private readonly options: S3StorageOptions) {
     this.objects = new BucketObjects(options.client, options.config.bucket);
     this.prefix = options.config.prefix;
+    const { objects, prefix } = this;
+    this.bucket = { prefix, head: (key) => objects.head(key), sha256: (key) => objects.sha256(key) };
   }
 
   /** The full key of a relative path (`<task_id>/<file>`). */
@@ -269,4 +273,21 @@ export class S3IngestStorage implements IngestStorage {
   private outputKey(taskId: string, name: string): string {
     return `${this.prefix}${taskId}/outputs/${name}`;
   }
+}
+
+/** An s3 storage on the S3_* bucket, scratch space in `<data>/.scratch/`. */
+export function s3IngestStorage(
+  dataDir: string,
+  config: S3Config,
+  tusCache?: KvStore<MetadataValue>,
+): S3IngestStorage {
+  // The server has no journal to resume a failed request from: the SDK retries a few times.
+  const clientOptions = { maxAttempts: 3 };
+  return new S3IngestStorage({
+    config,
+    client: createS3Client(config, clientOptions),
+    clientConfig: s3ClientConfig(config, clientOptions),
+    scratchDir: path.join(dataDir, '.scratch'),
+    ...(tusCache ? { tusCache } : {}),
+  });
 }
