@@ -13,6 +13,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { request } from 'undici';
@@ -210,6 +211,23 @@ test('s3: a multipart upload is streamed into the bucket and verified; a wrong d
   );
   assert.deepEqual(await openUploads(shared.client, bucket), [], 'no multipart upload left open');
   assert.equal((await request(`${url}/status/mp-wrong`)).statusCode, 404);
+
+  // An object already at the key with other bytes (another node, the station) is never overwritten.
+  await shared.client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'recordings/clash/c.mkv',
+      Body: 'other',
+      Metadata: { sha256: wrong },
+    }),
+  );
+  const clash = await postUpload(
+    url,
+    { task_id: 'clash' },
+    { name: 'c.mkv', data: Buffer.from('these bytes') },
+  );
+  assert.equal(clash.status, 409, JSON.stringify(clash.json));
+  assert.equal(await headSha256(shared.client, bucket, 'recordings/clash/c.mkv'), wrong);
 
   // tus: a wrong declared digest is refused at completion, its bytes dropped from the bucket.
   const data = Buffer.from('not really a video, but named like one');

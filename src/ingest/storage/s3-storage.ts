@@ -124,6 +124,7 @@ export class S3IngestStorage implements IngestStorage {
         size,
         sha256,
         commit: async (relPath) => {
+          if (await this.alreadyThere(relPath, sha256)) return;
           await store.assemble(id);
           await this.objects.copy(store.keyOf(id), this.keyOf(relPath), size, { sha256 });
         },
@@ -159,6 +160,7 @@ export class S3IngestStorage implements IngestStorage {
       size,
       sha256,
       commit: async (relPath) => {
+        if (await this.alreadyThere(relPath, sha256)) return;
         await sink.complete();
         completed = true;
         await this.objects.copy(tempKey, this.keyOf(relPath), size, { sha256 });
@@ -260,6 +262,22 @@ export class S3IngestStorage implements IngestStorage {
 
   async close(): Promise<void> {
     this.options.client.destroy();
+  }
+
+  /**
+   * Whether `relPath` already holds these bytes (another node, or the station, put them):
+   * nothing to copy. A different verified object there is never overwritten: TASK_CONFLICT.
+   * (Two nodes committing different bytes for one task at the same instant can still race
+   * between this HEAD and the copy; the task row then says which digest won.)
+   */
+  private async alreadyThere(relPath: string, sha256: string): Promise<boolean> {
+    const there = await this.objects.head(this.keyOf(relPath));
+    if (!there) return false;
+    if (there.metadata['sha256'] === sha256) return true;
+    throw new AppError(
+      'TASK_CONFLICT',
+      `${this.keyOf(relPath)} already holds a different recording in the bucket; use a new task_id`,
+    );
   }
 
   private scratchOf(taskId: string): string {
