@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Locker } from '@tus/server';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
@@ -9,6 +10,12 @@ import { openIngestState, type IngestState } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
+import {
+  createIngestStorage,
+  storageRunHooks,
+  type IngestStorage,
+  type IngestStorageSettings,
+} from './storage/index.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
 
 /** Everything an ingest server needs; `ingestOptionsFromConfig` builds it from the configuration. */
@@ -31,6 +38,10 @@ export interface IngestServerOptions {
   createProcessor?: CreateProcessor;
   /** INGEST_WEBHOOK_URL & co. (src/notify); undefined: no events sent. */
   notify?: NotifyTargets | undefined;
+  /** INGEST_STORAGE and the S3_* bucket; absent: the data dir (fs). */
+  storage?: IngestStorageSettings | undefined;
+  /** The tus upload locker (several nodes: src/cluster's advisory locker); absent: in memory. */
+  tusLocker?: Locker | undefined;
 }
 
 /**
@@ -41,6 +52,7 @@ export class IngestServer {
   private app: FastifyInstance | undefined;
   private state: IngestState | undefined;
   private processor: UploadProcessor | undefined;
+  private storage: IngestStorage | undefined;
   private service: IngestService | undefined;
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
@@ -56,7 +68,9 @@ export class IngestServer {
     const dataDir = path.resolve(options.dataDir);
     try {
       const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
-      this.processor = options.createProcessor?.({ state, dataDir, logger });
+      const storage = (this.storage = await createIngestStorage(dataDir, options.storage));
+      const runHooks = storageRunHooks(storage, state.tasks);
+      this.processor = options.createProcessor?.({ state, dataDir, logger, runHooks });
       const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
@@ -64,6 +78,7 @@ export class IngestServer {
         tasks: state.tasks,
         logger,
         processor: this.processor,
+        storage,
       }));
       await service.prepare();
       const tls =
@@ -75,6 +90,7 @@ export class IngestServer {
         processor: this.processor,
         apiKeys: options.apiKeys,
         tusExpirationMs: options.tusExpirationMs,
+        tusLocker: options.tusLocker,
         tls,
         loopbackOnly: isLoopbackBind(options.host),
         corsOrigins: options.corsOrigins ?? [],
@@ -141,6 +157,9 @@ export class IngestServer {
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
+    // Last: a run finishing while the processor closes still stores its outputs.
+    await this.storage?.close();
+    this.storage = undefined;
     const state = this.state;
     this.state = undefined;
     await state?.close();
@@ -163,6 +182,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     tusExpirationMs: ingest.tusExpirationMs,
     notify: notifyTargets(config, 'ingest'),
     corsOrigins: ingest.corsOrigins,
+    storage: { kind: config.storage.ingestStorage, s3: config.storage.s3 },
     ...(logger ? { logger } : {}),
   };
 }
