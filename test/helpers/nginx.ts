@@ -1,8 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
-import { freePort, spawnService, waitForPort } from './service-process.js';
+import { freePort, spawnService, waitForPort, type CleanupScope } from './service-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -30,7 +29,7 @@ export async function deployedNginxConfig(upstreams: string[], port: number): Pr
 }
 
 /** nginx (Debian nginx-light) as the balancer of docs/DEPLOY.md in front of `upstreams` (host:port). */
-export async function startBalancer(t: Pick<TestContext, 'after'>, upstreams: string[]): Promise<Balancer> {
+export async function startBalancer(t: CleanupScope, upstreams: string[]): Promise<Balancer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'streamai-nginx-'));
   const port = await freePort();
   const conf = `daemon off;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import type { CleanupScope } from './service-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -12,7 +12,7 @@ export interface WorkerProcess {
 
 /** A real `streamai worker` process on the shared data folder; resolves once it says it is ready. */
 export async function startWorker(
-  t: Pick<TestContext, 'after'>,
+  t: CleanupScope,
   env: Record<string, string>,
   dataDir: string,
 ): Promise<WorkerProcess> {
