@@ -52,3 +52,28 @@ export async function startWorker(
   });
   return worker;
 }
+
+/** taskId → how many times one of `workers` logged the outcome "done" for it (exactly once, normally). */
+export function doneCounts(workers: WorkerProcess[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of workers.flatMap((w) => w.logs)) {
+    if (line.msg === 'queue job finished' && line.outcome === 'done') {
+      const id = String(line.taskId);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** Polls `check` every 200 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 180_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
