@@ -12,7 +12,7 @@ import { RoomWatch, WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTa
 
 /** What the store needs to know about uploads that were completed and moved out of it. */
 export interface CompletedUploadLookup {
-  (uploadId: string): { size: number } | undefined;
+  (uploadId: string): Promise<{ size: number } | undefined>;
 }
 
 /** Algorithms accepted in `Upload-Checksum` (the tus checksum extension). */
@@ -62,7 +62,7 @@ export class HashingFileStore extends FileStore {
   }
 
   override async getUpload(id: string): Promise<Upload> {
-    const done = this.completed(id);
+    const done = await this.completed(id);
     if (done) return new Upload({ id, size: done.size, offset: done.size });
     return super.getUpload(id);
   }
@@ -72,7 +72,7 @@ export class HashingFileStore extends FileStore {
     id: string,
     offset: number,
   ): Promise<number> {
-    if (this.completed(id)) {
+    if (await this.completed(id)) {
       // Nothing may change a completed upload; an empty PATCH at its end just confirms it.
       readable.resume();
       await finished(readable).catch(() => undefined);
@@ -162,7 +162,7 @@ export class HashingFileStore extends FileStore {
   async fullUploads(): Promise<Upload[]> {
     const full: Upload[] = [];
     for (const id of await this.recordIds()) {
-      if (this.completed(id)) continue;
+      if (await this.completed(id)) continue;
       const upload = await super.getUpload(id).catch(() => undefined);
       if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
     }

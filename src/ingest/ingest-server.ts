@@ -5,7 +5,7 @@ import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { notifyTargets, startIngestNotifier, webhookRoutes, type NotifyTargets } from '../notify/index.js';
 import { countBytesReceived, createIngestMetrics, metricsRoutes } from '../metrics/index.js';
-import { IngestTaskRepository, ingestMigrations, openDatabase, type Db } from '../store/index.js';
+import { openIngestState, type IngestState } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
@@ -16,6 +16,8 @@ export interface IngestServerOptions {
   host: string;
   port: number;
   dataDir: string;
+  /** DATABASE_URL: the ingest state on PostgreSQL; absent: SQLite at `<dataDir>/ingest.db`. */
+  databaseUrl?: string | undefined;
   apiKeys: string[];
   maxUploadBytes: number;
   diskReserveBytes: number;
@@ -32,12 +34,12 @@ export interface IngestServerOptions {
 }
 
 /**
- * The processing server's receiving side: opens `<dataDir>/ingest.db`, serves the HTTP API of
+ * The processing server's receiving side: opens its state (`<dataDir>/ingest.db`, or DATABASE_URL), serves the HTTP API of
  * DESIGN.md (health, multipart upload, tus, status, uploads), and starts the processor if any.
  */
 export class IngestServer {
   private app: FastifyInstance | undefined;
-  private db: Db | undefined;
+  private state: IngestState | undefined;
   private processor: UploadProcessor | undefined;
   private service: IngestService | undefined;
   private baseUrl = '';
@@ -53,13 +55,13 @@ export class IngestServer {
     const logger = options.logger ?? silentLogger();
     const dataDir = path.resolve(options.dataDir);
     try {
-      this.db = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
-      this.processor = options.createProcessor?.({ db: this.db, dataDir, logger });
+      const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
+      this.processor = options.createProcessor?.({ state, dataDir, logger });
       const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
         diskReserveBytes: options.diskReserveBytes,
-        tasks: new IngestTaskRepository(this.db),
+        tasks: state.tasks,
         logger,
         processor: this.processor,
       }));
@@ -80,10 +82,10 @@ export class IngestServer {
       });
       await this.app.register(webhookRoutes('/webhooks/deliveries', () => this.notify?.notifier));
       const webhooks = () => this.notify?.notifier.repository;
-      this.metrics = createIngestMetrics({ db: this.db, dataDir, processor: this.processor, webhooks });
+      this.metrics = createIngestMetrics({ state, dataDir, processor: this.processor, webhooks });
       countBytesReceived(this.app, this.metrics.addReceivedBytes);
       await this.app.register(metricsRoutes(() => this.metrics?.registry));
-      this.processor?.start();
+      await this.processor?.start();
       await this.app.listen({ host: options.host, port: options.port });
       const address = this.app.server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
@@ -92,7 +94,7 @@ export class IngestServer {
       logger.info({ url: this.baseUrl, dataDir }, 'ingest server listening');
       const base = (): string => this.baseUrl;
       this.notify = startIngestNotifier({
-        db: this.db,
+        store: state.webhooks,
         targets: options.notify,
         service,
         processor: this.processor,
@@ -139,8 +141,9 @@ export class IngestServer {
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
-    this.db?.close();
-    this.db = undefined;
+    const state = this.state;
+    this.state = undefined;
+    await state?.close();
   }
 }
 
@@ -151,6 +154,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     host: ingest.host,
     port: ingest.port,
     dataDir: ingest.dataDir,
+    databaseUrl: config.cluster.databaseUrl,
     apiKeys: ingest.apiKeys,
     maxUploadBytes: ingest.maxUploadBytes,
     diskReserveBytes: ingest.diskReserveBytes,

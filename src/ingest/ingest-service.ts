@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
 import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/index.js';
+import type { IngestProtocol, IngestTask, IngestTaskStore } from '../store/index.js';
 import { freeBytes } from './disk-space.js';
 import { RecordingAssembler } from './recording-assembler.js';
 import type { SegmentDeclaration } from './recording-parts.js';
@@ -78,7 +78,7 @@ export class IngestService {
       dataDir: string;
       maxUploadBytes: number;
       diskReserveBytes: number;
-      tasks: IngestTaskRepository;
+      tasks: IngestTaskStore;
       logger: Logger;
       processor: UploadProcessor | undefined;
     },
@@ -106,7 +106,7 @@ export class IngestService {
     await this.recordings.close();
   }
 
-  get tasks(): IngestTaskRepository {
+  get tasks(): IngestTaskStore {
     return this.options.tasks;
   }
 
@@ -126,10 +126,10 @@ export class IngestService {
       await rm(path.join(this.paths.incomingDir, entry), { force: true, recursive: true });
     }
     await this.recoverInterrupted();
-    for (const task of this.tasks.listReceiving('multipart')) {
-      this.tasks.deleteReceiving(task.taskId, task.uploadRef);
+    for (const task of await this.tasks.listReceiving('multipart')) {
+      await this.tasks.deleteReceiving(task.taskId, task.uploadRef);
     }
-    this.recordings.resumeOpenRecordings();
+    await this.recordings.resumeOpenRecordings();
   }
 
   /**
@@ -140,7 +140,10 @@ export class IngestService {
    * so that no unverified file stays visible.
    */
   private async recoverInterrupted(): Promise<void> {
-    const receiving = [...this.tasks.listReceiving('tus'), ...this.tasks.listReceiving('multipart')];
+    const receiving = [
+      ...(await this.tasks.listReceiving('tus')),
+      ...(await this.tasks.listReceiving('multipart')),
+    ];
     for (const task of receiving) {
       try {
         await this.recoverTask(task);
@@ -176,14 +179,14 @@ export class IngestService {
       );
       return;
     }
-    const received = this.recordFile(task, finalPath, size, sha256);
+    const received = await this.recordFile(task, finalPath, size, sha256);
     if (!received) return;
     this.options.logger.info(
       { taskId: task.taskId, protocol: task.protocol, bytes: size, sha256 },
       'interrupted upload recovered',
     );
     if (received.partOf) this.recordings.joinWhenComplete(received.partOf);
-    else this.enqueue(received);
+    else await this.enqueue(received);
   }
 
   /** A fresh temporary path for a multipart body. */
@@ -242,21 +245,21 @@ export class IngestService {
   async complete(upload: CompletedUpload): Promise<CompletionResult> {
     try {
       if (upload.declaredSha256 && upload.declaredSha256 !== upload.sha256) {
-        this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+        await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
         throw new AppError(
           'CHECKSUM_MISMATCH',
           `sha256 of the received bytes (${upload.sha256}) differs from the declared ${upload.declaredSha256}; the upload was discarded`,
         );
       }
       if (upload.size === 0) {
-        this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+        await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
         throw new AppError('EMPTY_FILE', 'the uploaded file is empty');
       }
       const segment = upload.segment;
-      if (segment) this.recordings.open(segment, upload);
+      if (segment) await this.recordings.open(segment, upload);
       const result = await this.lock.run(upload.taskId, () => this.store(upload));
       if (segment) this.recordings.joinWhenComplete(segment.recordingTaskId);
-      else if (result.created) this.enqueue(result.task);
+      else if (result.created) await this.enqueue(result.task);
       return result;
     } finally {
       await rm(upload.tempPath, { force: true });
@@ -264,11 +267,11 @@ export class IngestService {
   }
 
   /** Fails fast when a task already holds a file that cannot be this one (different size or sha256). */
-  assertNoConflict(
+  async assertNoConflict(
     taskId: string,
     declared: { size?: number | null; sha256?: string | null },
-  ): IngestTask | undefined {
-    const task = this.tasks.get(taskId);
+  ): Promise<IngestTask | undefined> {
+    const task = await this.tasks.get(taskId);
     if (task?.state !== 'received') return undefined;
     const differs =
       (declared.sha256 != null && declared.sha256 !== task.sha256) ||
@@ -278,11 +281,11 @@ export class IngestService {
   }
 
   /** Hands a received task to the processor (when there is one and the task asked for it). */
-  private enqueue(task: IngestTask): void {
+  private async enqueue(task: IngestTask): Promise<void> {
     const processor = this.options.processor;
     if (!processor || !task.autoProcess || !task.filePath) return;
     try {
-      processor.enqueue({
+      await processor.enqueue({
         taskId: task.taskId,
         filePath: path.join(this.paths.dataDir, task.filePath),
         outputDir: path.join(this.taskDir(task.taskId), 'outputs'),
@@ -294,9 +297,9 @@ export class IngestService {
   }
 
   private async store(upload: CompletedUpload): Promise<CompletionResult> {
-    const existing = this.tasks.get(upload.taskId);
+    const existing = await this.tasks.get(upload.taskId);
     if (existing?.state === 'received') {
-      this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+      await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
       if (existing.sha256 === upload.sha256) return { task: existing, created: false };
       throw conflict(upload.taskId);
     }
@@ -307,7 +310,7 @@ export class IngestService {
     await rename(upload.tempPath, finalPath);
     await fsyncDir(dir);
     await fsyncDir(this.paths.dataDir);
-    this.tasks.markReceived(
+    await this.tasks.markReceived(
       {
         taskId: upload.taskId,
         protocol: upload.protocol,
@@ -331,7 +334,7 @@ export class IngestService {
         filePath: path.relative(this.paths.dataDir, finalPath),
       },
     );
-    const task = this.tasks.get(upload.taskId);
+    const task = await this.tasks.get(upload.taskId);
     if (!task) throw new AppError('INTERNAL_ERROR', 'the task vanished while it was stored');
     this.options.logger.info(
       { taskId: task.taskId, protocol: task.protocol, bytes: task.fileSize, sha256: task.sha256 },
@@ -351,29 +354,29 @@ export class IngestService {
     await rename(tempPath, finalPath);
     await fsyncDir(dir);
     await fsyncDir(this.paths.dataDir);
-    const received = this.recordFile(task, finalPath, size, sha256);
-    if (received) this.enqueue(received);
+    const received = await this.recordFile(task, finalPath, size, sha256);
+    if (received) await this.enqueue(received);
   }
 
   /** Marks a receiving task received with the verified file now at `finalPath`; the stored task. */
-  private recordFile(
+  private async recordFile(
     task: IngestTask,
     finalPath: string,
     size: number,
     sha256: string,
-  ): IngestTask | undefined {
-    this.tasks.markReceived(task, {
+  ): Promise<IngestTask | undefined> {
+    await this.tasks.markReceived(task, {
       fileName: task.fileName,
       fileSize: size,
       sha256,
       filePath: path.relative(this.paths.dataDir, finalPath),
     });
-    return this.tasks.get(task.taskId);
+    return await this.tasks.get(task.taskId);
   }
 
   /** The processing view and public state of a task. */
-  viewOf(task: IngestTask, receivedBytes?: number): Record<string, unknown> {
-    const processing = this.processingOf(task);
+  async viewOf(task: IngestTask, receivedBytes?: number): Promise<Record<string, unknown>> {
+    const processing = await this.processingOf(task);
     let state: PublicTaskState = task.state;
     if (task.state === 'received' && processing.state !== 'none') {
       state =
@@ -405,15 +408,15 @@ export class IngestService {
         completed_at: task.completedAt,
       },
       processing: processingBody,
-      ...this.recordings.view(task),
+      ...(await this.recordings.view(task)),
     };
   }
 
-  private processingOf(task: IngestTask): ProcessingView {
+  private async processingOf(task: IngestTask): Promise<ProcessingView> {
     const none: ProcessingView = { state: 'none', progress: 0, steps: [], report: null, outputs: [] };
     if (task.state !== 'received' || !this.options.processor) return none;
     try {
-      const view = this.options.processor.status(task.taskId);
+      const view = await this.options.processor.status(task.taskId);
       return view ? { ...view } : none;
     } catch (error) {
       this.options.logger.warn({ err: error, taskId: task.taskId }, 'processor status failed');

@@ -102,8 +102,8 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
     }
     const owner = ctx.ownerOf(request.headers);
     /** Only the key that created a task may upload to it again. */
-    const checkOwner = (taskId: string): void => {
-      const existing = service.tasks.get(taskId);
+    const checkOwner = async (taskId: string): Promise<void> => {
+      const existing = await service.tasks.get(taskId);
       if (existing) assertOwner(existing, owner);
     };
     const fields: Record<string, string> = {};
@@ -135,14 +135,14 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         // The original client sends its fields before the file: check them before reading it.
         if (fields.task_id !== undefined) {
           const { taskId, segment } = targetOf(fields, fileName);
-          checkOwner(taskId);
+          await checkOwner(taskId);
           if (segment) {
-            checkOwner(segment.recordingTaskId);
-            service.recordings.open(segment, factsOf(fields));
+            await checkOwner(segment.recordingTaskId);
+            await service.recordings.open(segment, factsOf(fields));
           }
-          service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
+          await service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
           if (
-            service.tasks.beginReceiving({
+            await service.tasks.beginReceiving({
               taskId,
               protocol: 'multipart',
               uploadRef,
@@ -183,8 +183,8 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
       if (!received) throw new AppError('BAD_REQUEST', 'the form has no "file" part');
 
       const { taskId, segment } = targetOf(fields, received.fileName);
-      checkOwner(taskId);
-      if (segment) checkOwner(segment.recordingTaskId);
+      await checkOwner(taskId);
+      if (segment) await checkOwner(segment.recordingTaskId);
       const result = await service.complete({
         tempPath: received.tempPath,
         size: received.size,
@@ -216,7 +216,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
       });
     } catch (error) {
       if (tempPath) await rm(tempPath, { force: true });
-      if (receivingTaskId) service.tasks.deleteReceiving(receivingTaskId, uploadRef);
+      if (receivingTaskId) await service.tasks.deleteReceiving(receivingTaskId, uploadRef);
       throw clientErrorOfForm(error);
     }
   });

@@ -39,7 +39,7 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
     { schema: { params: taskParams } },
     async (request, reply) => {
       const taskId = validateTaskId(request.params.task_id);
-      const task = ctx.tasks.get(taskId);
+      const task = await ctx.tasks.get(taskId);
       if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
       assertOwner(task, ctx.ownerOf(request.headers));
       if (task.state !== 'received' || !task.filePath) {
@@ -47,7 +47,7 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
       }
       if (!ctx.processor)
         throw new AppError('PROCESSING_UNAVAILABLE', 'this server does not process uploads');
-      ctx.processor.enqueue({
+      await ctx.processor.enqueue({
         taskId,
         filePath: path.join(ctx.service.paths.dataDir, task.filePath),
         outputDir: path.join(ctx.service.taskDir(taskId), 'outputs'),
@@ -63,12 +63,12 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
     async (request, reply) => {
       const taskId = validateTaskId(request.params.task_id);
       const { name } = request.params;
-      const task = ctx.tasks.get(taskId);
+      const task = await ctx.tasks.get(taskId);
       if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
       assertOwner(task, ctx.ownerOf(request.headers));
       // Only names the pipeline listed for this task are served: nothing else in its folder leaks.
       const listed =
-        OUTPUT_NAME.test(name) && ctx.processor?.status(taskId)?.outputs.some((o) => o.name === name);
+        OUTPUT_NAME.test(name) && (await ctx.processor?.status(taskId))?.outputs.some((o) => o.name === name);
       const file = path.join(ctx.service.taskDir(taskId), 'outputs', name);
       const info = listed ? await stat(file).catch(() => undefined) : undefined;
       if (!info?.isFile()) throw new AppError('OUTPUT_NOT_FOUND', `task ${taskId} has no output "${name}"`);

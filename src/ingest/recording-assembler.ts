@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/index.js';
+import type { IngestProtocol, IngestTask, IngestTaskStore } from '../store/index.js';
 import { joinParts } from './recording-join.js';
 import type { SegmentDeclaration } from './recording-parts.js';
 
@@ -42,7 +42,7 @@ export class RecordingAssembler {
 
   constructor(
     private readonly options: {
-      tasks: IngestTaskRepository;
+      tasks: IngestTaskStore;
       dataDir: string;
       partsDir: string;
       incomingDir: string;
@@ -58,9 +58,9 @@ export class RecordingAssembler {
    * Opens T (or tells it the part count) before a part is received or stored. TASK_CONFLICT
    * when T is an ordinary upload's task; nothing to do once T is joined (a part sent again).
    */
-  open(segment: SegmentDeclaration, facts: RecordingFacts): IngestTask | undefined {
+  async open(segment: SegmentDeclaration, facts: RecordingFacts): Promise<IngestTask | undefined> {
     const { tasks } = this.options;
-    const existing = tasks.get(segment.recordingTaskId);
+    const existing = await tasks.get(segment.recordingTaskId);
     if (existing && existing.uploadRef !== 'parts' && existing.partsExpected === null) {
       throw new AppError(
         'TASK_CONFLICT',
@@ -102,8 +102,8 @@ export class RecordingAssembler {
   }
 
   /** Start-up: joins every recording whose parts all arrived before the server stopped. */
-  resumeOpenRecordings(): void {
-    for (const task of this.options.tasks.listOpenRecordings()) this.joinWhenComplete(task.taskId);
+  async resumeOpenRecordings(): Promise<void> {
+    for (const task of await this.options.tasks.listOpenRecordings()) this.joinWhenComplete(task.taskId);
   }
 
   /** Waits for running joins (before the database closes). */
@@ -112,9 +112,9 @@ export class RecordingAssembler {
   }
 
   /** The parts fields `/status/<T>` adds for a segmented recording; undefined for other tasks. */
-  view(task: IngestTask): Record<string, unknown> | undefined {
+  async view(task: IngestTask): Promise<Record<string, unknown> | undefined> {
     if (task.uploadRef !== 'parts' && task.partsExpected === null) return undefined;
-    const parts: PartView[] = this.options.tasks.listParts(task.taskId).map((p) => ({
+    const parts: PartView[] = (await this.options.tasks.listParts(task.taskId)).map((p) => ({
       index: p.partIndex ?? 0,
       file_name: p.fileName,
       size: p.fileSize ?? p.declaredSize,
@@ -131,10 +131,10 @@ export class RecordingAssembler {
   private async joinIfComplete(taskId: string): Promise<void> {
     await this.options.locked(taskId, async () => {
       const { tasks, logger } = this.options;
-      const task = tasks.get(taskId);
+      const task = await tasks.get(taskId);
       if (task?.state !== 'receiving' || task.uploadRef !== 'parts' || task.partsExpected === null) return;
       const expected = task.partsExpected;
-      const parts = tasks.listParts(taskId).filter((p) => p.state === 'received' && p.filePath);
+      const parts = (await tasks.listParts(taskId)).filter((p) => p.state === 'received' && p.filePath);
       const files: string[] = [];
       for (let index = 0; index < expected; index++) {
         const part = parts.find((p) => p.partIndex === index);

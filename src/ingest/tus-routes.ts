@@ -112,8 +112,8 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
 
   const store = new HashingFileStore(
     { directory: service.paths.tusDir, expirationPeriodInMilliseconds: ctx.expirationMs },
-    (id) => {
-      const task = tasks.getByUploadRef(id);
+    async (id) => {
+      const task = await tasks.getByUploadRef(id);
       return task?.state === 'received' && task.fileSize !== null ? { size: task.fileSize } : undefined;
     },
     () => service.roomWatch(),
@@ -139,7 +139,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       metadata.task_id = declaration.segment?.recordingTaskId ?? taskId;
       const owner = ctx.ownerOf(req.headers);
       if (declaration.segment) {
-        service.recordings.open(declaration.segment, {
+        await service.recordings.open(declaration.segment, {
           protocol: 'tus',
           sessionName: declaration.sessionName,
           autoProcess: declaration.autoProcess,
@@ -147,7 +147,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
           ownerKeySha256: owner,
         });
       }
-      tasks.beginReceiving({
+      await tasks.beginReceiving({
         taskId,
         protocol: 'tus',
         uploadRef: upload.id,
@@ -179,8 +179,12 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   });
 
   tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => {
-    const task = tasks.getByUploadRef(id);
-    if (task) tasks.deleteReceiving(task.taskId, id);
+    void (async () => {
+      const task = await tasks.getByUploadRef(id);
+      if (task) await tasks.deleteReceiving(task.taskId, id);
+    })().catch((error: unknown) =>
+      logger.warn({ err: error, uploadId: id }, 'could not forget a terminated upload'),
+    );
   });
 
   // A repeated final PATCH may arrive while the first one is still completing: one at a time.
@@ -190,7 +194,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   }
 
   async function finishOnce(upload: Upload): Promise<{ headers: Record<string, string> }> {
-    const done = tasks.getByUploadRef(upload.id);
+    const done = await tasks.getByUploadRef(upload.id);
     if (done?.state === 'received' && done.sha256)
       return { headers: { [UPLOAD_SHA256_HEADER]: done.sha256 } };
     const size = upload.size ?? upload.offset;
@@ -236,11 +240,13 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     }
     if (declaration.taskId) {
       const owner = ctx.ownerOf(request.headers);
-      const existing = tasks.get(declaration.taskId);
+      const existing = await tasks.get(declaration.taskId);
       if (existing) assertOwner(existing, owner);
-      const recording = declaration.segment ? tasks.get(declaration.segment.recordingTaskId) : undefined;
+      const recording = declaration.segment
+        ? await tasks.get(declaration.segment.recordingTaskId)
+        : undefined;
       if (recording) assertOwner(recording, owner);
-      service.assertNoConflict(declaration.taskId, {
+      await service.assertNoConflict(declaration.taskId, {
         size: length ?? null,
         sha256: declaration.sha256 ?? null,
       });
@@ -264,8 +270,8 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       info.metadata = { ...(info.metadata ?? {}), sha256 };
       await store.configstore.set(id, info);
     }
-    const task = tasks.getByUploadRef(id);
-    if (task?.state === 'receiving') tasks.declareSha256(task.taskId, id, sha256);
+    const task = await tasks.getByUploadRef(id);
+    if (task?.state === 'receiving') await tasks.declareSha256(task.taskId, id, sha256);
   }
 
   async function bridge(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -277,7 +283,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     if (method === 'POST' && id === undefined) await checkCreation(request);
     if (id !== undefined && method !== 'OPTIONS') {
       // Only the key that created an upload may look at, write or delete it.
-      const task = tasks.getByUploadRef(id);
+      const task = await tasks.getByUploadRef(id);
       if (task) assertOwner(task, ctx.ownerOf(request.headers));
     }
     if (method === 'PATCH') {
@@ -325,7 +331,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     });
     if (method === 'OPTIONS') out['tus-checksum-algorithm'] = CHUNK_CHECKSUM_ALGORITHMS.join(',');
     if (method === 'HEAD' && id !== undefined && response.ok) {
-      const task = tasks.getByUploadRef(id);
+      const task = await tasks.getByUploadRef(id);
       if (task?.state === 'received' && task.sha256) out[UPLOAD_SHA256_HEADER.toLowerCase()] = task.sha256;
       else if (out['upload-offset'] !== undefined && out['upload-offset'] === out['upload-length']) {
         // Every byte is here but completion has not run (or is running): finish it, so the client
@@ -364,8 +370,8 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   // store and forgetting it. A received one answers HEAD from its task; any other is gone.
   try {
     for (const id of await store.orphanRecords()) {
-      const task = tasks.getByUploadRef(id);
-      if (task?.state === 'receiving') tasks.deleteReceiving(task.taskId, id);
+      const task = await tasks.getByUploadRef(id);
+      if (task?.state === 'receiving') await tasks.deleteReceiving(task.taskId, id);
       await store.forget(id);
     }
   } catch (error) {
@@ -407,9 +413,9 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     if (closed) return;
     try {
       const removed = await tus.cleanUpExpiredUploads();
-      for (const task of tasks.listReceiving('tus')) {
+      for (const task of await tasks.listReceiving('tus')) {
         const stillThere = await store.configstore.get(task.uploadRef);
-        if (!stillThere) tasks.deleteReceiving(task.taskId, task.uploadRef);
+        if (!stillThere) await tasks.deleteReceiving(task.taskId, task.uploadRef);
       }
       if (removed > 0) logger.info({ removed }, 'expired tus uploads removed');
     } catch (error) {
