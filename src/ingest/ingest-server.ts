@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Locker } from '@tus/server';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
@@ -9,6 +10,7 @@ import { openIngestState, type IngestState } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
+import { createIngestStorage, publishOutputs, type IngestStorageSettings } from './storage/index.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
 
 /** Everything an ingest server needs; `ingestOptionsFromConfig` builds it from the configuration. */
@@ -31,6 +33,10 @@ export interface IngestServerOptions {
   createProcessor?: CreateProcessor;
   /** INGEST_WEBHOOK_URL & co. (src/notify); undefined: no events sent. */
   notify?: NotifyTargets | undefined;
+  /** INGEST_STORAGE and the S3_* bucket; absent: the data dir (fs). */
+  storage?: IngestStorageSettings | undefined;
+  /** The tus upload locker (several nodes: src/cluster's advisory locker); absent: in memory. */
+  tusLocker?: Locker | undefined;
 }
 
 /**
@@ -45,6 +51,7 @@ export class IngestServer {
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
+  private outputs: ReturnType<typeof publishOutputs> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -57,6 +64,7 @@ export class IngestServer {
     try {
       const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
       this.processor = options.createProcessor?.({ state, dataDir, logger });
+      const storage = createIngestStorage(dataDir, options.storage);
       const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
@@ -64,8 +72,10 @@ export class IngestServer {
         tasks: state.tasks,
         logger,
         processor: this.processor,
+        storage,
       }));
       await service.prepare();
+      this.outputs = publishOutputs(storage, this.processor, logger);
       const tls =
         options.tlsCertPath && options.tlsKeyPath
           ? { certPath: options.tlsCertPath, keyPath: options.tlsKeyPath }
@@ -75,6 +85,7 @@ export class IngestServer {
         processor: this.processor,
         apiKeys: options.apiKeys,
         tusExpirationMs: options.tusExpirationMs,
+        tusLocker: options.tusLocker,
         tls,
         loopbackOnly: isLoopbackBind(options.host),
         corsOrigins: options.corsOrigins ?? [],
@@ -132,6 +143,8 @@ export class IngestServer {
       app.server.closeAllConnections?.();
       await closing;
     }
+    await this.outputs?.close();
+    this.outputs = undefined;
     const service = this.service;
     this.service = undefined;
     await service?.close();
@@ -163,6 +176,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     tusExpirationMs: ingest.tusExpirationMs,
     notify: notifyTargets(config, 'ingest'),
     corsOrigins: ingest.corsOrigins,
+    storage: { kind: config.storage.ingestStorage, s3: config.storage.s3 },
     ...(logger ? { logger } : {}),
   };
 }
