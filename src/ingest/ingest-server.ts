@@ -10,6 +10,8 @@ import { openIngestState, type IngestState } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
+import type { MetadataValue } from '@tus/s3-store';
+import type { TusSharing } from '../cluster/index.js';
 import { createIngestStorage, publishOutputs, type IngestStorageSettings } from './storage/index.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
 
@@ -52,6 +54,8 @@ export class IngestServer {
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
   private outputs: ReturnType<typeof publishOutputs> | undefined;
+  /** DATABASE_URL: the tus lock and upload metadata every node shares (src/cluster). */
+  private sharing: TusSharing<MetadataValue> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -64,7 +68,20 @@ export class IngestServer {
     try {
       const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
       this.processor = options.createProcessor?.({ state, dataDir, logger });
-      const storage = createIngestStorage(dataDir, options.storage);
+      // Several nodes share DATABASE_URL: tus locks and upload metadata live there too. Loaded
+      // only then (src/cluster brings BullMQ's module graph with it).
+      const sharing = (this.sharing = options.databaseUrl
+        ? (await import('../cluster/index.js')).tusSharing<MetadataValue>({
+            databaseUrl: options.databaseUrl,
+          })
+        : undefined);
+      // Entries of uploads abandoned past their expiry (the bucket's .info still has them).
+      void sharing?.prune(options.tusExpirationMs).catch(() => undefined);
+      const settings = options.storage ?? { kind: 'fs' };
+      const storage = createIngestStorage(
+        dataDir,
+        sharing?.cache && !settings.tusCache ? { ...settings, tusCache: sharing.cache } : settings,
+      );
       const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
@@ -85,7 +102,7 @@ export class IngestServer {
         processor: this.processor,
         apiKeys: options.apiKeys,
         tusExpirationMs: options.tusExpirationMs,
-        tusLocker: options.tusLocker,
+        tusLocker: options.tusLocker ?? sharing?.locker,
         tls,
         loopbackOnly: isLoopbackBind(options.host),
         corsOrigins: options.corsOrigins ?? [],
@@ -154,6 +171,8 @@ export class IngestServer {
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
+    await this.sharing?.close();
+    this.sharing = undefined;
     const state = this.state;
     this.state = undefined;
     await state?.close();
