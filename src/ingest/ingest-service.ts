@@ -341,7 +341,7 @@ export class IngestService {
     }
     const relPath = this.relPathOf(upload.taskId, upload.fileName, upload.segment !== undefined);
     await upload.staged.commit(relPath);
-    await this.tasks.markReceived(
+    const recorded = await this.tasks.markReceived(
       {
         taskId: upload.taskId,
         protocol: upload.protocol,
@@ -367,6 +367,12 @@ export class IngestService {
     );
     const task = await this.tasks.get(upload.taskId);
     if (!task) throw new AppError('INTERNAL_ERROR', 'the task vanished while it was stored');
+    // Another node sharing DATABASE_URL recorded this task first (the database keeps one): the
+    // same bytes are the same upload, other bytes a conflict; either way it is not stored twice.
+    if (!recorded) {
+      if (task.sha256 === upload.sha256) return { task, created: false };
+      throw conflict(upload.taskId);
+    }
     this.options.logger.info(
       { taskId: task.taskId, protocol: task.protocol, bytes: task.fileSize, sha256: task.sha256 },
       'upload received',

@@ -11,3 +11,4 @@ export * from './retention-repository.js';
 export * from './state-counts.js';
 export * from './s3-upload-journal-repository.js';
 export * from './ingest-state/index.js';
+export { pgIngestMigrations, migratePg, type PgMigration } from './pg-migrations/index.js';
