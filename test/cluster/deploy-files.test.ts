@@ -75,23 +75,19 @@ test('every variable of the deployed env files is one StreamAI reads', async () 
   }
 });
 
-test(
-  'the deployed env files, filled in, load as a cluster configuration',
-  { todo: 'DATABASE_URL is refused until w-pgstate lands' },
-  async () => {
-    for (const name of UNITS) {
-      const unit = await readServiceUnit(name);
-      const config = loadConfig({
-        env: filledIn(await readDeployedEnv(unit.environmentFile)),
-        envFile: false,
-      });
-      assert.equal(config.storage.ingestStorage, 's3', `${name}: files in the bucket`);
-      assert.equal(config.storage.s3?.endpoint, 'https://ewr1.vultrobjects.com');
-      assert.match(config.cluster.databaseUrl ?? '', /^postgres:\/\//, `${name}: shared state on PostgreSQL`);
-      assert.equal(config.cluster.queue?.backend, 'postgres', `${name}: jobs on BullMQ`);
-    }
-  },
-);
+test('the deployed env files, filled in, load as a cluster configuration', async () => {
+  for (const name of UNITS) {
+    const unit = await readServiceUnit(name);
+    const config = loadConfig({
+      env: filledIn(await readDeployedEnv(unit.environmentFile)),
+      envFile: false,
+    });
+    assert.equal(config.storage.ingestStorage, 's3', `${name}: files in the bucket`);
+    assert.equal(config.storage.s3?.endpoint, 'https://ewr1.vultrobjects.com');
+    assert.match(config.cluster.databaseUrl ?? '', /^postgres:\/\//, `${name}: shared state on PostgreSQL`);
+    assert.equal(config.cluster.queue?.backend, 'postgres', `${name}: jobs on BullMQ`);
+  }
+});
 
 test('the nginx server block is valid for nginx -t and streams bodies to the nodes', async (t) => {
   const dir = await tempDir(t);
