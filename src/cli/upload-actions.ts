@@ -7,6 +7,7 @@ import {
   describeFailure,
   isTaskId,
   keepWasmAtBaselineTier,
+  partsText,
   processingFromRemote,
   runConnectionCheck,
   uploadSettingsFromConfig,
@@ -173,8 +174,9 @@ export async function uploadsAction(
     }
     for (const t of tasks) {
       const error = t.lastError && t.state !== 'completed' ? `  ${t.lastError.code}` : '';
+      const inParts = t.parts ? `  (${partsText(t.parts)})` : '';
       print(
-        `${t.id}  ${t.state.padEnd(10)} ${percent(t).padStart(4)}  ${formatBytes(t.size).padStart(10)}  ${t.createdAt}  ${t.fileName}${error}`,
+        `${t.id}  ${t.state.padEnd(10)} ${percent(t).padStart(4)}  ${formatBytes(t.size).padStart(10)}  ${t.createdAt}  ${t.fileName}${error}${inParts}`,
       );
     }
   } finally {
@@ -267,6 +269,7 @@ export async function uploadStatusAction(
       return 0;
     }
     print(`${task.id}  ${task.state}  ${percent(task)} of ${formatBytes(task.size)}  ${task.filePath}`);
+    if (task.parts) print(`parts: ${partsText(task.parts)}`);
     if (task.sha256) print(`sha256 ${task.sha256}${task.protocol ? `  via ${task.protocol}` : ''}`);
     if (task.lastError) print(`last error [${task.lastError.code}]: ${task.lastError.message}`);
     if (task.nextAttemptAt && task.state === 'retry_wait') print(`next attempt at ${task.nextAttemptAt}`);

@@ -43,6 +43,23 @@ export interface UploadTask {
   completedAt: string | null;
   /** UPLOAD_TARGET=s3, once completed: the object's bucket, key, ETag and manifest. */
   object?: StoredObject;
+  /** A segmented recording's task (sent part by part while it records): where its parts stand. */
+  parts?: UploadParts;
+}
+
+/**
+ * The parts of a segmented recording's task ("3 of 4 parts on the server"). `waiting` parts
+ * (and `waitingBytes`) are the backlog: closed locally, not yet on the server (it grows when
+ * VULTR_UPLOAD_MAX_RATE is below the recording's bitrate; nothing is dropped).
+ */
+export interface UploadParts {
+  /** How many parts the recording has; null while it records. */
+  total: number | null;
+  uploaded: number;
+  waiting: number;
+  waitingBytes: number;
+  /** `parts`: sent part by part; `joined`: the target takes no parts, the joined file goes after Stop. */
+  mode: 'parts' | 'joined';
 }
 
 /** What `enqueue()` answers: the task, and a note when the options given could not be applied. */
