@@ -1,4 +1,5 @@
 import type { UploadTaskRecord } from '../store/index.js';
+import { targetView } from './s3-task-target.js';
 import { isUploadState } from './upload-state-machine.js';
 import type { UploadTask, UploadVerification } from './upload-types.js';
 
@@ -27,10 +28,7 @@ export function toTask(record: UploadTaskRecord): UploadTask {
         ? record.verifiedBy
         : null,
     protocol,
-    target:
-      record.targetUrl === null
-        ? null
-        : { url: record.targetUrl, protocol: protocolSetting(record.targetProtocol) },
+    target: targetView(record),
     remoteUrl: record.remoteUrl,
     lastError:
       record.lastErrorCode === null
@@ -41,10 +39,6 @@ export function toTask(record: UploadTaskRecord): UploadTask {
     updatedAt: record.updatedAt,
     completedAt: record.completedAt,
   };
-}
-
-function protocolSetting(value: string | null): 'auto' | 'tus' | 'multipart' {
-  return value === 'tus' || value === 'multipart' ? value : 'auto';
 }
 
 /** A duration for history lines: "1.5 s", "42 s". */

@@ -7,6 +7,7 @@ import { UploadTaskRepository, type Db, type UploadTaskRecord } from '../store/i
 import { TargetClients } from './target-clients.js';
 import { RateLimiter } from './rate-limiter.js';
 import { S3Target } from './s3-target.js';
+import { recordedTarget } from './s3-task-target.js';
 import { statUploadable } from './file-checks.js';
 import { fetchRemoteStatus } from './server-api.js';
 import { newTaskId } from './task-id.js';
@@ -243,8 +244,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
         lastErrorCode: null,
         lastErrorMessage: null,
         leaseOwner: null,
-        targetUrl: this.settings.apiUrl,
-        targetProtocol: this.settings.protocol,
+        ...recordedTarget(this.settings),
         knownComplete: options.knownComplete === true,
         createdAt: now,
         completedAt: null,

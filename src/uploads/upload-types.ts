@@ -32,8 +32,15 @@ export interface UploadTask {
    */
   verifiedBy: UploadVerification | null;
   protocol: 'tus' | 'multipart' | 's3' | null;
-  /** The server this task goes to (status, retry and resumes use it), and the protocol setting it was enqueued with. */
-  target: { url: string; protocol: 'auto' | 'tus' | 'multipart' } | null;
+  /**
+   * Where this task goes: the server (status, retry and resumes use it) and the protocol setting
+   * it was enqueued with; or, UPLOAD_TARGET=s3, `s3://<bucket>/<prefix>` with protocol `s3` and
+   * the S3 endpoint (null: AWS's default for the region).
+   */
+  target:
+    | { url: string; protocol: 'auto' | 'tus' | 'multipart' }
+    | { url: string; protocol: 's3'; endpoint: string | null }
+    | null;
   remoteUrl: string | null;
   lastError: { code: string; message: string } | null;
   /** Compressed size / original size when VULTR_COMPRESS was used, else null. */
