@@ -10,3 +10,4 @@ export * from './webhook-repository.js';
 export * from './retention-repository.js';
 export * from './state-counts.js';
 export * from './s3-upload-journal-repository.js';
+export * from './s3-process-request-repository.js';

@@ -53,3 +53,30 @@ export function targetView(
     record.targetProtocol === 'tus' || record.targetProtocol === 'multipart' ? record.targetProtocol : 'auto';
   return { url: record.targetUrl, protocol };
 }
+
+/** Whether the processing server was asked to process an S3 task's object (s3-processing.ts). */
+export interface S3ProcessingStart {
+  /** pending (asking, or waiting to ask again) → started | failed (the server refused it for good). */
+  state: 'pending' | 'started' | 'failed';
+  /** Requests made so far. */
+  attempts: number;
+  /** The last failure, while pending (to be retried) or failed. */
+  lastError: { code: string; message: string } | null;
+  /** When the next request goes out, while pending after a failure. */
+  nextAttemptAt: string | null;
+}
+
+/** Where an S3 task stands in the bucket (the page, the CLI and `/api/vultr/*` show it). */
+export interface S3TaskState {
+  bucket: string;
+  key: string;
+  /** The S3 endpoint; null: AWS's default for the region. */
+  endpoint: string | null;
+  /** The multipart upload in progress, while there is one. */
+  uploadId: string | null;
+  /** Parts the bucket confirmed (journaled), of `partCount` (null before the upload is created). */
+  partsInBucket: number;
+  partCount: number | null;
+  /** POST /process-object on the processing server after the upload; null when not asked for. */
+  processing: S3ProcessingStart | null;
+}

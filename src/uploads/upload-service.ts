@@ -15,7 +15,7 @@ import { TaskMoves } from './task-moves.js';
 import { toTask } from './task-view.js';
 import { transportFor } from './transports.js';
 import { AttemptPipeline } from './upload-attempt.js';
-import { DEFAULT_LEASE_MS } from './upload-settings.js';
+import { DEFAULT_LEASE_MS, NO_SERVER_URL } from './upload-settings.js';
 import { UploadScheduler } from './upload-scheduler.js';
 import { FINISHED_STATES, canMove, isFinished, isUploadState } from './upload-state-machine.js';
 import type {
@@ -130,9 +130,20 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
               limiter,
             },
             this.logger,
+            // After each completed upload, the processing server (when there is one) is asked
+            // to process the object (POST /process-object); the task's history shows how it went.
+            options.settings.apiUrl === NO_SERVER_URL
+              ? undefined
+              : {
+                  http: this.targets.own,
+                  serverUrl: options.settings.apiUrl,
+                  settings: options.settings,
+                  note: (taskId, message) => this.moves.note(taskId, message),
+                },
           );
     this.moves = new TaskMoves(this.repo, this.logger, (view) => {
       const task = this.withObject(view);
+      this.s3?.afterMove(task);
       this.emit('state', task);
       if (isFinished(task.state)) this.settle(task);
     });
@@ -159,6 +170,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   start(): void {
     if (this.closed) return;
     this.scheduler.start();
+    this.s3?.start();
   }
 
   /** Stops the workers; running uploads are interrupted and stay resumable for the next start. */
@@ -263,11 +275,9 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     return record ? this.withObject(toTask(record)) : undefined;
   }
 
-  /** An S3 task's object (bucket, key, ETag, manifest) once completed. */
+  /** An S3 task's state in the bucket, and its object (bucket, key, ETag, manifest) once completed. */
   private withObject(task: UploadTask): UploadTask {
-    const object =
-      task.protocol === 's3' && task.state === 'completed' ? this.s3?.storedObject(task.id) : undefined;
-    return object ? { ...task, object } : task;
+    return this.s3 ? this.s3.decorate(task) : task;
   }
 
   /** Most recent first. */

@@ -1,4 +1,5 @@
 import type { Config, S3Config } from '../config/index.js';
+import type { S3TaskState } from './s3-task-target.js';
 import type { StoredObject } from './transport.js';
 
 /** Where an upload task is in its life; see `upload-state-machine.ts` for the allowed moves. */
@@ -50,6 +51,8 @@ export interface UploadTask {
   completedAt: string | null;
   /** UPLOAD_TARGET=s3, once completed: the object's bucket, key, ETag and manifest. */
   object?: StoredObject;
+  /** UPLOAD_TARGET=s3: bucket, key, parts in the bucket, and whether processing was started. */
+  s3?: S3TaskState;
 }
 
 /** What `enqueue()` answers: the task, and a note when the options given could not be applied. */

@@ -138,4 +138,8 @@ test('SIGKILL of streamai upload mid-upload: the rerun resumes, at most one part
     status.stdout,
     new RegExp(`^bucket: s3://${bucket}/${key} {2}ETag [0-9a-f]{32}-6 {2}manifest `, 'm'),
   );
+  assert.match(status.stdout, new RegExp(`^target: s3://${bucket}/recordings/ at ${proxy.endpoint}$`, 'm'));
+  assert.match(status.stdout, new RegExp(`^parts: 6 of 6 in the bucket, key ${key}$`, 'm'));
+  const list = await runCli(['uploads'], env, dir);
+  assert.match(list.stdout, new RegExp(`^${taskId} +completed .* 6/6 parts → s3://${bucket}/${key}$`, 'm'));
 });

@@ -7,6 +7,7 @@ import { api, messageOf } from './api.js';
 import type { ProcessingView, UploadView } from './api-types.js';
 import { $, el, placeInOrder, setText } from './dom.js';
 import { formatBytes, formatDateTime, formatDuration } from './format.js';
+import { s3Detail } from './s3-detail.js';
 import { renderMedia } from './task-media.js';
 
 const ACTIVE = ['queued', 'uploading', 'retry_wait', 'validating', 'compressing'];
@@ -85,6 +86,7 @@ function update(u: UploadView): void {
 }
 
 function detailOf(u: UploadView, percent: number): string {
+  if (u.s3) return s3Detail(u, u.s3, percent);
   const where = u.target_url ? ` · to ${u.target_url}` : '';
   if (u.state === 'completed') {
     // Say what the server confirmed, no more: a digest only when it reported the same one.
