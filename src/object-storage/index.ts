@@ -3,7 +3,7 @@
  * factory, the resumable multipart uploader and its journal, ETag computation, the bucket
  * check and the manifest written beside each recording.
  */
-export { createS3Client, type S3ClientOptions } from './s3-client.js';
+export { createS3Client, s3ClientConfig, type S3ClientOptions } from './s3-client.js';
 export { s3Error, s3ErrorCode, s3Status } from './s3-errors.js';
 export { ResumableMultipartUploader } from './multipart-uploader.js';
 export type {

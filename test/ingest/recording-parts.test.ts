@@ -85,9 +85,9 @@ test('a segmented recording: parts stored once each, joined losslessly when all 
   const [p0, p1, p2] = await Promise.all(files.map((f) => readFile(f)));
   const jobs: string[] = [];
   const processor: UploadProcessor = {
-    enqueue: (job) => void jobs.push(job.taskId),
-    status: () => undefined,
-    start: () => undefined,
+    enqueue: async (job) => void jobs.push(job.taskId),
+    status: async () => undefined,
+    start: async () => undefined,
     close: async () => undefined,
   };
   const { url, dataDir } = await startIngestServer(t, { createProcessor: () => processor });
