@@ -182,14 +182,34 @@ export class S3ProcessingStarter {
   }
 }
 
-/** A non-2xx answer as an error; a 404 says which of the two it can mean. */
+/**
+ * A non-2xx answer as an error; a 404 says which of the two it can mean. A server that cannot
+ * process objects from a bucket at all (PROCESSING_UNAVAILABLE: it keeps its files on disk, or
+ * processes nothing) is a configuration to change, not a moment to wait out: final.
+ */
 function refusal(answer: HttpAnswer): AppError {
+  if (serverCodeOf(answer.text) === 'PROCESSING_UNAVAILABLE') {
+    return new AppError(
+      'PROCESSING_UNAVAILABLE',
+      `process-object: the server cannot process objects from the bucket (HTTP ${answer.status})${messageOf(answer.text)}`,
+      { details: { httpStatus: answer.status } },
+    );
+  }
   if (answer.status !== 404) return errorFromAnswer(answer, 'process-object');
   return new AppError(
     'UPLOAD_FAILED',
     `process-object: the server has no such object in its bucket, or offers no POST /process-object (HTTP 404)${messageOf(answer.text)}`,
     { details: { httpStatus: 404 } },
   );
+}
+
+function serverCodeOf(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The server's `message` (or error message) from a JSON answer, as " (server: …)", else "". */

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
+import { loadConfig } from '../../src/config/index.js';
+import { processorFromConfig } from '../../src/processing/index.js';
 import { launchChromium, pageProblems } from '../helpers/browser.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
+import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { call, startStation } from '../helpers/station.js';
 import { makeBigClip, openService, sha256Of } from '../uploads/upload-fixtures.js';
@@ -96,6 +100,24 @@ test('a server that refuses the object for good: shown once, not asked again; au
   assert.equal(server.processObjects().length, 1);
 });
 
+test('a server that keeps its files on disk cannot process an object: said once, not asked again', async (t) => {
+  const dir = await tempDir(t);
+  const bucket = await shared.swift.createBucket();
+  const ingest = await startIngestServer(t); // INGEST_STORAGE=fs
+  const stationDir = path.join(dir, 'station');
+  const settings = s3Settings(shared.swift, stationDir, bucket, { overrides: { apiUrl: ingest.url } });
+  const { service } = openService(t, stationDir, settings);
+  const file = await makeBigClip(path.join(dir, 'clip.mkv'), 1 * MIB);
+
+  const task = await service.waitFor((await service.enqueue(file, { autoProcess: true })).id);
+
+  await eventually(() => service.get(task.id)?.s3?.processing?.state === 'failed', 10_000, 'the refusal');
+  const processing = service.get(task.id)?.s3?.processing;
+  assert.equal(processing?.lastError?.code, 'PROCESSING_UNAVAILABLE');
+  assert.match(processing?.lastError?.message ?? '', /INGEST_STORAGE=s3/);
+  assert.equal(processing?.attempts, 1);
+});
+
 test('the station API shows an S3 task like the others: target, key, parts in the bucket, processing started', async (t) => {
   const bucket = await shared.swift.createBucket();
   const server = await startProcessObjectRecorder(t);
@@ -173,4 +195,48 @@ test('the station API shows an S3 task like the others: target, key, parts in th
     .locator(`#uploads-list li[data-task-id="${taskId}"] .detail`, { hasText: '2 of 6 parts in the bucket' })
     .waitFor();
   assert.deepEqual(problems, []);
+});
+
+test('against the real ingest server on the same bucket (INGEST_STORAGE=s3): the object the station put is verified and processed', async (t) => {
+  const dir = await tempDir(t);
+  const bucket = await shared.swift.createBucket();
+  const config = loadConfig({
+    env: { ...shared.swift.env(bucket), UPLOAD_TARGET: 'server', INGEST_STORAGE: 's3' },
+    envFile: false,
+  });
+  const ingest = await startIngestServer(t, {
+    storage: { kind: config.storage.ingestStorage, s3: config.storage.s3 },
+    createProcessor: processorFromConfig(config),
+  });
+  const clip = await makeClip(path.join(dir, 'Réunion.mkv'), { seconds: 2, format: 'matroska' });
+  const stationDir = path.join(dir, 'station');
+  const { service } = openService(
+    t,
+    stationDir,
+    s3Settings(shared.swift, stationDir, bucket, { overrides: { apiUrl: ingest.url } }),
+  );
+
+  const task = await service.waitFor((await service.enqueue(clip, { autoProcess: true })).id);
+
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  await eventually(
+    () => service.get(task.id)?.s3?.processing?.state === 'started',
+    20_000,
+    'the server to accept the object',
+  );
+  let remote: { state?: string; upload?: { sha256?: string } } | undefined;
+  await eventually(
+    async () => {
+      remote = (await service.remoteStatus(task.id)) as typeof remote;
+      return remote?.state === 'done' || remote?.state === 'failed';
+    },
+    120_000,
+    'processing on the server',
+  );
+  assert.equal(remote?.state, 'done', JSON.stringify(remote));
+  assert.equal(remote?.upload?.sha256, task.sha256);
+  assert.match(
+    service.history(task.id).at(-1)?.message ?? '',
+    /^processing started: .* accepted recordings\/task_\S+\/Réunion\.mkv/,
+  );
 });
