@@ -57,7 +57,6 @@ export class S3ProcessingStarter {
   private readonly owner = `station-${randomUUID()}`;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private readonly stop = new AbortController();
   private closed = false;
 
   constructor(private readonly options: S3ProcessingOptions) {
@@ -88,11 +87,13 @@ export class S3ProcessingStarter {
     if (!this.closed) this.kick();
   }
 
-  /** Stops asking; a request in flight is abandoned (still pending, asked again on the next start). */
+  /**
+   * Stops asking. A request in flight is finished first (bounded by the request timeouts), so
+   * `streamai upload`, which closes as soon as its task completed, still gets processing started.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    this.stop.abort(new AppError('UPLOAD_CANCELLED', 'the upload service closed'));
     await this.running?.catch(() => undefined);
   }
 
@@ -117,8 +118,8 @@ export class S3ProcessingStarter {
   private async pass(): Promise<void> {
     const { settings } = this.options;
     const leaseMs = settings.requestTimeoutMs + settings.connectTimeoutMs + 5000;
+    // A pass started before close() runs to its end: what was due when it began is asked.
     for (const request of this.repo.due(Date.now())) {
-      if (this.closed) return;
       if (!this.repo.claim(request.taskId, this.owner, Date.now(), leaseMs)) continue;
       await this.ask({ ...request, attempts: request.attempts + 1 });
     }
@@ -145,14 +146,12 @@ export class S3ProcessingStarter {
           task_id: request.taskId,
           filename: request.fileName,
         }),
-        signal: this.stop.signal,
       });
       if (answer.status < 200 || answer.status >= 300) throw refusal(answer);
       if (this.repo.settle(request.taskId, this.owner, { state: 'started' })) {
         note(request.taskId, `processing started: ${where} accepted ${request.key}${messageOf(answer.text)}`);
       }
     } catch (error) {
-      if (this.closed) return; // still pending: asked again on the next start
       const appError = isAppError(error)
         ? error
         : new AppError('INTERNAL_ERROR', error instanceof Error ? error.message : String(error));
