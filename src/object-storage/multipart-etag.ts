@@ -117,7 +117,7 @@ export async function digestFile(
 ): Promise<FileDigest> {
   const whole = createHash('sha256');
   const partMd5s: string[] = [];
-  const buffer = Buffer.allocUnsafe(4 * MIB);
+  const buffer = Buffer.allocUnsafe(MIB);
   const handle = await open(filePath, 'r');
   try {
     for (let n = 1; n <= plan.count; n += 1) {
