@@ -7,6 +7,7 @@ import {
   describeFailure,
   isTaskId,
   keepWasmAtBaselineTier,
+  partsText,
   processingFromRemote,
   runConnectionCheck,
   uploadSettingsFromConfig,
@@ -176,8 +177,9 @@ export async function uploadsAction(
       const s3 = t.s3?.partCount
         ? `  ${t.s3.partsInBucket}/${t.s3.partCount} parts → s3://${t.s3.bucket}/${t.s3.key}`
         : '';
+      const inParts = t.parts ? `  (${partsText(t.parts)})` : '';
       print(
-        `${t.id}  ${t.state.padEnd(10)} ${percent(t).padStart(4)}  ${formatBytes(t.size).padStart(10)}  ${t.createdAt}  ${t.fileName}${s3}${error}`,
+        `${t.id}  ${t.state.padEnd(10)} ${percent(t).padStart(4)}  ${formatBytes(t.size).padStart(10)}  ${t.createdAt}  ${t.fileName}${s3}${error}${inParts}`,
       );
     }
   } finally {
@@ -295,6 +297,7 @@ export async function uploadStatusAction(
       return 0;
     }
     print(`${task.id}  ${task.state}  ${percent(task)} of ${formatBytes(task.size)}  ${task.filePath}`);
+    if (task.parts) print(`parts: ${partsText(task.parts)}`);
     if (task.sha256) print(`sha256 ${task.sha256}${task.protocol ? `  via ${task.protocol}` : ''}`);
     if (task.lastError) print(`last error [${task.lastError.code}]: ${task.lastError.message}`);
     if (task.nextAttemptAt && task.state === 'retry_wait') print(`next attempt at ${task.nextAttemptAt}`);

@@ -75,6 +75,19 @@ export const UploadViewSchema = Type.Object({
   created_at: Type.String(),
   completed_at: Nullable(Type.String()),
   processing: Nullable(ProcessingViewSchema),
+  /**
+   * A segmented recording's task (sent part by part while it records): "3 of 4 parts on the
+   * server" (`total` null while recording) and the backlog (`waiting` parts, `waiting_bytes`).
+   */
+  parts: Type.Optional(
+    Type.Object({
+      total: Nullable(Type.Number()),
+      uploaded: Type.Number(),
+      waiting: Type.Number(),
+      waiting_bytes: Type.Number(),
+      mode: Type.Union([Type.Literal('parts'), Type.Literal('joined')]),
+    }),
+  ),
 });
 
 export const RecordingViewSchema = Type.Object({

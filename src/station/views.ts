@@ -32,6 +32,17 @@ export function uploadView(
     created_at: task.createdAt,
     completed_at: task.completedAt,
     processing,
+    ...(task.parts
+      ? {
+          parts: {
+            total: task.parts.total,
+            uploaded: task.parts.uploaded,
+            waiting: task.parts.waiting,
+            waiting_bytes: task.parts.waitingBytes,
+            mode: task.parts.mode,
+          },
+        }
+      : {}),
   };
 }
 

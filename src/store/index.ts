@@ -12,3 +12,4 @@ export * from './state-counts.js';
 export * from './s3-upload-journal-repository.js';
 export * from './s3-process-request-repository.js';
 export * from './ingest-state/index.js';
+export * from './upload-part-repository.js';

@@ -32,9 +32,10 @@ export function parseS3Target(
 }
 
 /** The target a new task records: the bucket (UPLOAD_TARGET=s3), else the server and protocol setting. */
-export function recordedTarget(
-  settings: Pick<UploadSettings, 'apiUrl' | 'protocol' | 's3'>,
-): Pick<UploadTaskRecord, 'targetUrl' | 'targetProtocol'> {
+export function recordedTarget(settings: Pick<UploadSettings, 'apiUrl' | 'protocol' | 's3'>): {
+  targetUrl: string;
+  targetProtocol: string;
+} {
   return settings.s3
     ? { targetUrl: s3TargetUrl(settings.s3), targetProtocol: 's3' }
     : { targetUrl: settings.apiUrl, targetProtocol: settings.protocol };

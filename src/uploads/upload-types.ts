@@ -53,6 +53,23 @@ export interface UploadTask {
   object?: StoredObject;
   /** UPLOAD_TARGET=s3: bucket, key, parts in the bucket, and whether processing was started. */
   s3?: S3TaskState;
+  /** A segmented recording's task (sent part by part while it records): where its parts stand. */
+  parts?: UploadParts;
+}
+
+/**
+ * The parts of a segmented recording's task ("3 of 4 parts on the server"). `waiting` parts
+ * (and `waitingBytes`) are the backlog: closed locally, not yet on the server (it grows when
+ * VULTR_UPLOAD_MAX_RATE is below the recording's bitrate; nothing is dropped).
+ */
+export interface UploadParts {
+  /** How many parts the recording has; null while it records. */
+  total: number | null;
+  uploaded: number;
+  waiting: number;
+  waitingBytes: number;
+  /** `parts`: sent part by part; `joined`: the target takes no parts, the joined file goes after Stop. */
+  mode: 'parts' | 'joined';
 }
 
 /** What `enqueue()` answers: the task, and a note when the options given could not be applied. */

@@ -1,7 +1,7 @@
 import type { Migration } from '../open-database.js';
 
 /**
- * Station v9 (object storage, issue 12): the station's requests to the processing server to
+ * Station v10 (object storage, issue 12): the station's requests to the processing server to
  * process an object it put into the bucket (`POST /process-object`). One row per completed S3
  * task with auto-process on, written when the upload completed: what to ask (server, key,
  * sha256, file name), where it stands — pending (to ask, or being asked under a lease) →
@@ -9,8 +9,8 @@ import type { Migration } from '../open-database.js';
  * the next one goes out, and the last failure. A failure never fails the upload (the object
  * is in the bucket, verified); it is shown and retried from here, across restarts.
  */
-export const stationV9S3ProcessRequests: Migration = {
-  version: 9,
+export const stationV10S3ProcessRequests: Migration = {
+  version: 10,
   description: 'process-object requests after S3 uploads',
   up: (db) => {
     db.exec(`
