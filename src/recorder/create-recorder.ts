@@ -16,6 +16,7 @@ export function createRecorder(
       host: config.recorder.obs.host,
       port: config.recorder.obs.port,
       password: config.recorder.obs.password,
+      segmentSeconds: config.recorder.segmentSeconds,
       logger: logger.child({ part: 'obs-recorder' }),
     });
   }
