@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { OBSWebSocketError, type OBSWebSocket } from 'obs-websocket-js';
 import type { EventEmitter } from 'node:events';
 import { AppError, type ErrorCode } from '../errors/index.js';
+import type { ObsProfile } from './obs-split-settings.js';
 import type { RecorderEvents, RecordingFinishedEvent } from './recorder.js';
 
 /** obs-websocket's close code for a wrong or missing password. */
@@ -135,4 +136,24 @@ export function waitForRecordState(
     }, timeoutMs);
     client.on('RecordStateChanged', onEvent);
   });
+}
+
+/** The OBS profile, read and written through this connection. */
+export function profileOf(client: OBSWebSocket, timeoutMs: number): ObsProfile {
+  return {
+    read: async (category, name) => {
+      const answer = await callObs(
+        client,
+        'GetProfileParameter',
+        { parameterCategory: category, parameterName: name },
+        timeoutMs,
+      );
+      return { value: answer.parameterValue ?? null, defaultValue: answer.defaultParameterValue ?? null };
+    },
+    write: async (category, name, value) => {
+      // obs-websocket removes a parameter set to null; its typings only say string.
+      const data = { parameterCategory: category, parameterName: name, parameterValue: value as string };
+      await callObs(client, 'SetProfileParameter', data, timeoutMs);
+    },
+  };
 }

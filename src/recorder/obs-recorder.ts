@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
-import path from 'node:path';
 import { OBSWebSocket, OBSWebSocketError } from 'obs-websocket-js';
 import { AppError, type ErrorCode } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import {
   callObs,
+  profileOf,
   describeConnectError,
   isFile,
   messageOf,
@@ -15,12 +15,12 @@ import {
   type RequestMap,
   type ResponseMap,
 } from './obs-helpers.js';
-import { listFolder, ObsSplitFollower } from './obs-split-follower.js';
+import { ObsParts, type PartsHost } from './obs-parts.js';
 import {
   applyProfile,
   planSegments,
+  segmentationOf,
   restoreProfile,
-  type ObsProfile,
   type ObsSegmentation,
   type ProfileChange,
 } from './obs-split-settings.js';
@@ -54,6 +54,11 @@ export interface ObsRecorderOptions {
    * minutes only). Not a setting of its own: it lets tests make parts in seconds.
    */
   splitSizeMb?: number;
+  /**
+   * Where a segmented recording's follow state is kept (the station's data folder), so a station
+   * restarted while OBS records goes on collecting that recording's parts [none].
+   */
+  stateFile?: string;
 }
 
 /** obs-websocket's request status when the output is not running. */
@@ -66,9 +71,8 @@ interface ActiveRecording {
   stopRequested: boolean;
   /** A segmented recording: how it is cut, and who collects its closed files. */
   segmentation?: ObsSegmentation;
-  follower?: ObsSplitFollower;
-  splitTimer?: NodeJS.Timeout;
-  /** Collecting the last parts after OBS stopped: one run, whoever asks. */
+  parts?: ObsParts;
+  /** Reporting the end after OBS stopped: one run, whoever asks. */
   finishing?: Promise<RecordingFinishedEvent | undefined>;
 }
 
@@ -81,9 +85,12 @@ interface ActiveRecording {
  */
 export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorder {
   readonly kind = 'obs' as const;
-  private readonly options: Required<Omit<ObsRecorderOptions, 'password' | 'logger' | 'splitSizeMb'>> & {
+  private readonly options: Required<
+    Omit<ObsRecorderOptions, 'password' | 'logger' | 'splitSizeMb' | 'stateFile'>
+  > & {
     password: string | undefined;
     splitSizeMb: number | undefined;
+    stateFile: string | undefined;
   };
   private readonly logger: Logger;
   private client: OBSWebSocket | undefined;
@@ -111,6 +118,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
       segmentSeconds: options.segmentSeconds ?? 0,
       splitSizeMb: options.splitSizeMb,
+      stateFile: options.stateFile,
     };
     this.logger = options.logger ?? silentLogger();
     this.reconnectDelay = this.options.reconnectInitialMs;
@@ -130,8 +138,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
   async close(): Promise<void> {
     this.closed = true;
     // OBS records on without us: stop following its files (a restarted station adopts the recording).
-    clearInterval(this.recording?.splitTimer);
-    this.recording?.follower?.stop();
+    this.recording?.parts?.stop();
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     await this.connecting?.catch(() => undefined);
@@ -168,7 +175,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
 
     const plan =
       this.options.segmentSeconds > 0
-        ? await planSegments(this.profile(client), {
+        ? await planSegments(profileOf(client, this.options.requestTimeoutMs), {
             seconds: this.options.segmentSeconds,
             sizeMb: this.options.splitSizeMb,
             canSplitRequest: this.canSplitRequest,
@@ -190,7 +197,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
     this.recording = recording;
     let applied: ProfileChange[] = [];
     try {
-      applied = await applyProfile(this.profile(client), plan?.changes ?? []);
+      applied = await applyProfile(profileOf(client, this.options.requestTimeoutMs), plan?.changes ?? []);
       const started = waitForRecordState(
         client,
         'OBS_WEBSOCKET_OUTPUT_STARTED',
@@ -210,7 +217,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       // OBS has opened its file and read its output settings (it reads them once, at the start):
       // put the user's own settings back at once, so a station that dies mid-recording leaves
       // OBS as the user set it.
-      await restoreProfile(this.profile(client), applied, this.logger);
+      await restoreProfile(profileOf(client, this.options.requestTimeoutMs), applied, this.logger);
       if (previousDirectory !== undefined) {
         await this.call(client, 'SetRecordDirectory', { recordDirectory: previousDirectory }).catch(
           (error: unknown) => this.logger.warn({ err: error }, 'could not restore OBS record directory'),
@@ -224,35 +231,34 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       external: false,
     };
     this.emit('started', event);
-    recording.follower?.watch((segment) => this.emit('segment', segment));
+    recording.parts?.watch();
     return event;
   }
 
   /** From OBS's first file on: collect each file it closes, and ask for the cuts when it is ours to ask. */
   private async followSplits(recording: ActiveRecording, seconds: number | null): Promise<void> {
     if (!recording.outputPath) {
-      this.logger.warn('OBS reported no file: its parts cannot be followed');
-      recording.segmentation = {
-        mode: 'one-file',
-        seconds: null,
-        sizeMb: null,
-        reason: 'OBS reported no file',
-      };
+      const reason = 'OBS reported no file: its parts cannot be followed';
+      recording.segmentation = { mode: 'one-file', seconds: null, sizeMb: null, reason };
       return;
     }
-    // Taken after OBS opened its first file, from the folder it writes: new files later are its cuts.
-    const before = await listFolder(path.dirname(recording.outputPath));
-    recording.follower = new ObsSplitFollower(recording.outputPath, before, this.logger);
-    if (recording.segmentation?.mode !== 'split-request' || !seconds) return;
-    recording.splitTimer = setInterval(() => {
-      const current = this.client;
-      if (!current || !this.connected) return; // reconnecting: the next tick cuts
-      this.call(current, 'SplitRecordFile').catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'OBS refused SplitRecordFile: the rest is one part');
-        clearInterval(recording.splitTimer);
-      });
-    }, seconds * 1000);
-    recording.splitTimer.unref();
+    recording.parts = await ObsParts.begin(this.partsHost(), {
+      outputPath: recording.outputPath,
+      startedAt: recording.startedAt,
+      segmentation: recording.segmentation ?? { mode: 'auto-split', seconds, sizeMb: null, reason: null },
+    });
+  }
+
+  private partsHost(): PartsHost {
+    return {
+      logger: this.logger,
+      stateFile: this.options.stateFile,
+      emitSegment: (segment) => this.emit('segment', segment),
+      split: async () => {
+        const client = this.client;
+        if (client && this.connected) await this.call(client, 'SplitRecordFile');
+      },
+    };
   }
 
   async stopRecording(): Promise<RecordingFinishedEvent> {
@@ -278,16 +284,10 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
     } catch (error) {
       // No STOPPED event in time: trust GetRecordStatus and the file on disk.
       const status = await this.call(client, 'GetRecordStatus').catch(() => undefined);
-      if (status && !status.outputActive && recording.follower) {
-        const event = await this.finishParts(recording, false);
-        if (event) return event;
-      } else if (
-        status &&
-        !status.outputActive &&
-        recording.outputPath &&
-        (await isFile(recording.outputPath))
-      ) {
-        return this.finish(recording, recording.outputPath, false);
+      if (status && !status.outputActive) {
+        const file = recording.outputPath;
+        if (recording.parts) return (await this.finishParts(recording, false)) ?? Promise.reject(error);
+        if (file && (await isFile(file))) return this.finish(recording, file, false);
       }
       throw error;
     }
@@ -327,7 +327,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       this.canSplitRequest = version.availableRequests.includes('SplitRecordFile');
       this.client = client;
       client.on('RecordStateChanged', (event) => this.onRecordStateChanged(event));
-      client.on('RecordFileChanged', () => this.recording?.follower?.fileChanged());
+      client.on('RecordFileChanged', () => this.recording?.parts?.fileChanged());
       client.on('ConnectionClosed', (error) => this.onConnectionClosed(client, error));
       this.connected = true;
       this.lastError = null;
@@ -372,14 +372,11 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
   private async reconcile(client: OBSWebSocket): Promise<void> {
     const status = await this.call(client, 'GetRecordStatus');
     const recording = this.recording;
-    if (status.outputActive && !recording) {
-      // Recording already (started in OBS before we connected, or while we were away).
-      const startedAt = new Date(Date.now() - status.outputDuration).toISOString();
-      this.recording = { startedAt, outputPath: null, external: true, stopRequested: false };
-      this.emit('started', { startedAt, outputPath: null, external: true });
-    } else if (!status.outputActive && recording) {
+    if (!recording) {
+      await this.resumeFollower(status.outputActive ? Date.now() - status.outputDuration : undefined);
+    } else if (!status.outputActive) {
       // It ended while we were not connected (OBS closed or killed): the file is what it wrote.
-      if (recording.follower) {
+      if (recording.parts) {
         await this.finishParts(recording, true);
       } else if (recording.outputPath && (await isFile(recording.outputPath))) {
         this.finish(recording, recording.outputPath, true);
@@ -392,6 +389,36 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
         });
       }
     }
+  }
+
+  /**
+   * Connected with no recording of ours: OBS may record one a previous station run started (or
+   * started itself, `startedAtMs`), and that run may have left its parts' follow state. The state
+   * belongs to OBS's running recording when both began at the same time; a state without one
+   * is a recording that ended while no station watched, finished now from its files.
+   */
+  private async resumeFollower(startedAtMs: number | undefined): Promise<void> {
+    let parts = await ObsParts.resume(this.partsHost());
+    if (
+      parts &&
+      (startedAtMs === undefined || Math.abs(Date.parse(parts.startedAt) - startedAtMs) > 10_000)
+    ) {
+      const ended = { startedAt: parts.startedAt, outputPath: parts.outputPath, external: true };
+      await this.finishParts({ ...ended, stopRequested: false, parts }, true);
+      parts = undefined;
+    }
+    if (startedAtMs === undefined) return;
+    const startedAt = parts?.startedAt ?? new Date(startedAtMs).toISOString();
+    const outputPath = parts?.outputPath ?? null;
+    this.recording = {
+      startedAt,
+      outputPath,
+      external: true,
+      stopRequested: false,
+      ...(parts ? { parts, segmentation: parts.segmentation } : {}),
+    };
+    this.emit('started', { startedAt, outputPath, external: true });
+    parts?.watch();
   }
 
   private onRecordStateChanged(event: RecordStateChanged): void {
@@ -409,7 +436,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       this.recording = { ...started, stopRequested: false };
       this.emit('started', started);
     } else if (event.outputState === 'OBS_WEBSOCKET_OUTPUT_STOPPED') {
-      if (this.recording?.follower) {
+      if (this.recording?.parts) {
         // OBS names its first file here; the parts are what the follower collected.
         void this.finishParts(this.recording, false);
         return;
@@ -441,11 +468,10 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
     recording: ActiveRecording,
     interrupted: boolean,
   ): Promise<RecordingFinishedEvent | undefined> {
-    const follower = recording.follower;
-    if (!follower) return Promise.resolve(undefined);
-    clearInterval(recording.splitTimer);
-    recording.finishing ??= follower.finish(interrupted).then((parts) => {
-      if (parts.length > 0) return this.finish(recording, follower.outputPath, interrupted, parts);
+    const collector = recording.parts;
+    if (!collector) return Promise.resolve(undefined);
+    recording.finishing ??= collector.collect(interrupted).then((parts) => {
+      if (parts.length > 0) return this.finish(recording, collector.outputPath, interrupted, parts);
       if (this.recording === recording) this.recording = undefined;
       this.emit('lost', {
         startedAt: recording.startedAt,
@@ -484,30 +510,4 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
   ): Promise<ResponseMap[T]> {
     return callObs(client, request, data, this.options.requestTimeoutMs);
   }
-
-  /** The profile, read and written through this connection. */
-  private profile(client: OBSWebSocket): ObsProfile {
-    return {
-      read: async (category, name) => {
-        const answer = await this.call(client, 'GetProfileParameter', {
-          parameterCategory: category,
-          parameterName: name,
-        });
-        return { value: answer.parameterValue ?? null, defaultValue: answer.defaultParameterValue ?? null };
-      },
-      write: async (category, name, value) => {
-        await this.call(client, 'SetProfileParameter', {
-          parameterCategory: category,
-          parameterName: name,
-          // obs-websocket removes a parameter set to null; its typings only say string.
-          parameterValue: value as string,
-        });
-      },
-    };
-  }
-}
-
-/** What the status shows of a plan (its profile changes stay inside). */
-function segmentationOf(plan: ObsSegmentation): ObsSegmentation {
-  return { mode: plan.mode, seconds: plan.seconds, sizeMb: plan.sizeMb, reason: plan.reason };
 }

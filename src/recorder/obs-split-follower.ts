@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../logging/index.js';
 import { ffprobePath } from '../media/index.js';
+import { isFile } from './obs-helpers.js';
+import type { ObsSegmentation } from './obs-split-settings.js';
 import type { RecordingSegmentEvent } from './recorder.js';
 import { segmentFileName, segmentFolderFor } from './segments.js';
 
@@ -11,6 +13,20 @@ const run = promisify(execFile);
 
 /** How often the record folder is listed while OBS records. */
 const POLL_MS = 250;
+
+/**
+ * What a follower keeps on disk (ObsRecorderOptions.stateFile) so that a station restarted while
+ * OBS records goes on collecting the same recording's files: OBS does not say which file it
+ * writes (obs-websocket 5.1 has no such request), so this is the only record of it.
+ */
+interface FollowState {
+  outputPath: string;
+  startedAt: string;
+  segmentation: ObsSegmentation;
+  current: string;
+  seen: string[];
+  parts: string[];
+}
 
 /** The names in OBS's record folder before StartRecord: files that are not this recording's. */
 export async function listFolder(dir: string): Promise<Set<string>> {
@@ -49,8 +65,11 @@ export class ObsSplitFollower {
 
   constructor(
     readonly outputPath: string,
+    readonly startedAt: string,
+    readonly segmentation: ObsSegmentation,
     before: ReadonlySet<string>,
     private readonly logger: Logger,
+    private readonly stateFile?: string,
   ) {
     this.dir = path.dirname(outputPath);
     this.ext = path.extname(outputPath).toLowerCase();
@@ -60,9 +79,60 @@ export class ObsSplitFollower {
     this.current = outputPath;
   }
 
-  /** Reports each closed part from now on. */
+  /** The follower a previous station run left in `stateFile` (undefined: none, or unreadable). */
+  static async resume(stateFile: string | undefined, logger: Logger): Promise<ObsSplitFollower | undefined> {
+    if (!stateFile) return undefined;
+    let state: FollowState;
+    try {
+      state = JSON.parse(await readFile(stateFile, 'utf8')) as FollowState;
+    } catch {
+      return undefined;
+    }
+    if (typeof state.outputPath !== 'string' || !Array.isArray(state.parts)) return undefined;
+    const follower = new ObsSplitFollower(
+      state.outputPath,
+      state.startedAt,
+      state.segmentation,
+      new Set(state.seen),
+      logger,
+      stateFile,
+    );
+    follower.current = state.current;
+    follower.parts.push(...state.parts);
+    logger.info({ outputPath: state.outputPath, parts: state.parts.length }, 'following OBS parts again');
+    return follower;
+  }
+
+  /** Writes the state (temporary file, then rename: never half a file). */
+  async save(): Promise<void> {
+    if (!this.stateFile) return;
+    const state: FollowState = {
+      outputPath: this.outputPath,
+      startedAt: this.startedAt,
+      segmentation: this.segmentation,
+      current: this.current,
+      seen: [...this.seen],
+      parts: this.parts,
+    };
+    const temp = `${this.stateFile}.tmp`;
+    try {
+      await mkdir(path.dirname(this.stateFile), { recursive: true });
+      await writeFile(temp, JSON.stringify(state));
+      await rename(temp, this.stateFile);
+    } catch (error) {
+      this.logger.warn({ err: error, file: this.stateFile }, 'could not save the OBS parts state');
+    }
+  }
+
+  /**
+   * Reports each closed part from now on. A resumed follower first reports again the parts an
+   * earlier station run collected, so the one who uploads them counts every part (the server
+   * stores a part sent twice once).
+   */
   watch(onSegment: (segment: RecordingSegmentEvent) => void): void {
     this.onSegment = onSegment;
+    for (const [index, part] of this.parts.entries())
+      onSegment({ outputPath: this.outputPath, index, path: part });
     this.timer = setInterval(() => void this.scan(), POLL_MS);
     this.timer.unref();
   }
@@ -95,6 +165,7 @@ export class ObsSplitFollower {
       } else {
         await this.close(this.current);
       }
+      if (this.stateFile) await rm(this.stateFile, { force: true });
     }
     return [...this.parts];
   }
@@ -132,6 +203,7 @@ export class ObsSplitFollower {
       this.seen.add(path.basename(file));
       await this.close(this.current);
       this.current = file;
+      await this.save();
     }
   }
 
@@ -143,9 +215,12 @@ export class ObsSplitFollower {
     try {
       await rename(file, part);
     } catch (error) {
-      // The file is gone (moved by someone else, or OBS never created it): no part for it.
-      this.logger.warn({ err: error, file }, 'an OBS recording part could not be moved');
-      return;
+      // Moved already by a station run that stopped before it saved its state: it is this part.
+      // Otherwise the file is gone (moved by someone else): no part for it.
+      if (!(await isFile(part))) {
+        this.logger.warn({ err: error, file }, 'an OBS recording part could not be moved');
+        return;
+      }
     }
     this.parts.push(part);
     this.logger.debug({ part, index, from: file }, 'OBS recording part closed');

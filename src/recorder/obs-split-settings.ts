@@ -48,6 +48,11 @@ export interface ObsProfile {
   write(category: string, name: string, value: string | null): Promise<void>;
 }
 
+/** What the status shows of a plan (its profile changes stay inside). */
+export function segmentationOf(plan: ObsSegmentation): ObsSegmentation {
+  return { mode: plan.mode, seconds: plan.seconds, sizeMb: plan.sizeMb, reason: plan.reason };
+}
+
 /** planObsSegments on a live profile; a profile that cannot be read means one file, said why. */
 export async function planSegments(
   profile: ObsProfile,

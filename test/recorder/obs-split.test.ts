@@ -10,7 +10,7 @@ import {
   type RecordingFinishedEvent,
   type RecordingSegmentEvent,
 } from '../../src/recorder/index.js';
-import { RecordingManager, probeRecording } from '../../src/sessions/index.js';
+import { RecordingManager, probeRecording, type RecordingView } from '../../src/sessions/index.js';
 import { openDatabase, stationMigrations } from '../../src/store/index.js';
 import { startObsStudio, type ObsStudio } from '../helpers/obs-studio.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -55,25 +55,64 @@ async function profileValues(): Promise<Array<string | null>> {
   return values;
 }
 
-async function station(t: TestContext) {
-  const dir = await tempDir(t);
+async function station(t: TestContext, existingDir?: string, beforeStart?: (recorder: ObsRecorder) => void) {
+  const dir = existingDir ?? (await tempDir(t));
   const db = openDatabase(path.join(dir, 'streamai.db'), stationMigrations);
   const recorder = new ObsRecorder({
     host: obs.host,
     port: obs.port,
     password: obs.password,
+    reconnectInitialMs: 200,
+    reconnectMaxMs: 1000,
     requestTimeoutMs: 5000,
     stopTimeoutMs: 15_000,
     segmentSeconds: 60,
     splitSizeMb: 1,
+    stateFile: path.join(dir, 'obs-recording-parts.json'),
   });
   const manager = new RecordingManager({ recorder, db, recordingsPath: path.join(dir, 'recordings') });
   t.after(async () => {
     await manager.close();
     if (db.open) db.close();
   });
+  beforeStart?.(recorder);
   await manager.start();
-  return { dir, recorder, manager };
+  return { dir, db, recorder, manager };
+}
+
+/** Keeps every reported part by a hard link (the station removes parts once joined), by index. */
+function keepParts(recorder: ObsRecorder, kept: string) {
+  const parts = new Map<number, RecordingSegmentEvent>();
+  const links: Array<Promise<void>> = [];
+  recorder.on('segment', (s) => {
+    if (parts.has(s.index)) return; // reported again by a restarted station
+    parts.set(s.index, s);
+    links.push(
+      // The first station linked the parts it reported already.
+      link(s.path, path.join(kept, path.basename(s.path))).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      }),
+    );
+  });
+  return { parts, linked: () => Promise.all(links) };
+}
+
+async function until(
+  condition: () => boolean,
+  what: string,
+  ms = 60_000,
+  refresh?: () => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (await refresh?.(); !condition() && Date.now() < deadline; await refresh?.()) await sleep(100);
+  assert.ok(condition(), what);
+}
+
+/** The durations of the kept parts, summed. */
+async function partsDuration(kept: string, parts: Iterable<RecordingSegmentEvent>): Promise<number> {
+  let sum = 0;
+  for (const part of parts) sum += (await probeRecording(path.join(kept, path.basename(part.path)))).duration;
+  return sum;
 }
 
 test('OBS 29 auto-split: parts are reported while recording, each plays, the session gets one joined file, and the user settings are back at once', async (t) => {
@@ -88,7 +127,12 @@ test('OBS 29 auto-split: parts are reported while recording, each plays, the ses
   const links: Array<Promise<void>> = [];
   recorder.on('segment', (s) => {
     parts.push(s);
-    links.push(link(s.path, path.join(kept, path.basename(s.path))));
+    links.push(
+      // The first station linked the parts it reported already.
+      link(s.path, path.join(kept, path.basename(s.path))).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      }),
+    );
   });
   let finished: RecordingFinishedEvent | undefined;
   recorder.on('finished', (e) => (finished = e));
@@ -146,4 +190,78 @@ test('OBS 29 auto-split: parts are reported while recording, each plays, the ses
   assert.equal(path.basename(stopped.filePath ?? ''), path.basename(started.sourcePath ?? ''));
   assert.deepEqual(await readdir(obs.recordDir), [], "nothing left in OBS's folder");
   assert.deepEqual(await profileValues(), userSettings, 'user settings after Stop');
+});
+
+test('OBS 29 auto-split, station restarted mid-recording: the new station goes on collecting the same parts, one joined file', async (t) => {
+  const dir = await tempDir(t);
+  const kept = path.join(dir, 'kept');
+  await mkdir(kept);
+  const first = await station(t, dir);
+  const one = keepParts(first.recorder, kept);
+  const started = await first.manager.startRecording('restart me');
+  await until(() => one.parts.size >= 1, 'a part before the restart');
+  await first.manager.close(); // the station goes away; OBS records (and splits) on
+  first.db.close();
+  // OBS closes a part while no station watches: its next file appears beside the one it closed.
+  let files: string[] = [];
+  await until(
+    () => files.length >= 2,
+    'OBS split while the station was away',
+    30_000,
+    async () => {
+      files = (await readdir(obs.recordDir)).filter((n) => n.endsWith('.mkv'));
+    },
+  );
+
+  let two: ReturnType<typeof keepParts> | undefined;
+  // Listening before it connects: the new station reports the parts collected before it, too.
+  const second = await station(t, dir, (recorder) => (two = keepParts(recorder, kept)));
+  assert.ok(two);
+  assert.equal(second.manager.status().recordingId, started.id, 'the running recording adopted');
+  await until(() => two!.parts.size > one.parts.size, 'the parts closed meanwhile are collected');
+  const stopped = await second.manager.stopRecording();
+  assert.equal(stopped.id, started.id);
+  assert.equal(stopped.state, 'ready', JSON.stringify(stopped.error));
+  await Promise.all([one.linked(), two!.linked()]);
+  const indices = [...two!.parts.keys()].sort((a, b) => a - b);
+  assert.deepEqual(
+    indices,
+    indices.map((_, i) => i),
+    'the second station reports every part, from 0',
+  );
+  const sum = await partsDuration(kept, two!.parts.values());
+  const joined = await probeRecording(stopped.filePath ?? '');
+  t.diagnostic(`${two!.parts.size} parts, joined ${joined.duration} s, parts ${sum} s`);
+  assert.ok(Math.abs(joined.duration - sum) <= 1 / 30 + 1e-3, `joined ${joined.duration} s, parts ${sum} s`);
+  assert.deepEqual(await readdir(obs.recordDir), [], "nothing left in OBS's folder");
+});
+
+test('OBS 29 auto-split, OBS killed mid-recording: the closed parts are kept and the recording is joined from them when OBS is back', async (t) => {
+  const { dir, recorder, manager } = await station(t);
+  const kept = path.join(dir, 'kept');
+  await mkdir(kept);
+  const { parts, linked } = keepParts(recorder, kept);
+  const started = await manager.startRecording('crash me');
+  await until(() => parts.size >= 2, 'two parts before the crash');
+  await obs.kill();
+  await until(() => !manager.status().recorder.connected, 'the station sees OBS gone', 15_000);
+  assert.equal(manager.status().recording, true, 'the recording is not dropped while OBS is away');
+
+  const attached = new Promise<RecordingView>((resolve) =>
+    manager.on('recording', (r: RecordingView) => {
+      if (r.id === started.id && r.state !== 'recording' && r.state !== 'finalizing') resolve(r);
+    }),
+  );
+  await obs.restart();
+  const recording = await attached;
+  assert.equal(recording.state, 'ready', JSON.stringify(recording.error));
+  assert.equal(recording.technical?.['interrupted'], true);
+  await linked();
+  const closed = [...parts.values()].slice(0, 2);
+  const sum = await partsDuration(kept, closed);
+  assert.ok(
+    (recording.duration ?? 0) >= sum - 1 / 30,
+    `joined ${recording.duration} s, closed parts ${sum} s`,
+  );
+  assert.deepEqual(await readdir(obs.recordDir), [], "nothing left in OBS's folder");
 });
