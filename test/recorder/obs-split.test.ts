@@ -33,23 +33,29 @@ const KEYS: Array<[string, string]> = [
 ];
 
 let obs: ObsStudio;
-let control: OBSWebSocket;
+let client: OBSWebSocket | undefined;
 
 before(async () => {
   obs = await startObsStudio(undefined, { outputMode: 'advanced', bitrateKbps: 4000 });
-  control = new OBSWebSocket();
-  await control.connect(obs.url, obs.password);
 });
 
 after(async () => {
-  await control?.disconnect();
+  await client?.disconnect();
   await obs?.close();
 });
+
+/** A websocket client of the test's own (connected again after OBS was killed and restarted). */
+async function control(): Promise<OBSWebSocket> {
+  if (client?.identified) return client;
+  client = new OBSWebSocket();
+  await client.connect(obs.url, obs.password);
+  return client;
+}
 
 async function profileValues(): Promise<Array<string | null>> {
   const values: Array<string | null> = [];
   for (const [parameterCategory, parameterName] of KEYS) {
-    const answer = await control.call('GetProfileParameter', { parameterCategory, parameterName });
+    const answer = await (await control()).call('GetProfileParameter', { parameterCategory, parameterName });
     values.push(answer.parameterValue ?? null);
   }
   return values;
@@ -106,6 +112,24 @@ async function until(
   const deadline = Date.now() + ms;
   for (await refresh?.(); !condition() && Date.now() < deadline; await refresh?.()) await sleep(100);
   assert.ok(condition(), what);
+}
+
+/**
+ * The station goes away while OBS records on, until OBS has closed a part no station watched
+ * (its next file appears beside the one it closed).
+ */
+async function goAway(first: { manager: RecordingManager; db: { close(): void } }): Promise<void> {
+  await first.manager.close();
+  first.db.close();
+  let files: string[] = [];
+  await until(
+    () => files.length >= 2,
+    'OBS split while the station was away',
+    30_000,
+    async () => {
+      files = (await readdir(obs.recordDir)).filter((n) => n.endsWith('.mkv'));
+    },
+  );
 }
 
 /** The durations of the kept parts, summed. */
@@ -200,18 +224,7 @@ test('OBS 29 auto-split, station restarted mid-recording: the new station goes o
   const one = keepParts(first.recorder, kept);
   const started = await first.manager.startRecording('restart me');
   await until(() => one.parts.size >= 1, 'a part before the restart');
-  await first.manager.close(); // the station goes away; OBS records (and splits) on
-  first.db.close();
-  // OBS closes a part while no station watches: its next file appears beside the one it closed.
-  let files: string[] = [];
-  await until(
-    () => files.length >= 2,
-    'OBS split while the station was away',
-    30_000,
-    async () => {
-      files = (await readdir(obs.recordDir)).filter((n) => n.endsWith('.mkv'));
-    },
-  );
+  await goAway(first);
 
   let two: ReturnType<typeof keepParts> | undefined;
   // Listening before it connects: the new station reports the parts collected before it, too.
@@ -263,5 +276,37 @@ test('OBS 29 auto-split, OBS killed mid-recording: the closed parts are kept and
     (recording.duration ?? 0) >= sum - 1 / 30,
     `joined ${recording.duration} s, closed parts ${sum} s`,
   );
+  assert.deepEqual(await readdir(obs.recordDir), [], "nothing left in OBS's folder");
+});
+
+test('OBS 29 auto-split, stopped in OBS while no station watched: the next station collects every part and joins them', async (t) => {
+  const dir = await tempDir(t);
+  const first = await station(t, dir);
+  const started = await first.manager.startRecording('stopped while away');
+  let reported = 0;
+  first.recorder.on('segment', () => (reported += 1));
+  await until(() => reported >= 1, 'a part before the station goes');
+  await goAway(first);
+  const obsClient = await control();
+  const recorded = (await obsClient.call('GetRecordStatus')).outputDuration / 1000;
+  await obsClient.call('StopRecord');
+  let active = true;
+  await until(
+    () => !active,
+    'OBS stopped',
+    15_000,
+    async () => {
+      active = (await obsClient.call('GetRecordStatus')).outputActive;
+    },
+  );
+
+  const second = await station(t, dir);
+  const recording = await second.manager.whenFinalized(started.id);
+  assert.equal(recording?.state, 'ready', JSON.stringify(recording?.error));
+  assert.equal(recording?.external, true, 'stopped outside StreamAI');
+  const parts = await readdir(segmentFolderFor(started.sourcePath ?? '')).catch(() => []);
+  assert.deepEqual(parts, [], 'parts removed once joined and verified');
+  // Every part, the ones closed while no station watched too (a second of slack: frames in flight).
+  assert.ok((recording?.duration ?? 0) >= recorded - 1, `joined ${recording?.duration} s of ${recorded} s`);
   assert.deepEqual(await readdir(obs.recordDir), [], "nothing left in OBS's folder");
 });
