@@ -393,16 +393,15 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
 
   /**
    * Connected with no recording of ours: OBS may record one a previous station run started (or
-   * started itself, `startedAtMs`), and that run may have left its parts' follow state. The state
-   * belongs to OBS's running recording when both began at the same time; a state without one
-   * is a recording that ended while no station watched, finished now from its files.
+   * started itself, `startedAtMs`), and that run may have left its parts' follow state. A state
+   * with OBS idle is a recording that ended while no station watched: finished now from its
+   * files. With OBS recording, the state is taken as that recording's unless OBS began well
+   * before it (pauses make OBS's own start look later, never earlier). Taking a stale state for
+   * a new recording joins the two; the other mistake would move a file OBS still writes.
    */
   private async resumeFollower(startedAtMs: number | undefined): Promise<void> {
     let parts = await ObsParts.resume(this.partsHost());
-    if (
-      parts &&
-      (startedAtMs === undefined || Math.abs(Date.parse(parts.startedAt) - startedAtMs) > 10_000)
-    ) {
+    if (parts && (startedAtMs === undefined || startedAtMs < Date.parse(parts.startedAt) - 10_000)) {
       const ended = { startedAt: parts.startedAt, outputPath: parts.outputPath, external: true };
       await this.finishParts({ ...ended, stopRequested: false, parts }, true);
       parts = undefined;
