@@ -69,11 +69,17 @@ export class ObsParts {
     this.follower.watch((segment) => this.host.emitSegment(segment));
     const { mode, seconds } = this.follower.segmentation;
     if (mode !== 'split-request' || !seconds) return;
+    // A refusal may be passing (paused); three in a row mean OBS will not cut this recording.
+    let refusals = 0;
     this.splitTimer = setInterval(() => {
-      this.host.split().catch((error: unknown) => {
-        this.host.logger.warn({ err: error }, 'OBS refused SplitRecordFile: the rest is one part');
-        clearInterval(this.splitTimer);
-      });
+      this.host.split().then(
+        () => (refusals = 0),
+        (error: unknown) => {
+          refusals += 1;
+          this.host.logger.warn({ err: error, refusals }, 'OBS refused SplitRecordFile');
+          if (refusals >= 3) clearInterval(this.splitTimer);
+        },
+      );
     }, seconds * 1000);
     this.splitTimer.unref();
   }
