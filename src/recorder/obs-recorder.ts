@@ -400,7 +400,9 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
    * a new recording joins the two; the other mistake would move a file OBS still writes.
    */
   private async resumeFollower(startedAtMs: number | undefined): Promise<void> {
-    let parts = await ObsParts.resume(this.partsHost());
+    // Nobody to hand a recording to (a status probe): the state waits for the station.
+    const listened = this.listenerCount('finished') > 0;
+    let parts = listened ? await ObsParts.resume(this.partsHost()) : undefined;
     if (parts && (startedAtMs === undefined || startedAtMs < Date.parse(parts.startedAt) - 10_000)) {
       const ended = { startedAt: parts.startedAt, outputPath: parts.outputPath, external: true };
       await this.finishParts({ ...ended, stopRequested: false, parts }, true);
