@@ -12,6 +12,11 @@ export interface PartsHost {
   emitSegment(segment: RecordingSegmentEvent): void;
   /** SplitRecordFile through the current connection (resolves without asking while reconnecting). */
   split(): Promise<void>;
+  /**
+   * A file in OBS's folder that is not OBS's: the joined file of an earlier recording (the
+   * sessions part joins an OBS 29 recording in OBS's folder, maybe while the next one records).
+   */
+  foreign(file: string): boolean;
 }
 
 /**
@@ -41,6 +46,7 @@ export class ObsParts {
       before,
       host.logger,
       host.stateFile,
+      (file) => host.foreign(file),
     );
     await follower.save();
     return new ObsParts(follower, host);
@@ -48,7 +54,7 @@ export class ObsParts {
 
   /** The parts a previous station run was collecting (its state file), if any. */
   static async resume(host: PartsHost): Promise<ObsParts | undefined> {
-    const follower = await ObsSplitFollower.resume(host.stateFile, host.logger);
+    const follower = await ObsSplitFollower.resume(host.stateFile, host.logger, (file) => host.foreign(file));
     return follower ? new ObsParts(follower, host) : undefined;
   }
 

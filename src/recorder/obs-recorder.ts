@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import { OBSWebSocket, OBSWebSocketError } from 'obs-websocket-js';
 import { AppError, type ErrorCode } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
@@ -105,6 +106,8 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
   /** obs-websocket ≥ 5.5: SplitRecordFile and RecordFileChanged. */
   private canSplitRequest = false;
   private recording: ActiveRecording | undefined;
+  /** Where finished segmented recordings are joined (not OBS's files when they appear). */
+  private readonly joinTargets = new Set<string>();
 
   constructor(options: ObsRecorderOptions) {
     super();
@@ -258,6 +261,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
         const client = this.client;
         if (client && this.connected) await this.call(client, 'SplitRecordFile');
       },
+      foreign: (file) => this.joinTargets.has(path.resolve(file)),
     };
   }
 
@@ -472,6 +476,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
     const collector = recording.parts;
     if (!collector) return Promise.resolve(undefined);
     recording.finishing ??= collector.collect(interrupted).then((parts) => {
+      this.joinTargets.add(path.resolve(collector.outputPath));
       if (parts.length > 0) return this.finish(recording, collector.outputPath, interrupted, parts);
       if (this.recording === recording) this.recording = undefined;
       this.emit('lost', {

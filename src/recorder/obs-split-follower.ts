@@ -28,7 +28,7 @@ interface FollowState {
   parts: string[];
 }
 
-/** The names in OBS's record folder before StartRecord: files that are not this recording's. */
+/** The names in OBS's record folder right after OBS opened its first file: not this recording's later files. */
 export async function listFolder(dir: string): Promise<Set<string>> {
   try {
     return new Set(await readdir(dir));
@@ -70,6 +70,8 @@ export class ObsSplitFollower {
     before: ReadonlySet<string>,
     private readonly logger: Logger,
     private readonly stateFile?: string,
+    /** Files that appear in the folder but are not OBS's (a finished recording being joined there). */
+    private readonly foreign: (file: string) => boolean = () => false,
   ) {
     this.dir = path.dirname(outputPath);
     this.ext = path.extname(outputPath).toLowerCase();
@@ -80,7 +82,11 @@ export class ObsSplitFollower {
   }
 
   /** The follower a previous station run left in `stateFile` (undefined: none, or unreadable). */
-  static async resume(stateFile: string | undefined, logger: Logger): Promise<ObsSplitFollower | undefined> {
+  static async resume(
+    stateFile: string | undefined,
+    logger: Logger,
+    foreign?: (file: string) => boolean,
+  ): Promise<ObsSplitFollower | undefined> {
     if (!stateFile) return undefined;
     let state: FollowState;
     try {
@@ -96,6 +102,7 @@ export class ObsSplitFollower {
       new Set(state.seen),
       logger,
       stateFile,
+      foreign,
     );
     follower.current = state.current;
     follower.parts.push(...state.parts);
@@ -187,8 +194,12 @@ export class ObsSplitFollower {
     if (this.finished) return;
     const fresh: Array<{ file: string; mtimeMs: number }> = [];
     for (const name of await readdir(this.dir)) {
-      if (this.seen.has(name) || path.extname(name).toLowerCase() !== this.ext) continue;
+      // Hidden names are the joins' temporary files; OBS never names a file so.
+      if (this.seen.has(name) || name.startsWith('.') || path.extname(name).toLowerCase() !== this.ext) {
+        continue;
+      }
       const file = path.join(this.dir, name);
+      if (this.foreign(file)) continue;
       try {
         const info = await stat(file);
         if (info.isFile()) fresh.push({ file, mtimeMs: info.mtimeMs });
