@@ -52,7 +52,8 @@ export async function listFolder(dir: string): Promise<Set<string>> {
 export class ObsSplitFollower {
   readonly folder: string;
   private readonly dir: string;
-  private readonly ext: string;
+  /** The shape of OBS's names for this recording's files (see nameShape). */
+  private readonly shape: RegExp;
   private readonly parts: string[] = [];
   /** Names that are not a new file of this recording: there before it began, or seen already. */
   private readonly seen: Set<string>;
@@ -74,8 +75,8 @@ export class ObsSplitFollower {
     private readonly foreign: (file: string) => boolean = () => false,
   ) {
     this.dir = path.dirname(outputPath);
-    this.ext = path.extname(outputPath).toLowerCase();
     this.folder = segmentFolderFor(outputPath);
+    this.shape = nameShape(path.basename(outputPath));
     this.seen = new Set(before);
     this.seen.add(path.basename(outputPath));
     this.current = outputPath;
@@ -195,9 +196,7 @@ export class ObsSplitFollower {
     const fresh: Array<{ file: string; mtimeMs: number }> = [];
     for (const name of await readdir(this.dir)) {
       // Hidden names are the joins' temporary files; OBS never names a file so.
-      if (this.seen.has(name) || name.startsWith('.') || path.extname(name).toLowerCase() !== this.ext) {
-        continue;
-      }
+      if (this.seen.has(name) || name.startsWith('.') || !this.shape.test(name)) continue;
       const file = path.join(this.dir, name);
       if (this.foreign(file)) continue;
       try {
@@ -243,6 +242,20 @@ export class ObsSplitFollower {
     await rename(file, path.join(this.folder, `empty-${path.basename(file)}`)).catch(() => undefined);
     this.logger.info({ file }, 'OBS opened a last file without frames: set aside');
   }
+}
+
+/**
+ * OBS names each next file from the same format as the first (by default the time,
+ * "2026-12-01 18-10-04.mkv"), so its later names have the first one's shape: the same text with
+ * other digits, maybe a " (2)" OBS adds when the name is taken. A file of another shape that
+ * appears in the folder (one the user copies there) is not taken for OBS's next part — it would
+ * be moved into the parts and removed with them.
+ */
+export function nameShape(firstName: string): RegExp {
+  const ext = path.extname(firstName);
+  const base = path.basename(firstName, ext).replace(/[ _]\(\d+\)$/, '');
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escape(base).replace(/\d/g, '\\d')}(?:[ _]\\(\\d+\\))?${escape(ext)}$`, 'i');
 }
 
 /** True when ffprobe reads a positive duration (a file with at least some frames in it). */
