@@ -23,7 +23,7 @@ export type AudioSegment =
   | { kind: 'copy'; first: number; last: number }
   | {
       kind: 'encode';
-      /** Source stretches (samples, [start, end)) fed to the encoder one after the other. */
+      /** Stretches of the decoded source (sample numbers, [start, end)) fed to the encoder in turn. */
       inputs: Array<{ start: number; end: number }>;
       /** Index of the first encoded packet kept (the encoder's own priming packet is index 0). */
       keepFrom: number;
@@ -60,8 +60,6 @@ export function planAudioCut(
   const N = AAC_FRAME;
   const R = audio.sampleRate;
   const p0 = audio.firstPts;
-  // Audio that starts later than the picture (no priming packet at -N or 0) would shift the trims.
-  if (p0 > N / 2) return { ok: false, reason: 'the audio starts after the video' };
   const audioEnd = p0 + audio.count * N;
   const n = ranges.length;
   // Where each range starts in the edit's video (samples), and the move onto the packet grid.
@@ -138,6 +136,16 @@ export function planAudioCut(
   }
   const lastRun = runs[runs.length - 1];
   if (!lastRun || !toEnd || lastRun.last < audio.count - 1) window(cursor, null);
+  // The windows are cut out of the decoded audio by sample count, which starts at firstSample.
+  for (const segment of segments) {
+    if (segment.kind !== 'encode') continue;
+    if (segment.inputs.some((r) => r.start < audio.firstSample))
+      return { ok: false, reason: 'the audio starts after the first kept picture' };
+    segment.inputs = segment.inputs.map((r) => ({
+      start: r.start - audio.firstSample,
+      end: r.end - audio.firstSample,
+    }));
+  }
   return {
     ok: true,
     plan: { sampleRate: R, segments, maxShiftSamples: Math.max(...shift.map(Math.abs)) },

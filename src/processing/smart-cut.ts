@@ -157,11 +157,17 @@ export async function runSmartCut(
     // 2. Encode the heads and tails, and the audio windows: one run per MAX_RUN_INPUTS sources
     // (each input holds the file's index in memory), the audio windows in the first.
     const list: string[] = [entry(header, 0, 0)];
-    const runs: Array<{ inputs: string[]; chains: string[]; outputs: string[]; seconds: number }> = [];
+    const runs: Array<{
+      inputs: string[];
+      count: number;
+      chains: string[];
+      outputs: string[];
+      seconds: number;
+    }> = [];
     const runFor = (inputs: number): (typeof runs)[number] => {
       const current = runs[runs.length - 1];
-      if (current && current.inputs.length / 8 + inputs <= MAX_RUN_INPUTS) return current;
-      const next = { inputs: [], chains: [], outputs: [], seconds: 0 };
+      if (current && current.count + inputs <= MAX_RUN_INPUTS) return current;
+      const next = { inputs: [], count: 0, chains: [], outputs: [], seconds: 0 };
       runs.push(next);
       return next;
     };
@@ -187,8 +193,15 @@ export async function runSmartCut(
       const file = path.join(work, `enc${String((n += 1)).padStart(5, '0')}.mkv`);
       const run = runFor(group.pieces.length);
       const labels = group.pieces.map((p) => {
-        const index = run.inputs.length / 8;
-        const seek = ['-ss', (p.start - margin).toFixed(6), '-t', (p.end - p.start).toFixed(6)];
+        const index = run.count;
+        run.count += 1;
+        // A piece that starts on a keyframe (every tail) is read from there: an accurate seek to
+        // just before it would decode the whole previous keyframe interval only to drop it.
+        const onKey = firstAtOrAfter(video.keyframes, p.start) === p.start;
+        const seek = onKey
+          ? ['-noaccurate_seek', '-ss', (p.start + margin).toFixed(6)]
+          : ['-ss', (p.start - margin).toFixed(6)];
+        seek.push('-t', (p.end - p.start).toFixed(6));
         run.inputs.push('-threads', '1', ...seek, '-i', input);
         run.chains.push(`[${index}:v:0]setpts=PTS-STARTPTS[v${index}]`);
         return `[v${index}]`;
@@ -200,7 +213,7 @@ export async function runSmartCut(
     }
     const windows = path.join(work, 'windows.aac');
     const first = runs[0] ?? runFor(0);
-    const audioGraph = audioPlan ? audioWindowGraph(audioPlan, first.inputs.length / 8) : null;
+    const audioGraph = audioPlan ? audioWindowGraph(audioPlan, first.count) : null;
     if (audioPlan && audioGraph) {
       first.inputs.push('-threads', '1', '-i', input);
       first.chains.push(audioGraph);

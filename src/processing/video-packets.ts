@@ -37,6 +37,11 @@ export interface AudioPackets {
   bitRate: number | null;
   /** Presentation time of the first packet in samples from the file's start (negative: priming). */
   firstPts: number;
+  /**
+   * Where the first decoded sample sits, in samples from the file's start (the stream's start
+   * time: after the priming the decoder drops). Decoded sample i is at firstSample + i.
+   */
+  firstSample: number;
   /** Number of packets. */
   count: number;
   /**
@@ -61,6 +66,7 @@ const streamSchema = z.object({
         height: z.number().optional(),
         time_base: z.string().optional(),
         index: z.number().optional(),
+        start_time: z.string().optional(),
         codec_type: z.string().optional(),
         sample_rate: z.union([z.string(), z.number()]).optional(),
         channels: z.number().optional(),
@@ -79,7 +85,7 @@ const streamSchema = z.object({
 export async function readVideoPackets(input: string, limits: RunLimits): Promise<VideoPackets> {
   const info = await runFfprobe(
     ['-v', 'error', '-show_entries'].concat([
-      'stream=index,codec_type,codec_name,profile,level,pix_fmt,width,height,time_base,sample_rate,channels,bit_rate:format=start_time',
+      'stream=index,codec_type,codec_name,profile,level,pix_fmt,width,height,time_base,start_time,sample_rate,channels,bit_rate:format=start_time',
       '-of',
       'json',
       input,
@@ -122,6 +128,7 @@ export async function readVideoPackets(input: string, limits: RunLimits): Promis
           sampleRate,
           channels: audioStream.channels ?? 0,
           bitRate: Number(audioStream.bit_rate) > 0 ? Number(audioStream.bit_rate) : null,
+          firstSample: Math.round(((Number(audioStream.start_time) || start) - start) * sampleRate),
           ...audioGrid(audioTimes, start, sampleRate),
         }
       : null;
