@@ -61,6 +61,11 @@ export function planSmartCut(
     return { ok: false, reason: 'open GOPs (frames reference the previous keyframe interval)' };
   if (video.keyframes.length === 0 || video.frames.length === 0)
     return { ok: false, reason: 'no keyframes found' };
+  // Matroska written by ffmpeg (and OBS) starts the picture 21 ms late, behind the audio's
+  // priming; the split and join assume it starts with the file, and lost sync on such files.
+  const first = video.frames[0] ?? 0;
+  if (first > 0.001)
+    return { ok: false, reason: `the picture starts ${first.toFixed(3)} s after the file's start` };
   const streamTypes = media.streams.filter((s) => s.type === 'video' || s.type === 'audio');
   if (streamTypes.filter((s) => s.type === 'video').length > 1)
     return { ok: false, reason: 'more than one video stream' };
@@ -134,7 +139,9 @@ export async function runSmartCut(
     // 1. Split the source's video at the copy boundaries, without decoding; the header frame; the
     // audio packets as ADTS (a stream of self-delimiting frames that can be counted and copied).
     const cuts = [...new Set(plan.pieces.filter((p) => p.kind === 'copy').flatMap((p) => [p.start, p.end]))]
-      .filter((t) => t > 0 && t < total)
+      // No split at the first frame: in a file whose picture starts late (Matroska from OBS: the
+      // audio's priming moves the video to 21 ms) that would make an empty first segment.
+      .filter((t) => t > (video.frames[0] ?? 0) + margin && t < total)
       .sort((a, b) => a - b);
     const copies = plan.pieces.some((p) => p.kind === 'copy');
     // The track header must be the source's (the copied pieces need its parameter sets): a first

@@ -88,6 +88,22 @@ test(`smart cut: A/V stay together within half an AAC frame on both sides of eac
   );
 });
 
+test('Matroska whose picture starts after the file (as ffmpeg and OBS write it) is not smart-cut: the full re-encode keeps A/V together', async (t) => {
+  const dir = await tempDir(t);
+  const input = await makeMarkerClip(path.join(dir, 'markers.mkv'));
+  const media = await probeMedia(input, limits);
+  const edit = await makeEdit(input, dir, media, MARKER_SILENCES, { padSeconds: 0.05 }, limits);
+  assert.equal(edit.edit_mode, 'reencode');
+  assert.match(edit.edit_fallback_reason ?? '', /picture starts 0\.02\d s after/);
+  const output = path.join(dir, 'edited.mp4');
+  const [flashes, beeps] = await Promise.all([flashTimes(output), beepTimes(output)]);
+  assert.equal(flashes.length, MARKERS.length, `flashes at ${flashes.join(', ')}`);
+  flashes.forEach((flash, i) => {
+    const beep = beeps[i] ?? NaN;
+    assert.ok(Math.abs(flash - beep) <= FRAME + 0.002, `marker ${i}: flash ${flash} s, beep ${beep} s`);
+  });
+});
+
 test('a source the smart cut cannot match (MPEG-4 Part 2 video) falls back to a full re-encode and says why', async (t) => {
   const dir = await tempDir(t);
   const input = path.join(dir, 'old.mkv');
