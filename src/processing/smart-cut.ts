@@ -61,7 +61,7 @@ export function planSmartCut(
     return { ok: false, reason: 'open GOPs (frames reference the previous keyframe interval)' };
   if (video.keyframes.length === 0 || video.frames.length === 0)
     return { ok: false, reason: 'no keyframes found' };
-  // Matroska written by ffmpeg (and OBS) starts the picture 21 ms late, behind the audio's
+  // Matroska written by ffmpeg (OBS muxes with it too) starts the picture 21 ms late, behind the audio's
   // priming; the split and join assume it starts with the file, and lost sync on such files.
   const first = video.frames[0] ?? 0;
   if (first > 0.001)

@@ -88,7 +88,7 @@ test(`smart cut: A/V stay together within half an AAC frame on both sides of eac
   );
 });
 
-test('Matroska whose picture starts after the file (as ffmpeg and OBS write it) is not smart-cut: the full re-encode keeps A/V together', async (t) => {
+test('Matroska whose picture starts after the file (as ffmpeg writes it) is not smart-cut: the full re-encode keeps A/V together', async (t) => {
   const dir = await tempDir(t);
   const input = await makeMarkerClip(path.join(dir, 'markers.mkv'));
   const media = await probeMedia(input, limits);
