@@ -46,7 +46,8 @@ export class RecordingPartsDesk {
   constructor(
     private readonly repo: UploadTaskRepository,
     private readonly parts: UploadPartRepository,
-    private readonly options: { targetUrl: string; targetProtocol: 'auto' | 'tus' | 'multipart' },
+    /** What a new task records as its target (`recordedTarget`: the server, or the bucket). */
+    private readonly options: { targetUrl: string; targetProtocol: string },
   ) {}
 
   open(options: OpenRecordingOptions): UploadTaskRecord {

@@ -1,5 +1,6 @@
 import { formatBytes } from '../config/index.js';
 import type { UploadTaskRecord } from '../store/index.js';
+import { targetView } from './s3-task-target.js';
 import { isUploadState } from './upload-state-machine.js';
 import type { UploadTask, UploadVerification } from './upload-types.js';
 
@@ -28,10 +29,7 @@ export function toTask(record: UploadTaskRecord): UploadTask {
         ? record.verifiedBy
         : null,
     protocol,
-    target:
-      record.targetUrl === null
-        ? null
-        : { url: record.targetUrl, protocol: protocolSetting(record.targetProtocol) },
+    target: targetView(record),
     remoteUrl: record.remoteUrl,
     lastError:
       record.lastErrorCode === null
@@ -42,10 +40,6 @@ export function toTask(record: UploadTaskRecord): UploadTask {
     updatedAt: record.updatedAt,
     completedAt: record.completedAt,
   };
-}
-
-function protocolSetting(value: string | null): 'auto' | 'tus' | 'multipart' {
-  return value === 'tus' || value === 'multipart' ? value : 'auto';
 }
 
 /** A duration for history lines: "1.5 s", "42 s". */

@@ -13,6 +13,7 @@ import { RecordingPartsDesk, withParts, type OpenRecordingOptions } from './reco
 import { TargetClients } from './target-clients.js';
 import { RateLimiter } from './rate-limiter.js';
 import { S3Target } from './s3-target.js';
+import { recordedTarget } from './s3-task-target.js';
 import { statUploadable } from './file-checks.js';
 import { fetchRemoteStatus } from './server-api.js';
 import { newQueuedTask } from './new-task.js';
@@ -20,7 +21,7 @@ import { TaskMoves } from './task-moves.js';
 import { toTask } from './task-view.js';
 import { transportFor } from './transports.js';
 import { AttemptPipeline } from './upload-attempt.js';
-import { DEFAULT_LEASE_MS } from './upload-settings.js';
+import { DEFAULT_LEASE_MS, NO_SERVER_URL } from './upload-settings.js';
 import { UploadScheduler } from './upload-scheduler.js';
 import { FINISHED_STATES, canMove, isFinished, isUploadState } from './upload-state-machine.js';
 import type {
@@ -116,10 +117,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     super();
     this.repo = new UploadTaskRepository(options.db);
     this.parts = new UploadPartRepository(options.db);
-    this.desk = new RecordingPartsDesk(this.repo, this.parts, {
-      targetUrl: options.settings.apiUrl,
-      targetProtocol: options.settings.protocol,
-    });
+    this.desk = new RecordingPartsDesk(this.repo, this.parts, recordedTarget(options.settings));
     this.settings = options.settings;
     this.logger = (options.logger ?? silentLogger()).child({ part: 'uploads' });
     this.targets = new TargetClients(options.settings);
@@ -142,9 +140,20 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
               limiter,
             },
             this.logger,
+            // After each completed upload, the processing server (when there is one) is asked
+            // to process the object (POST /process-object); the task's history shows how it went.
+            options.settings.apiUrl === NO_SERVER_URL
+              ? undefined
+              : {
+                  http: this.targets.own,
+                  serverUrl: options.settings.apiUrl,
+                  settings: options.settings,
+                  note: (taskId, message) => this.moves.note(taskId, message),
+                },
           );
     this.moves = new TaskMoves(this.repo, this.logger, (view) => {
       const task = this.withObject(view);
+      this.s3?.afterMove(task);
       this.emit('state', task);
       if (isFinished(task.state)) this.settle(task);
     });
@@ -172,6 +181,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   start(): void {
     if (this.closed) return;
     this.scheduler.start();
+    this.s3?.start();
   }
 
   /** Stops the workers; running uploads are interrupted and stay resumable for the next start. */
@@ -244,8 +254,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
           sessionName: options.sessionName ?? null,
           recordingId: options.recordingId ?? null,
           autoProcess: options.autoProcess ?? true,
-          targetUrl: this.settings.apiUrl,
-          targetProtocol: this.settings.protocol,
+          ...recordedTarget(this.settings),
           knownComplete: options.knownComplete === true,
         },
         now,
@@ -264,11 +273,12 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     return record ? this.withObject(toTask(record)) : undefined;
   }
 
-  /** An S3 task's object (bucket, key, ETag, manifest) once completed; a recording's parts. */
+  /**
+   * An S3 task's state in the bucket, and its object (bucket, key, ETag, manifest) once
+   * completed; a recording's parts.
+   */
   private withObject(task: UploadTask): UploadTask {
-    const object =
-      task.protocol === 's3' && task.state === 'completed' ? this.s3?.storedObject(task.id) : undefined;
-    return withParts(this.parts, object ? { ...task, object } : task);
+    return withParts(this.parts, this.s3 ? this.s3.decorate(task) : task);
   }
 
   /**

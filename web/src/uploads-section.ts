@@ -7,6 +7,7 @@ import { api, messageOf } from './api.js';
 import type { ProcessingView, UploadView } from './api-types.js';
 import { $, el, placeInOrder, setText } from './dom.js';
 import { formatBytes, formatDateTime, formatDuration } from './format.js';
+import { s3Detail } from './s3-detail.js';
 import { renderMedia } from './task-media.js';
 
 const ACTIVE = ['queued', 'uploading', 'retry_wait', 'validating', 'compressing'];
@@ -101,6 +102,7 @@ function partsOf(u: UploadView): string {
 }
 
 function detailOf(u: UploadView, percent: number): string {
+  if (u.s3) return s3Detail(u, u.s3, percent);
   const where = `${partsOf(u)}${u.target_url ? ` · to ${u.target_url}` : ''}`;
   if (u.state === 'completed' && u.parts?.mode === 'parts') {
     const each =
