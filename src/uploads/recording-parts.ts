@@ -137,6 +137,19 @@ export class RecordingPartsDesk {
     });
   }
 
+  /**
+   * Cancel: the tus upload of the part being sent (if any), forgotten here so a Retry starts
+   * that part afresh; the caller deletes it on the server. Null when there is none.
+   */
+  takePartial(taskId: string): string | null {
+    const part = this.parts
+      .parts(taskId)
+      .find((p) => p.state === 'uploading' && p.protocol === 'tus' && p.remoteUrl !== null);
+    if (!part?.remoteUrl) return null;
+    this.parts.updatePart(taskId, part.index, { state: 'pending', remoteUrl: null });
+    return part.remoteUrl;
+  }
+
   private requireOpen(taskId: string, completedToo = false): UploadTaskRecord {
     const record = this.repo.get(taskId);
     if (!record || !this.parts.recording(taskId)) {

@@ -57,7 +57,8 @@ export function confirmationText(task: Pick<UploadTask, 'sha256' | 'verifiedBy' 
     // The server checked each part's digest and joined them itself: say that, not a whole-file digest.
     const each =
       task.verifiedBy === 'sha256' ? 'each sha256 confirmed by the server' : 'accepted by the server';
-    return `${parts.uploaded} parts, ${each}, joined there`;
+    const n = parts.uploaded;
+    return `${n} part${n === 1 ? '' : 's'} joined on the server, ${each}`;
   }
   return verificationText(task.verifiedBy, task.sha256);
 }

@@ -347,7 +347,13 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     const run = this.scheduler.runningAttempt(taskId);
     if (run) this.scheduler.stop(run, 'cancel');
     this.scheduler.unschedule(taskId);
-    const partial = task.remoteUrl !== null && task.protocol === 'tus' ? task.remoteUrl : null;
+    // A recording sent in parts: the part on its way has the partial upload.
+    const partial =
+      task.remoteUrl !== null && task.protocol === 'tus'
+        ? task.remoteUrl
+        : task.parts
+          ? this.desk.takePartial(taskId)
+          : null;
     // The partial upload is deleted on the server, and forgotten here in the same write, so
     // a Retry says it starts a new upload instead of "the server dropped the partial upload".
     const cancelled = this.moves.move(
@@ -356,7 +362,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       partial === null
         ? 'cancelled by user'
         : 'cancelled by user; its partial upload is deleted from the server',
-      partial === null ? { nextAttemptAt: null } : { nextAttemptAt: null, remoteUrl: null },
+      partial === null || task.parts ? { nextAttemptAt: null } : { nextAttemptAt: null, remoteUrl: null },
     );
     if (partial !== null) {
       const url = partial;

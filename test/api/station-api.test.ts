@@ -7,7 +7,9 @@ import { call, eventually, startStation } from '../helpers/station.js';
 type Json = Record<string, unknown>;
 
 test('records, stops, lists, serves and auto-uploads a recording through the REST API', async (t) => {
-  const { url, server } = await startStation(t);
+  // One file after Stop (RECORDING_SEGMENT_SECONDS=0): this test checks the whole file's digest end to end;
+  // recordings sent in parts are tested in test/uploads/recording-parts*.test.ts.
+  const { url, server } = await startStation(t, { RECORDING_SEGMENT_SECONDS: '0' });
 
   const status = await call(`${url}/api/status`);
   assert.equal(status.status, 200);

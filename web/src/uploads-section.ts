@@ -105,9 +105,11 @@ function detailOf(u: UploadView, percent: number): string {
   if (u.s3) return s3Detail(u, u.s3, percent);
   const where = `${partsOf(u)}${u.target_url ? ` · to ${u.target_url}` : ''}`;
   if (u.state === 'completed' && u.parts?.mode === 'parts') {
+    const to = u.target_url ? ` · to ${u.target_url}` : '';
+    const n = u.parts.uploaded;
     const each =
       u.verified_by === 'sha256' ? 'each sha256 confirmed by the server' : 'accepted by the server';
-    return `${formatBytes(u.size)} · ${u.parts.uploaded} parts, ${each}, joined there`;
+    return `${formatBytes(u.size)} · ${n} part${n === 1 ? '' : 's'} joined on the server, ${each}${to}`;
   }
   if (u.state === 'completed') {
     // Say what the server confirmed, no more: a digest only when it reported the same one.
