@@ -53,11 +53,14 @@ async function record(
   await manager.start();
   await manager.startRecording(`bench ${segmentSeconds}`);
   await sleep(seconds * 1000);
+  const id = manager.getRecording(manager.status().recordingId ?? '')?.uploadTaskId;
+  // What was still to send when Stop was pressed (the part open then is not counted yet).
+  const atStop = id && uploads ? uploads.get(id)?.parts : undefined;
   const stopAt = performance.now();
   const stopped = await manager.stopRecording();
   const finalizedAt = performance.now();
   await manager.close();
-  return { stopped, stopAt, finalizeSeconds: (finalizedAt - stopAt) / 1000 };
+  return { stopped, stopAt, atStop, finalizeSeconds: (finalizedAt - stopAt) / 1000 };
 }
 
 async function main(): Promise<void> {
@@ -106,11 +109,16 @@ async function main(): Promise<void> {
     oneDb.close();
     const oneSeconds = run.finalizeSeconds + sendSeconds;
 
-    const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+    const mb = (n: number): string => `${(n / 1e6).toFixed(2)} MB`;
+    const kb = (n: number): string => `${(n / 1e3).toFixed(1)} kB`;
     console.log(
       `recording: ${SECONDS} s of testsrc in ${SEGMENT}-s parts (${task.parts?.total ?? '?'} parts), ${mb(size)}`,
     );
-    console.log(`bitrate ${mb(bitrate)}/s, VULTR_UPLOAD_MAX_RATE ${mb(rate)}/s (1.5×)`);
+    console.log(`bitrate ${kb(bitrate)}/s (6-s calibration), VULTR_UPLOAD_MAX_RATE ${kb(rate)}/s (1.5×)`);
+    const w = run.atStop;
+    console.log(
+      `at Stop: ${w?.uploaded ?? 0} parts on the server, ${w?.waiting ?? 0} closed and waiting (${kb(w?.waitingBytes ?? 0)}), plus the part still open`,
+    );
     console.log(
       `local finalisation after Stop (join, probe, hash, thumbnail): ${run.finalizeSeconds.toFixed(2)} s`,
     );

@@ -71,6 +71,10 @@ test('the station SIGKILLed mid-recording: the parts on the server stay, after t
     'two parts on the server while recording',
   );
   const taskId = before.task_id;
+  // `streamai status` (to the live station) shows the parts while it records.
+  const status = spawnStreamai(t, ['status'], env, dir);
+  await status.exited;
+  assert.match(status.stdout, /parts? on the server so far/, status.stdout + status.stderr);
   await kill(current, 'SIGKILL');
   figures.faults += 1;
   const atKill = await ingestStatus(ingest.url, taskId);
@@ -120,6 +124,9 @@ test('the station SIGKILLed mid-recording: the parts on the server stay, after t
     'one task for the recording',
   );
   await kill(current, 'SIGTERM');
+  const listing = spawnStreamai(t, ['uploads'], env, dir);
+  await listing.exited;
+  assert.match(listing.stdout, new RegExp(`${expected} of ${expected} parts on the server`), listing.stdout);
 
   // Parts the server had before the kill were not sent again: each "on the server" once.
   const db = new Database(path.join(dir, 'data', 'streamai.db'), { readonly: true });
