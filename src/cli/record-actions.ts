@@ -192,6 +192,21 @@ export async function recordAction(
       manager.on('upload-progress', onProgress);
       final = (await untilUploadFinished(manager, final.id, stopWaiting.signal)) ?? final;
       manager.off('upload-progress', onProgress);
+      // Sent in parts while recording, the upload may have finished before this wait began.
+      const task = final.uploadTaskId ? uploads.get(final.uploadTaskId) : undefined;
+      if (task?.state === 'completed') {
+        view.update({
+          recordingId: final.id,
+          sessionId: final.sessionId,
+          taskId: task.id,
+          state: task.state,
+          bytesSent: task.size,
+          totalBytes: task.size,
+          rateBytesPerSecond: null,
+          etaSeconds: null,
+          error: null,
+        });
+      }
       view.stop();
       if (interrupted)
         note('interrupted: the upload is kept and resumes with the next `streamai upload` or station start');

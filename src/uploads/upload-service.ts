@@ -314,12 +314,13 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     this.wake(taskId);
   }
 
-  /** Emits the task's view and has it run (again, once the running attempt ended). */
+  /**
+   * Has the task run (again, once the running attempt ended). No `state` event: the state did
+   * not change (listeners count moves, e.g. retries in the metrics); the parts show in the view.
+   */
   private wake(taskId: string): void {
     const task = this.get(taskId);
-    if (!task) return;
-    this.emit('state', task);
-    this.scheduler.schedule(task);
+    if (task) this.scheduler.schedule(task);
   }
 
   /** Most recent first. */

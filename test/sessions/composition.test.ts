@@ -52,6 +52,7 @@ test('read-only commands get the catalogs and no upload service, recorder or man
     unfinished: 0,
     uploadsPending: 1,
     uploadsFailed: 0,
+    uploadsInParts: [],
     lastRecording: null,
   });
 });
