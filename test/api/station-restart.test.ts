@@ -29,6 +29,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
       VULTR_UPLOAD_PROTOCOL: 'tus',
       VULTR_AUTO_UPLOAD: 'true',
       LOG_LEVEL: 'info',
+      // One file after Stop: this test compares the server's copy with the local file byte for
+      // byte; recordings sent in parts are killed and resumed in test/faults/station-kill-recording.
+      RECORDING_SEGMENT_SECONDS: '0',
     });
     const url = `http://127.0.0.1:${port}`;
     let station = await startServeProcess(t, env);
