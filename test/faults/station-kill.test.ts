@@ -49,6 +49,9 @@ test(`the station SIGKILLed / SIGTERMed ${KILLS} times mid-upload resumes the up
     VULTR_UPLOAD_CHUNK_SIZE: '65536',
     VULTR_UPLOAD_STALL_TIMEOUT: '5',
     VULTR_UPLOAD_RETRIES: '50',
+    // One file after Stop: this scenario checks the whole recording's digest and byte count on
+    // the server; the same kills during a recording sent in parts: station-kill-recording.
+    RECORDING_SEGMENT_SECONDS: '0',
   };
 
   const station = `http://127.0.0.1:${port}`;
