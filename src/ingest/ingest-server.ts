@@ -16,6 +16,8 @@ import {
   type IngestStorage,
   type IngestStorageSettings,
 } from './storage/index.js';
+import type { MetadataValue } from '@tus/s3-store';
+import type { TusSharing } from '../cluster/index.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
 
 /** Everything an ingest server needs; `ingestOptionsFromConfig` builds it from the configuration. */
@@ -57,6 +59,8 @@ export class IngestServer {
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
+  /** DATABASE_URL: the tus lock and upload metadata every node shares (src/cluster). */
+  private sharing: TusSharing<MetadataValue> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -68,7 +72,20 @@ export class IngestServer {
     const dataDir = path.resolve(options.dataDir);
     try {
       const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
-      const storage = (this.storage = await createIngestStorage(dataDir, options.storage));
+      // Several nodes share DATABASE_URL: tus locks and upload metadata live there too. Loaded
+      // only then (src/cluster brings BullMQ's module graph with it).
+      const sharing = (this.sharing = options.databaseUrl
+        ? (await import('../cluster/index.js')).tusSharing<MetadataValue>({
+            databaseUrl: options.databaseUrl,
+          })
+        : undefined);
+      // Entries of uploads abandoned past their expiry (the bucket's .info still has them).
+      void sharing?.prune(options.tusExpirationMs).catch(() => undefined);
+      const settings = options.storage ?? { kind: 'fs' };
+      const storage = (this.storage = await createIngestStorage(
+        dataDir,
+        sharing?.cache && !settings.tusCache ? { ...settings, tusCache: sharing.cache } : settings,
+      ));
       const runHooks = storageRunHooks(storage, state.tasks);
       this.processor = options.createProcessor?.({ state, dataDir, logger, runHooks });
       const service = (this.service = new IngestService({
@@ -90,7 +107,7 @@ export class IngestServer {
         processor: this.processor,
         apiKeys: options.apiKeys,
         tusExpirationMs: options.tusExpirationMs,
-        tusLocker: options.tusLocker,
+        tusLocker: options.tusLocker ?? sharing?.locker,
         tls,
         loopbackOnly: isLoopbackBind(options.host),
         corsOrigins: options.corsOrigins ?? [],
@@ -160,6 +177,8 @@ export class IngestServer {
     // Last: a run finishing while the processor closes still stores its outputs.
     await this.storage?.close();
     this.storage = undefined;
+    await this.sharing?.close();
+    this.sharing = undefined;
     const state = this.state;
     this.state = undefined;
     await state?.close();

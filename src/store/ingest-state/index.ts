@@ -8,3 +8,4 @@ export {
   openSqliteIngestState,
 } from './sqlite-ingest-state.js';
 export { openIngestState, type OpenIngestStateOptions } from './open-ingest-state.js';
+export { openPgIngestState, redactedUrl, type PgIngestStateOptions } from './pg-ingest-state.js';

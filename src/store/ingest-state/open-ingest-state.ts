@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AppError } from '../../errors/index.js';
+import { openPgIngestState } from './pg-ingest-state.js';
 import { openSqliteIngestState } from './sqlite-ingest-state.js';
 import type { IngestState } from './types.js';
 
@@ -12,5 +12,5 @@ export interface OpenIngestStateOptions {
 /** Opens the ingest state where the configuration says: PostgreSQL when DATABASE_URL is set, else SQLite. */
 export async function openIngestState(options: OpenIngestStateOptions): Promise<IngestState> {
   if (options.databaseUrl === undefined) return openSqliteIngestState(path.resolve(options.dataDir));
-  throw new AppError('CONFIG_INVALID', 'DATABASE_URL: the ingest state on PostgreSQL is not built yet');
+  return openPgIngestState(options.databaseUrl);
 }
