@@ -24,6 +24,24 @@ export interface ChunkChecksum {
   digest: Buffer;
 }
 
+/**
+ * Of the uploads `ids`, those not completed whose every byte is stored (offset = length): a
+ * server killed after the last byte and before completion (both stores recover them at start-up).
+ */
+export async function fullUploadsAmong(
+  ids: readonly string[],
+  completed: CompletedUploadLookup,
+  getUpload: (id: string) => Promise<Upload>,
+): Promise<Upload[]> {
+  const full: Upload[] = [];
+  for (const id of ids) {
+    if (await completed(id)) continue;
+    const upload = await getUpload(id).catch(() => undefined);
+    if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
+  }
+  return full;
+}
+
 interface HashState {
   /** Bytes of the file already fed into `hash`. */
   offset: number;
@@ -160,13 +178,7 @@ export class HashingFileStore extends FileStore {
    * writing the last byte and before completion moved them out (or completion failed).
    */
   async fullUploads(): Promise<Upload[]> {
-    const full: Upload[] = [];
-    for (const id of await this.recordIds()) {
-      if (await this.completed(id)) continue;
-      const upload = await super.getUpload(id).catch(() => undefined);
-      if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
-    }
-    return full;
+    return fullUploadsAmong(await this.recordIds(), this.completed, (id) => super.getUpload(id));
   }
 
   /** The ids of every upload record (`<id>.json`) in the store's folder. */

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Locker } from '@tus/server';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
@@ -9,6 +10,14 @@ import { openIngestState, type IngestState } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
+import {
+  createIngestStorage,
+  storageRunHooks,
+  type IngestStorage,
+  type IngestStorageSettings,
+} from './storage/index.js';
+import type { MetadataValue } from '@tus/s3-store';
+import type { TusSharing } from '../cluster/index.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
 
 /** Everything an ingest server needs; `ingestOptionsFromConfig` builds it from the configuration. */
@@ -31,6 +40,10 @@ export interface IngestServerOptions {
   createProcessor?: CreateProcessor;
   /** INGEST_WEBHOOK_URL & co. (src/notify); undefined: no events sent. */
   notify?: NotifyTargets | undefined;
+  /** INGEST_STORAGE and the S3_* bucket; absent: the data dir (fs). */
+  storage?: IngestStorageSettings | undefined;
+  /** The tus upload locker (several nodes: src/cluster's advisory locker); absent: in memory. */
+  tusLocker?: Locker | undefined;
 }
 
 /**
@@ -41,10 +54,13 @@ export class IngestServer {
   private app: FastifyInstance | undefined;
   private state: IngestState | undefined;
   private processor: UploadProcessor | undefined;
+  private storage: IngestStorage | undefined;
   private service: IngestService | undefined;
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
+  /** DATABASE_URL: the tus lock and upload metadata every node shares (src/cluster). */
+  private sharing: TusSharing<MetadataValue> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -56,7 +72,22 @@ export class IngestServer {
     const dataDir = path.resolve(options.dataDir);
     try {
       const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
-      this.processor = options.createProcessor?.({ state, dataDir, logger });
+      // Several nodes share DATABASE_URL: tus locks and upload metadata live there too. Loaded
+      // only then (src/cluster brings BullMQ's module graph with it).
+      const sharing = (this.sharing = options.databaseUrl
+        ? (await import('../cluster/index.js')).tusSharing<MetadataValue>({
+            databaseUrl: options.databaseUrl,
+          })
+        : undefined);
+      // Entries of uploads abandoned past their expiry (the bucket's .info still has them).
+      void sharing?.prune(options.tusExpirationMs).catch(() => undefined);
+      const settings = options.storage ?? { kind: 'fs' };
+      const storage = (this.storage = await createIngestStorage(
+        dataDir,
+        sharing?.cache && !settings.tusCache ? { ...settings, tusCache: sharing.cache } : settings,
+      ));
+      const runHooks = storageRunHooks(storage, state.tasks);
+      this.processor = options.createProcessor?.({ state, dataDir, logger, runHooks });
       const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
@@ -65,6 +96,7 @@ export class IngestServer {
         lockTask: (taskId, work) => state.lockTask(taskId, work),
         logger,
         processor: this.processor,
+        storage,
       }));
       await service.prepare();
       const tls =
@@ -76,6 +108,7 @@ export class IngestServer {
         processor: this.processor,
         apiKeys: options.apiKeys,
         tusExpirationMs: options.tusExpirationMs,
+        tusLocker: options.tusLocker ?? sharing?.locker,
         tls,
         loopbackOnly: isLoopbackBind(options.host),
         corsOrigins: options.corsOrigins ?? [],
@@ -142,6 +175,11 @@ export class IngestServer {
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
+    // Last: a run finishing while the processor closes still stores its outputs.
+    await this.storage?.close();
+    this.storage = undefined;
+    await this.sharing?.close();
+    this.sharing = undefined;
     const state = this.state;
     this.state = undefined;
     await state?.close();
@@ -164,6 +202,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     tusExpirationMs: ingest.tusExpirationMs,
     notify: notifyTargets(config, 'ingest'),
     corsOrigins: ingest.corsOrigins,
+    storage: { kind: config.storage.ingestStorage, s3: config.storage.s3 },
     ...(logger ? { logger } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../logging/index.js';
 import type { IngestProtocol, IngestTask, IngestTaskStore } from '../store/index.js';
 import { joinParts } from './recording-join.js';
 import type { SegmentDeclaration } from './recording-parts.js';
+import type { IngestStorage } from './storage/index.js';
 
 /** What a part upload says about its recording's task besides the segment. */
 export interface RecordingFacts {
@@ -43,8 +44,8 @@ export class RecordingAssembler {
   constructor(
     private readonly options: {
       tasks: IngestTaskStore;
-      dataDir: string;
-      partsDir: string;
+      /** Where the parts are (s3: fetched into a scratch folder to be joined). */
+      storage: IngestStorage;
       incomingDir: string;
       logger: Logger;
       /** Runs `work` under the task's lock (the service's, shared with completion). */
@@ -130,31 +131,46 @@ export class RecordingAssembler {
 
   private async joinIfComplete(taskId: string): Promise<void> {
     await this.options.locked(taskId, async () => {
-      const { tasks, logger } = this.options;
+      const { tasks } = this.options;
       const task = await tasks.get(taskId);
       if (task?.state !== 'receiving' || task.uploadRef !== 'parts' || task.partsExpected === null) return;
       const expected = task.partsExpected;
       const parts = (await tasks.listParts(taskId)).filter((p) => p.state === 'received' && p.filePath);
-      const files: string[] = [];
+      const stored: string[] = [];
       for (let index = 0; index < expected; index++) {
         const part = parts.find((p) => p.partIndex === index);
         if (!part?.filePath) return; // not all there yet
-        files.push(path.join(this.options.dataDir, part.filePath));
+        stored.push(part.filePath);
       }
-      await mkdir(this.options.incomingDir, { recursive: true });
-      const token = randomBytes(8).toString('hex');
-      const tempPath = path.join(this.options.incomingDir, `${token}-${task.fileName}`);
-      const listPath = path.join(this.options.incomingDir, `${token}.ffconcat`);
+      const { storage } = this.options;
+      const files: string[] = [];
       try {
-        const measured = await joinParts(files, tempPath, listPath);
-        await this.options.storeJoined(task, tempPath);
-        logger.info({ taskId, parts: expected, ...measured }, 'recording parts joined');
+        for (const relPath of stored) files.push(await storage.fetchInput(taskId, relPath));
+        await this.join(task, files);
       } finally {
-        await rm(tempPath, { force: true });
-        await rm(listPath, { force: true });
+        await storage.releaseInputs(files);
       }
       // The joined file is verified and in place: the parts' bytes are no longer needed.
-      for (const file of files) await rm(path.dirname(file), { recursive: true, force: true });
+      for (const relPath of stored) await storage.removeRecording(relPath);
     });
+  }
+
+  /** Joins the local part files into a temporary file, checks it, and hands it to `storeJoined`. */
+  private async join(task: IngestTask, files: string[]): Promise<void> {
+    await mkdir(this.options.incomingDir, { recursive: true });
+    const token = randomBytes(8).toString('hex');
+    const tempPath = path.join(this.options.incomingDir, `${token}-${task.fileName}`);
+    const listPath = path.join(this.options.incomingDir, `${token}.ffconcat`);
+    try {
+      const measured = await joinParts(files, tempPath, listPath);
+      await this.options.storeJoined(task, tempPath);
+      this.options.logger.info(
+        { taskId: task.taskId, parts: files.length, ...measured },
+        'recording parts joined',
+      );
+    } finally {
+      await rm(tempPath, { force: true });
+      await rm(listPath, { force: true });
+    }
   }
 }

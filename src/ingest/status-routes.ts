@@ -1,5 +1,3 @@
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../errors/index.js';
 import type { IngestTask } from '../store/index.js';
@@ -39,11 +37,7 @@ function listItem(view: Record<string, unknown>, task: IngestTask): Record<strin
 export const statusRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, ctx) => {
   async function receivedBytes(task: IngestTask): Promise<number | undefined> {
     if (task.state !== 'receiving' || task.protocol !== 'tus') return undefined;
-    const file = path.join(ctx.service.paths.tusDir, task.uploadRef);
-    return stat(file).then(
-      (s) => s.size,
-      () => undefined,
-    );
+    return ctx.service.tusReceivedBytes(task.uploadRef);
   }
 
   app.get<{ Params: { task_id: string } }>('/status/:task_id', async (request) => {
