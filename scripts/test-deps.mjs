@@ -23,6 +23,8 @@ export const REQUIRED = [
   { pkg: 'postgresql', file: '/usr/lib/postgresql/*/bin/initdb' },
   { pkg: 'redis-server', file: '/usr/bin/redis-server' },
   { pkg: 'nginx-light', file: '/usr/sbin/nginx' },
+  // systemd-analyze verify checks the shipped units (test/cluster/deploy-files.test.ts).
+  { pkg: 'systemd', file: '/usr/bin/systemd-analyze' },
   { pkg: 'pocketsphinx', file: '/usr/bin/pocketsphinx_continuous' },
   { pkg: 'pocketsphinx-en-us', file: '/usr/share/pocketsphinx/model/en-us/en-us' },
   { pkg: 'espeak-ng', file: '/usr/bin/espeak-ng' },

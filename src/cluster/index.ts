@@ -1,5 +1,7 @@
-/** What several ingest nodes and workers share: cross-node locks (and, later, the job queue). */
+/** What several ingest nodes and workers share: cross-node locks, the tus metadata cache, the job queue. */
 export { PgAdvisoryLocker, type PgAdvisoryLockerOptions } from './pg-advisory-locker.js';
+export { PgKvStore, type PgKvStoreOptions } from './pg-kv-store.js';
+export { tusSharing, type TusSharing, type TusSharingOptions } from './tus-sharing.js';
 export {
   ProcessingQueue,
   PROCESSING_QUEUE_NAME,

@@ -30,43 +30,63 @@ export interface PgAdvisoryLockerOptions {
  * @tus/server's MemoryLocker does within one process.
  */
 export class PgAdvisoryLocker implements Locker {
-  private readonly client: pg.Client;
+  private readonly connectionString: string;
   private readonly timeoutMs: number;
   /** Upload ids this node holds, with the release callback of the request holding each. */
   readonly held = new Map<string, RequestRelease>();
   private readonly released = new EventEmitter();
-  private ready: Promise<void> | undefined;
+  /** The lock session; replaced by a new one on the next statement once it is lost. */
+  private session: { client: pg.Client; ready: Promise<void> } | undefined;
+  private closed = false;
   /** Serialises statements on the one lock connection (pg queues them, this keeps the order explicit). */
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(options: PgAdvisoryLockerOptions) {
-    this.client = new pg.Client({ connectionString: options.connectionString });
+    this.connectionString = options.connectionString;
     this.timeoutMs = options.acquireLockTimeoutMs ?? 30_000;
     this.released.setMaxListeners(0);
-    // A lost lock session means PostgreSQL already released this node's locks; the next
-    // statement fails and the request answers an error instead of the process crashing.
-    this.client.on('error', () => this.held.clear());
   }
 
-  /** Connects the lock session and starts listening for release requests. Idempotent. */
+  /** Connects the lock session (if none) and listens for release requests. Idempotent. */
   start(): Promise<void> {
-    this.ready ??= (async () => {
-      await this.client.connect();
-      this.client.on('notification', (message) => {
-        if (message.channel !== RELEASE_CHANNEL || message.payload === undefined) return;
-        const release = this.held.get(message.payload);
-        if (release) void Promise.resolve(release()).catch(() => undefined);
-      });
-      await this.client.query(`LISTEN ${RELEASE_CHANNEL}`);
+    if (this.closed) return Promise.reject(new Error('the tus lock session is closed'));
+    if (this.session) return this.session.ready;
+    const client = new pg.Client({ connectionString: this.connectionString });
+    const lost = (): void => {
+      // PostgreSQL released every lock of the session with it: forget them, and let the next
+      // statement open a new session (the database restarted, a network cut) instead of failing
+      // every upload until the node restarts.
+      if (this.session?.client !== client) return;
+      this.session = undefined;
+      this.held.clear();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (message) => {
+      if (message.channel !== RELEASE_CHANNEL || message.payload === undefined) return;
+      const release = this.held.get(message.payload);
+      if (release) void Promise.resolve(release()).catch(() => undefined);
+    });
+    const ready = (async () => {
+      await client.connect();
+      await client.query(`LISTEN ${RELEASE_CHANNEL}`);
     })();
-    return this.ready;
+    ready.catch(() => {
+      lost();
+      void client.end().catch(() => undefined);
+    });
+    this.session = { client, ready };
+    return ready;
   }
 
   /** Ends the lock session: every lock this node holds is released by PostgreSQL. */
   async close(): Promise<void> {
-    if (this.ready === undefined) return;
-    await this.ready.catch(() => undefined);
-    await this.client.end();
+    this.closed = true;
+    const session = this.session;
+    this.session = undefined;
+    if (session === undefined) return;
+    await session.ready.catch(() => undefined);
+    await session.client.end().catch(() => undefined);
   }
 
   newLock(id: string): Lock {
@@ -75,10 +95,29 @@ export class PgAdvisoryLocker implements Locker {
 
   /** @internal one statement on the lock session, in order. */
   query<T extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<T>> {
-    const run = this.chain.then(async () => {
+    const once = async (): Promise<pg.QueryResult<T>> => {
       await this.start();
-      return await this.client.query<T>(sql, values);
-    });
+      const session = this.session;
+      if (session === undefined) throw new Error('the tus lock session was lost');
+      try {
+        return await session.client.query<T>(sql, values);
+      } catch (error) {
+        // These statements cannot fail on a working session: the session died under it (its
+        // locks are gone with it, whether or not its 'error' event came yet), so it is dropped
+        // and the statement runs once more on a new session, where it means the same.
+        if (this.closed) throw error;
+        if (this.session === session) {
+          this.session = undefined;
+          this.held.clear();
+          void session.client.end().catch(() => undefined);
+        }
+        await this.start();
+        const next = this.session as { client: pg.Client } | undefined;
+        if (next === undefined) throw error;
+        return await next.client.query<T>(sql, values);
+      }
+    };
+    const run = this.chain.then(once);
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -146,7 +185,8 @@ class PgAdvisoryLock implements Lock {
   }
 
   async unlock(): Promise<void> {
-    if (!this.locker.held.has(this.id)) throw new Error('Releasing an unlocked lock!');
+    // Not held: the lock session was lost while the request ran (PostgreSQL released it then).
+    if (!this.locker.held.has(this.id)) return;
     const [k1, k2] = lockKeys(this.id);
     this.locker.held.delete(this.id);
     await this.locker.query('SELECT pg_advisory_unlock($1, $2)', [k1, k2]);

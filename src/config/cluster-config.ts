@@ -20,7 +20,7 @@ export interface QueueConfig {
 
 /** Shared state and dispatch for several ingest nodes and workers (DATABASE_URL, QUEUE_URL). */
 export interface ClusterConfig {
-  /** postgres://… for the ingest server's tasks and jobs (refused until built); undefined: SQLite in INGEST_DATA_DIR. */
+  /** postgres://… for the ingest server's tasks, jobs and webhook queue; undefined: SQLite in INGEST_DATA_DIR. */
   databaseUrl: string | undefined;
   /** undefined: the in-process queue. */
   queue: QueueConfig | undefined;
@@ -45,13 +45,9 @@ function schemeOf(name: string, value: string, allowed: string[]): string {
 /** The scale-out part of the configuration; a URL of the wrong kind is CONFIG_INVALID naming it. */
 export function clusterConfig(e: ParsedEnv): ClusterConfig {
   if (e.DATABASE_URL !== undefined) {
+    // Checked here, so that a typo stops the start with one line; reaching the database is
+    // checked when the ingest state opens (src/store/ingest-state).
     schemeOf('DATABASE_URL', e.DATABASE_URL, ['postgres', 'postgresql']);
-    // Refused rather than ignored: a node that silently kept its state in SQLite would not share
-    // it, and two nodes would each answer for half of the tasks.
-    throw new AppError(
-      'CONFIG_INVALID',
-      'DATABASE_URL: the ingest state on PostgreSQL is not built yet; unset it (the state stays in INGEST_DATA_DIR/ingest.db, which streamai workers on the same volume share)',
-    );
   }
   let queue: QueueConfig | undefined;
   if (e.QUEUE_URL !== undefined) {

@@ -17,6 +17,9 @@ export const ERROR_CODES = {
   SESSION_NOT_FOUND: { http: 404, exit: 66 },
   RECORDING_NOT_FOUND: { http: 404, exit: 66 },
   OUTPUT_NOT_FOUND: { http: 404, exit: 66 },
+  // Ingest server: objects in its bucket (POST /process-object)
+  OBJECT_NOT_FOUND: { http: 404, exit: 66 },
+  OBJECT_KEY_OUTSIDE_PREFIX: { http: 400, exit: 64 },
   // Auth
   UNAUTHORIZED: { http: 401, exit: 77 },
   FORBIDDEN: { http: 403, exit: 77 },

@@ -12,7 +12,7 @@ import { RoomWatch, WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTa
 
 /** What the store needs to know about uploads that were completed and moved out of it. */
 export interface CompletedUploadLookup {
-  (uploadId: string): { size: number } | undefined;
+  (uploadId: string): Promise<{ size: number } | undefined>;
 }
 
 /** Algorithms accepted in `Upload-Checksum` (the tus checksum extension). */
@@ -22,6 +22,24 @@ export const CHUNK_CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'md5'] as const;
 export interface ChunkChecksum {
   algorithm: (typeof CHUNK_CHECKSUM_ALGORITHMS)[number];
   digest: Buffer;
+}
+
+/**
+ * Of the uploads `ids`, those not completed whose every byte is stored (offset = length): a
+ * server killed after the last byte and before completion (both stores recover them at start-up).
+ */
+export async function fullUploadsAmong(
+  ids: readonly string[],
+  completed: CompletedUploadLookup,
+  getUpload: (id: string) => Promise<Upload>,
+): Promise<Upload[]> {
+  const full: Upload[] = [];
+  for (const id of ids) {
+    if (await completed(id)) continue;
+    const upload = await getUpload(id).catch(() => undefined);
+    if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
+  }
+  return full;
 }
 
 interface HashState {
@@ -62,7 +80,7 @@ export class HashingFileStore extends FileStore {
   }
 
   override async getUpload(id: string): Promise<Upload> {
-    const done = this.completed(id);
+    const done = await this.completed(id);
     if (done) return new Upload({ id, size: done.size, offset: done.size });
     return super.getUpload(id);
   }
@@ -72,7 +90,7 @@ export class HashingFileStore extends FileStore {
     id: string,
     offset: number,
   ): Promise<number> {
-    if (this.completed(id)) {
+    if (await this.completed(id)) {
       // Nothing may change a completed upload; an empty PATCH at its end just confirms it.
       readable.resume();
       await finished(readable).catch(() => undefined);
@@ -160,13 +178,7 @@ export class HashingFileStore extends FileStore {
    * writing the last byte and before completion moved them out (or completion failed).
    */
   async fullUploads(): Promise<Upload[]> {
-    const full: Upload[] = [];
-    for (const id of await this.recordIds()) {
-      if (this.completed(id)) continue;
-      const upload = await super.getUpload(id).catch(() => undefined);
-      if (upload?.size !== undefined && upload.offset === upload.size) full.push(upload);
-    }
-    return full;
+    return fullUploadsAmong(await this.recordIds(), this.completed, (id) => super.getUpload(id));
   }
 
   /** The ids of every upload record (`<id>.json`) in the store's folder. */

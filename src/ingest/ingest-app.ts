@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Locker } from '@tus/server';
 import type { Logger } from '../logging/index.js';
 import {
   frameworkErrorOptions,
@@ -12,6 +13,7 @@ import { healthRoutes } from './health-routes.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
 import type { IngestService } from './ingest-service.js';
 import { multipartRoutes } from './multipart-routes.js';
+import { processObjectRoute } from './process-object-route.js';
 import { processingRoutes } from './processing-routes.js';
 import { statusRoutes } from './status-routes.js';
 import { tusRoutes } from './tus-routes.js';
@@ -23,6 +25,8 @@ export interface IngestAppOptions {
   processor: UploadProcessor | undefined;
   apiKeys: readonly string[];
   tusExpirationMs: number;
+  /** Shared upload locker for several nodes; absent: @tus/server's in-memory one. */
+  tusLocker?: Locker | undefined;
   tls?: { certPath: string; keyPath: string } | undefined;
   /** True when bound to loopback only: then only loopback Host names are served (DNS rebinding). */
   loopbackOnly: boolean;
@@ -74,8 +78,9 @@ export async function buildIngestApp(options: IngestAppOptions): Promise<Fastify
   };
   await app.register(healthRoutes, ctx);
   await app.register(multipartRoutes, ctx);
-  await app.register(tusRoutes, { ...ctx, expirationMs: options.tusExpirationMs });
+  await app.register(tusRoutes, { ...ctx, expirationMs: options.tusExpirationMs, locker: options.tusLocker });
   await app.register(statusRoutes, ctx);
   await app.register(processingRoutes, ctx);
+  await app.register(processObjectRoute, ctx);
   return app;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../logging/index.js';
-import type { IngestTaskRepository } from '../store/index.js';
+import type { IngestTaskStore } from '../store/index.js';
 import type { AuthHook, OwnerOf } from './auth-hook.js';
 import type { IngestService } from './ingest-service.js';
 import type { UploadProcessor } from './upload-processor.js';
@@ -12,7 +12,7 @@ import type { UploadProcessor } from './upload-processor.js';
  */
 export interface IngestRouteContext {
   service: IngestService;
-  tasks: IngestTaskRepository;
+  tasks: IngestTaskStore;
   processor: UploadProcessor | undefined;
   auth: AuthHook;
   /** The owner (API key hash) a request speaks for; null without keys. See `assertOwner`. */

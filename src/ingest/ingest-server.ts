@@ -1,14 +1,23 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Locker } from '@tus/server';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import { notifyTargets, startIngestNotifier, webhookRoutes, type NotifyTargets } from '../notify/index.js';
 import { countBytesReceived, createIngestMetrics, metricsRoutes } from '../metrics/index.js';
-import { IngestTaskRepository, ingestMigrations, openDatabase, type Db } from '../store/index.js';
+import { openIngestState, type IngestState } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
+import {
+  createIngestStorage,
+  storageRunHooks,
+  type IngestStorage,
+  type IngestStorageSettings,
+} from './storage/index.js';
+import type { MetadataValue } from '@tus/s3-store';
+import type { TusSharing } from '../cluster/index.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
 
 /** Everything an ingest server needs; `ingestOptionsFromConfig` builds it from the configuration. */
@@ -16,6 +25,8 @@ export interface IngestServerOptions {
   host: string;
   port: number;
   dataDir: string;
+  /** DATABASE_URL: the ingest state on PostgreSQL; absent: SQLite at `<dataDir>/ingest.db`. */
+  databaseUrl?: string | undefined;
   apiKeys: string[];
   maxUploadBytes: number;
   diskReserveBytes: number;
@@ -29,20 +40,27 @@ export interface IngestServerOptions {
   createProcessor?: CreateProcessor;
   /** INGEST_WEBHOOK_URL & co. (src/notify); undefined: no events sent. */
   notify?: NotifyTargets | undefined;
+  /** INGEST_STORAGE and the S3_* bucket; absent: the data dir (fs). */
+  storage?: IngestStorageSettings | undefined;
+  /** The tus upload locker (several nodes: src/cluster's advisory locker); absent: in memory. */
+  tusLocker?: Locker | undefined;
 }
 
 /**
- * The processing server's receiving side: opens `<dataDir>/ingest.db`, serves the HTTP API of
+ * The processing server's receiving side: opens its state (`<dataDir>/ingest.db`, or DATABASE_URL), serves the HTTP API of
  * DESIGN.md (health, multipart upload, tus, status, uploads), and starts the processor if any.
  */
 export class IngestServer {
   private app: FastifyInstance | undefined;
-  private db: Db | undefined;
+  private state: IngestState | undefined;
   private processor: UploadProcessor | undefined;
+  private storage: IngestStorage | undefined;
   private service: IngestService | undefined;
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
+  /** DATABASE_URL: the tus lock and upload metadata every node shares (src/cluster). */
+  private sharing: TusSharing<MetadataValue> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -53,15 +71,31 @@ export class IngestServer {
     const logger = options.logger ?? silentLogger();
     const dataDir = path.resolve(options.dataDir);
     try {
-      this.db = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
-      this.processor = options.createProcessor?.({ db: this.db, dataDir, logger });
+      const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
+      // Several nodes share DATABASE_URL: tus locks and upload metadata live there too. Loaded
+      // only then (src/cluster brings BullMQ's module graph with it).
+      const sharing = (this.sharing = options.databaseUrl
+        ? (await import('../cluster/index.js')).tusSharing<MetadataValue>({
+            databaseUrl: options.databaseUrl,
+          })
+        : undefined);
+      // Entries of uploads abandoned past their expiry (the bucket's .info still has them).
+      void sharing?.prune(options.tusExpirationMs).catch(() => undefined);
+      const settings = options.storage ?? { kind: 'fs' };
+      const storage = (this.storage = await createIngestStorage(
+        dataDir,
+        sharing?.cache && !settings.tusCache ? { ...settings, tusCache: sharing.cache } : settings,
+      ));
+      const runHooks = storageRunHooks(storage, state.tasks);
+      this.processor = options.createProcessor?.({ state, dataDir, logger, runHooks });
       const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
         diskReserveBytes: options.diskReserveBytes,
-        tasks: new IngestTaskRepository(this.db),
+        tasks: state.tasks,
         logger,
         processor: this.processor,
+        storage,
       }));
       await service.prepare();
       const tls =
@@ -73,6 +107,7 @@ export class IngestServer {
         processor: this.processor,
         apiKeys: options.apiKeys,
         tusExpirationMs: options.tusExpirationMs,
+        tusLocker: options.tusLocker ?? sharing?.locker,
         tls,
         loopbackOnly: isLoopbackBind(options.host),
         corsOrigins: options.corsOrigins ?? [],
@@ -80,10 +115,10 @@ export class IngestServer {
       });
       await this.app.register(webhookRoutes('/webhooks/deliveries', () => this.notify?.notifier));
       const webhooks = () => this.notify?.notifier.repository;
-      this.metrics = createIngestMetrics({ db: this.db, dataDir, processor: this.processor, webhooks });
+      this.metrics = createIngestMetrics({ state, dataDir, processor: this.processor, webhooks });
       countBytesReceived(this.app, this.metrics.addReceivedBytes);
       await this.app.register(metricsRoutes(() => this.metrics?.registry));
-      this.processor?.start();
+      await this.processor?.start();
       await this.app.listen({ host: options.host, port: options.port });
       const address = this.app.server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
@@ -92,7 +127,7 @@ export class IngestServer {
       logger.info({ url: this.baseUrl, dataDir }, 'ingest server listening');
       const base = (): string => this.baseUrl;
       this.notify = startIngestNotifier({
-        db: this.db,
+        store: state.webhooks,
         targets: options.notify,
         service,
         processor: this.processor,
@@ -139,8 +174,14 @@ export class IngestServer {
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
-    this.db?.close();
-    this.db = undefined;
+    // Last: a run finishing while the processor closes still stores its outputs.
+    await this.storage?.close();
+    this.storage = undefined;
+    await this.sharing?.close();
+    this.sharing = undefined;
+    const state = this.state;
+    this.state = undefined;
+    await state?.close();
   }
 }
 
@@ -151,6 +192,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     host: ingest.host,
     port: ingest.port,
     dataDir: ingest.dataDir,
+    databaseUrl: config.cluster.databaseUrl,
     apiKeys: ingest.apiKeys,
     maxUploadBytes: ingest.maxUploadBytes,
     diskReserveBytes: ingest.diskReserveBytes,
@@ -159,6 +201,7 @@ export function ingestOptionsFromConfig(config: Config, logger?: Logger): Ingest
     tusExpirationMs: ingest.tusExpirationMs,
     notify: notifyTargets(config, 'ingest'),
     corsOrigins: ingest.corsOrigins,
+    storage: { kind: config.storage.ingestStorage, s3: config.storage.s3 },
     ...(logger ? { logger } : {}),
   };
 }

@@ -1,21 +1,28 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/index.js';
+import type { IngestProtocol, IngestTask, IngestTaskStore } from '../store/index.js';
 import { freeBytes } from './disk-space.js';
 import { RecordingAssembler } from './recording-assembler.js';
 import type { SegmentDeclaration } from './recording-parts.js';
+import {
+  fsIngestStorage,
+  type IngestStorage,
+  type StagedRecording,
+  type TusStorage,
+} from './storage/index.js';
 import { TaskLock } from './task-lock.js';
 import type { UploadProcessor } from './upload-processor.js';
 import { RoomWatch, insufficientStorage } from './write-tap.js';
 
+/** What a body on its way into a bucket holds on local disk at most (a few parts in temporary files). */
+const S3_LOCAL_BYTES = 64 * 1024 * 1024;
+
 /** Where an ingest server keeps things inside its data directory. */
 export interface IngestPaths {
   dataDir: string;
-  /** Multipart bodies being received (temporary names, removed at start-up). */
+  /** Multipart bodies being received (temporary names, removed at start-up; fs storage). */
   incomingDir: string;
   /** The tus file store's unfinished uploads. */
   tusDir: string;
@@ -23,9 +30,9 @@ export interface IngestPaths {
   partsDir: string;
 }
 
-/** A complete upload in its temporary file, with what the client said about it. */
+/** A complete upload, staged (hashed, not yet visible), with what the client said about it. */
 export interface CompletedUpload {
-  tempPath: string;
+  staged: StagedRecording;
   size: number;
   sha256: string;
   taskId: string;
@@ -71,16 +78,22 @@ export class IngestService {
   readonly paths: IngestPaths;
   /** Segmented recordings: opens their tasks, joins their parts, shows them in /status. */
   readonly recordings: RecordingAssembler;
+  /** Where recordings and outputs are kept (INGEST_STORAGE). */
+  readonly storage: IngestStorage;
   private readonly lock = new TaskLock();
+  private tus: TusStorage | undefined;
+  private readonly enqueues = new Set<Promise<void>>();
 
   constructor(
     private readonly options: {
       dataDir: string;
       maxUploadBytes: number;
       diskReserveBytes: number;
-      tasks: IngestTaskRepository;
+      tasks: IngestTaskStore;
       logger: Logger;
       processor: UploadProcessor | undefined;
+      /** Absent: the data dir (INGEST_STORAGE=fs). */
+      storage?: IngestStorage | undefined;
     },
   ) {
     const dataDir = path.resolve(options.dataDir);
@@ -90,10 +103,10 @@ export class IngestService {
       tusDir: path.join(dataDir, '.tus'),
       partsDir: path.join(dataDir, '.parts'),
     };
+    this.storage = options.storage ?? fsIngestStorage(dataDir);
     this.recordings = new RecordingAssembler({
       tasks: options.tasks,
-      dataDir,
-      partsDir: this.paths.partsDir,
+      storage: this.storage,
       incomingDir: this.paths.incomingDir,
       logger: options.logger,
       locked: (taskId, work) => this.lock.run(taskId, work),
@@ -101,12 +114,31 @@ export class IngestService {
     });
   }
 
-  /** Waits for background work (recording joins) before the database closes. */
+  /** Waits for background work (recording joins, inputs being fetched) before the database closes. */
   async close(): Promise<void> {
     await this.recordings.close();
+    await Promise.allSettled([...this.enqueues]);
   }
 
-  get tasks(): IngestTaskRepository {
+  /** The tus side of the storage (created once, by the tus routes, with the upload expiry). */
+  tusStorage(expirationMs: number): TusStorage {
+    this.tus ??= this.storage.createTus({
+      expirationMs,
+      completed: async (id) => {
+        const task = await this.tasks.getByUploadRef(id);
+        return task?.state === 'received' && task.fileSize !== null ? { size: task.fileSize } : undefined;
+      },
+      roomWatch: () => this.roomWatch(),
+    });
+    return this.tus;
+  }
+
+  /** Bytes stored so far of an unfinished tus upload (for /status). */
+  async tusReceivedBytes(uploadRef: string): Promise<number | undefined> {
+    return this.tus?.receivedBytes(uploadRef);
+  }
+
+  get tasks(): IngestTaskStore {
     return this.options.tasks;
   }
 
@@ -119,17 +151,14 @@ export class IngestService {
    * `recoverInterrupted`), and forgets multipart uploads it left half-received.
    */
   async prepare(): Promise<void> {
+    await this.storage.prepare();
     await mkdir(this.paths.incomingDir, { recursive: true });
-    await mkdir(this.paths.tusDir, { recursive: true });
     await mkdir(this.paths.partsDir, { recursive: true });
-    for (const entry of await readdir(this.paths.incomingDir)) {
-      await rm(path.join(this.paths.incomingDir, entry), { force: true, recursive: true });
-    }
     await this.recoverInterrupted();
-    for (const task of this.tasks.listReceiving('multipart')) {
-      this.tasks.deleteReceiving(task.taskId, task.uploadRef);
+    for (const task of await this.tasks.listReceiving('multipart')) {
+      await this.tasks.deleteReceiving(task.taskId, task.uploadRef);
     }
-    this.recordings.resumeOpenRecordings();
+    await this.recordings.resumeOpenRecordings();
   }
 
   /**
@@ -140,7 +169,10 @@ export class IngestService {
    * so that no unverified file stays visible.
    */
   private async recoverInterrupted(): Promise<void> {
-    const receiving = [...this.tasks.listReceiving('tus'), ...this.tasks.listReceiving('multipart')];
+    const receiving = [
+      ...(await this.tasks.listReceiving('tus')),
+      ...(await this.tasks.listReceiving('multipart')),
+    ];
     for (const task of receiving) {
       try {
         await this.recoverTask(task);
@@ -156,10 +188,10 @@ export class IngestService {
 
   /** Records or removes one task's file left in place by a crash (see `recoverInterrupted`). */
   private async recoverTask(task: IngestTask): Promise<void> {
-    const finalPath = path.join(this.dirOf(task.taskId, task.partOf !== null), task.fileName);
-    const size = await fileSize(finalPath);
+    const relPath = this.relPathOf(task.taskId, task.fileName, task.partOf !== null);
+    const size = await this.storage.statRecording(relPath);
     if (size === undefined) return;
-    const sha256 = await sha256OfFile(finalPath);
+    const sha256 = await this.storage.sha256Of(relPath);
     // Without a declared length (multipart, or tus with a deferred length) there is nothing to
     // compare the size with; the rename only ever follows a complete, checked body.
     const verified =
@@ -167,33 +199,29 @@ export class IngestService {
       (task.declaredSize === null || task.declaredSize === size) &&
       (task.declaredSha256 === null || task.declaredSha256 === sha256);
     if (!verified) {
-      await rm(finalPath, { force: true });
-      // Only an empty folder goes: a task folder never holds anything else while receiving.
-      await rmdir(path.dirname(finalPath)).catch(() => undefined);
+      await this.storage.removeRecording(relPath);
       this.options.logger.warn(
         { taskId: task.taskId, bytes: size, declaredSize: task.declaredSize, sha256 },
         'removed an interrupted upload that does not verify',
       );
       return;
     }
-    const received = this.recordFile(task, finalPath, size, sha256);
+    const received = await this.recordFile(task, relPath, size, sha256);
     if (!received) return;
     this.options.logger.info(
       { taskId: task.taskId, protocol: task.protocol, bytes: size, sha256 },
       'interrupted upload recovered',
     );
     if (received.partOf) this.recordings.joinWhenComplete(received.partOf);
-    else this.enqueue(received);
+    else await this.enqueue(received);
   }
 
-  /** A fresh temporary path for a multipart body. */
-  incomingPath(): string {
-    return path.join(this.paths.incomingDir, `${randomBytes(12).toString('hex')}.part`);
-  }
-
-  /** Where a task's file goes: its folder, or `.parts/<part task id>/` for a recording's part. */
-  private dirOf(taskId: string, isPart: boolean): string {
-    return isPart ? path.join(this.paths.partsDir, taskId) : this.taskDir(taskId);
+  /**
+   * Where a task's file goes, relative to the storage's root (data dir or S3_PREFIX):
+   * `<task_id>/<file>`, or `.parts/<part task id>/<file>` for a recording's part.
+   */
+  private relPathOf(taskId: string, fileName: string, isPart: boolean): string {
+    return isPart ? path.join('.parts', taskId, fileName) : path.join(taskId, fileName);
   }
 
   /** Folder holding a task's file (and its `outputs/`). */
@@ -222,10 +250,15 @@ export class IngestService {
     }
   }
 
-  /** Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the reserve free. */
+  /**
+   * Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the
+   * reserve free. In a bucket a body only passes through this disk a part at a time, so only
+   * that much room is asked for.
+   */
   async assertRoom(declaredBytes: number): Promise<void> {
+    const needed = this.storage.kind === 's3' ? Math.min(declaredBytes, S3_LOCAL_BYTES) : declaredBytes;
     const free = await this.freeBytes();
-    if (free - declaredBytes < this.options.diskReserveBytes) throw insufficientStorage();
+    if (free - needed < this.options.diskReserveBytes) throw insufficientStorage();
   }
 
   /** A watch that stops a body being written when free space reaches the reserve (see RoomWatch). */
@@ -242,33 +275,33 @@ export class IngestService {
   async complete(upload: CompletedUpload): Promise<CompletionResult> {
     try {
       if (upload.declaredSha256 && upload.declaredSha256 !== upload.sha256) {
-        this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+        await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
         throw new AppError(
           'CHECKSUM_MISMATCH',
           `sha256 of the received bytes (${upload.sha256}) differs from the declared ${upload.declaredSha256}; the upload was discarded`,
         );
       }
       if (upload.size === 0) {
-        this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+        await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
         throw new AppError('EMPTY_FILE', 'the uploaded file is empty');
       }
       const segment = upload.segment;
-      if (segment) this.recordings.open(segment, upload);
+      if (segment) await this.recordings.open(segment, upload);
       const result = await this.lock.run(upload.taskId, () => this.store(upload));
       if (segment) this.recordings.joinWhenComplete(segment.recordingTaskId);
-      else if (result.created) this.enqueue(result.task);
+      else if (result.created) await this.enqueue(result.task);
       return result;
     } finally {
-      await rm(upload.tempPath, { force: true });
+      await upload.staged.discard();
     }
   }
 
   /** Fails fast when a task already holds a file that cannot be this one (different size or sha256). */
-  assertNoConflict(
+  async assertNoConflict(
     taskId: string,
     declared: { size?: number | null; sha256?: string | null },
-  ): IngestTask | undefined {
-    const task = this.tasks.get(taskId);
+  ): Promise<IngestTask | undefined> {
+    const task = await this.tasks.get(taskId);
     if (task?.state !== 'received') return undefined;
     const differs =
       (declared.sha256 != null && declared.sha256 !== task.sha256) ||
@@ -278,36 +311,44 @@ export class IngestService {
   }
 
   /** Hands a received task to the processor (when there is one and the task asked for it). */
-  private enqueue(task: IngestTask): void {
+  private async enqueue(task: IngestTask): Promise<void> {
+    if (!this.options.processor || !task.autoProcess || !task.filePath) return;
+    const queued = this.requestProcessing(task)
+      .catch((error: unknown) => {
+        // The file is safely stored either way; processing can be asked for again.
+        this.options.logger.error({ err: error, taskId: task.taskId }, 'could not queue processing');
+      })
+      .finally(() => this.enqueues.delete(queued));
+    this.enqueues.add(queued);
+    // On disk the job is queued before the upload's answer; from a bucket the input is
+    // downloaded first, which the answer does not wait for.
+    if (this.storage.kind === 'fs') await queued;
+  }
+
+  /**
+   * Queues processing of a received task: its input where processing reads it on this machine
+   * (s3: downloaded into the scratch folder first), its outputs into the task's output folder.
+   */
+  async requestProcessing(task: IngestTask): Promise<void> {
     const processor = this.options.processor;
-    if (!processor || !task.autoProcess || !task.filePath) return;
-    try {
-      processor.enqueue({
-        taskId: task.taskId,
-        filePath: path.join(this.paths.dataDir, task.filePath),
-        outputDir: path.join(this.taskDir(task.taskId), 'outputs'),
-      });
-    } catch (error) {
-      // The file is safely stored either way; processing can be asked for again.
-      this.options.logger.error({ err: error, taskId: task.taskId }, 'could not queue processing');
+    if (!processor) throw new AppError('PROCESSING_UNAVAILABLE', 'this server does not process uploads');
+    if (task.state !== 'received' || !task.filePath) {
+      throw new AppError('INVALID_STATE', `task ${task.taskId} is still being uploaded`);
     }
+    const paths = await this.storage.processingPaths(task.taskId, task.filePath);
+    await processor.enqueue({ taskId: task.taskId, ...paths });
   }
 
   private async store(upload: CompletedUpload): Promise<CompletionResult> {
-    const existing = this.tasks.get(upload.taskId);
+    const existing = await this.tasks.get(upload.taskId);
     if (existing?.state === 'received') {
-      this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
+      await this.tasks.deleteReceiving(upload.taskId, upload.uploadRef);
       if (existing.sha256 === upload.sha256) return { task: existing, created: false };
       throw conflict(upload.taskId);
     }
-    await fsyncFile(upload.tempPath);
-    const dir = this.dirOf(upload.taskId, upload.segment !== undefined);
-    await mkdir(dir, { recursive: true });
-    const finalPath = path.join(dir, upload.fileName);
-    await rename(upload.tempPath, finalPath);
-    await fsyncDir(dir);
-    await fsyncDir(this.paths.dataDir);
-    this.tasks.markReceived(
+    const relPath = this.relPathOf(upload.taskId, upload.fileName, upload.segment !== undefined);
+    await upload.staged.commit(relPath);
+    const recorded = await this.tasks.markReceived(
       {
         taskId: upload.taskId,
         protocol: upload.protocol,
@@ -328,11 +369,17 @@ export class IngestService {
         fileName: upload.fileName,
         fileSize: upload.size,
         sha256: upload.sha256,
-        filePath: path.relative(this.paths.dataDir, finalPath),
+        filePath: relPath,
       },
     );
-    const task = this.tasks.get(upload.taskId);
+    const task = await this.tasks.get(upload.taskId);
     if (!task) throw new AppError('INTERNAL_ERROR', 'the task vanished while it was stored');
+    // Another node sharing DATABASE_URL recorded this task first (the database keeps one): the
+    // same bytes are the same upload, other bytes a conflict; either way it is not stored twice.
+    if (!recorded) {
+      if (task.sha256 === upload.sha256) return { task, created: false };
+      throw conflict(upload.taskId);
+    }
     this.options.logger.info(
       { taskId: task.taskId, protocol: task.protocol, bytes: task.fileSize, sha256: task.sha256 },
       'upload received',
@@ -342,38 +389,36 @@ export class IngestService {
 
   /** Makes a recording's verified joined file its task's file, then queues its processing (once). */
   private async storeJoined(task: IngestTask, tempPath: string): Promise<void> {
-    const sha256 = await sha256OfFile(tempPath);
-    const size = (await fileSize(tempPath)) ?? 0;
-    await fsyncFile(tempPath);
-    const dir = this.taskDir(task.taskId);
-    await mkdir(dir, { recursive: true });
-    const finalPath = path.join(dir, task.fileName);
-    await rename(tempPath, finalPath);
-    await fsyncDir(dir);
-    await fsyncDir(this.paths.dataDir);
-    const received = this.recordFile(task, finalPath, size, sha256);
-    if (received) this.enqueue(received);
+    const staged = await this.storage.stageFile(tempPath);
+    const relPath = this.relPathOf(task.taskId, task.fileName, false);
+    try {
+      await staged.commit(relPath);
+    } finally {
+      await staged.discard();
+    }
+    const received = await this.recordFile(task, relPath, staged.size, staged.sha256);
+    if (received) await this.enqueue(received);
   }
 
-  /** Marks a receiving task received with the verified file now at `finalPath`; the stored task. */
-  private recordFile(
+  /** Marks a receiving task received with the verified file now at `relPath`; the stored task. */
+  private async recordFile(
     task: IngestTask,
-    finalPath: string,
+    relPath: string,
     size: number,
     sha256: string,
-  ): IngestTask | undefined {
-    this.tasks.markReceived(task, {
+  ): Promise<IngestTask | undefined> {
+    await this.tasks.markReceived(task, {
       fileName: task.fileName,
       fileSize: size,
       sha256,
-      filePath: path.relative(this.paths.dataDir, finalPath),
+      filePath: relPath,
     });
-    return this.tasks.get(task.taskId);
+    return await this.tasks.get(task.taskId);
   }
 
   /** The processing view and public state of a task. */
-  viewOf(task: IngestTask, receivedBytes?: number): Record<string, unknown> {
-    const processing = this.processingOf(task);
+  async viewOf(task: IngestTask, receivedBytes?: number): Promise<Record<string, unknown>> {
+    const processing = await this.processingOf(task);
     let state: PublicTaskState = task.state;
     if (task.state === 'received' && processing.state !== 'none') {
       state =
@@ -405,15 +450,15 @@ export class IngestService {
         completed_at: task.completedAt,
       },
       processing: processingBody,
-      ...this.recordings.view(task),
+      ...(await this.recordings.view(task)),
     };
   }
 
-  private processingOf(task: IngestTask): ProcessingView {
+  private async processingOf(task: IngestTask): Promise<ProcessingView> {
     const none: ProcessingView = { state: 'none', progress: 0, steps: [], report: null, outputs: [] };
     if (task.state !== 'received' || !this.options.processor) return none;
     try {
-      const view = this.options.processor.status(task.taskId);
+      const view = await this.options.processor.status(task.taskId);
       return view ? { ...view } : none;
     } catch (error) {
       this.options.logger.warn({ err: error, taskId: task.taskId }, 'processor status failed');
@@ -427,41 +472,4 @@ function conflict(taskId: string): AppError {
     'TASK_CONFLICT',
     `task ${taskId} already holds a different file; use a new task_id for different content`,
   );
-}
-
-/** The size of a regular file, or undefined when there is none. */
-async function fileSize(file: string): Promise<number | undefined> {
-  try {
-    const stats = await stat(file);
-    return stats.isFile() ? stats.size : undefined;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw error;
-  }
-}
-
-async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }))
-    hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

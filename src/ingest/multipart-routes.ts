@@ -1,7 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../errors/index.js';
@@ -9,7 +6,7 @@ import { assertOwner } from './auth-hook.js';
 import type { RecordingFacts } from './recording-assembler.js';
 import { partTaskId, segmentOf, type SegmentDeclaration } from './recording-parts.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
-import { WRITE_BUFFER_BYTES, insufficientStorage, isDiskFull, writeTap } from './write-tap.js';
+import type { StagedRecording } from './storage/index.js';
 import {
   looksLikeMedia,
   parseAutoProcess,
@@ -36,9 +33,7 @@ const FIELDS = new Set([
 ]);
 
 interface ReceivedPart {
-  tempPath: string;
-  size: number;
-  sha256: string;
+  staged: StagedRecording;
   fileName: string;
 }
 
@@ -66,8 +61,9 @@ function clientErrorOfForm(error: unknown): unknown {
 
 /**
  * `POST /upload`: the original client's multipart form (part `file`, fields `task_id`,
- * `session_name`, `auto_process`, `upload_time`, optional `sha256`), streamed to a temporary
- * file while its sha256 is computed, then completed by the service.
+ * `session_name`, `auto_process`, `upload_time`, optional `sha256`), streamed into the storage's
+ * staging place (a temporary file, or a multipart upload in the bucket) while its sha256 is
+ * computed, then completed by the service.
  */
 export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, ctx) => {
   const { service } = ctx;
@@ -102,8 +98,8 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
     }
     const owner = ctx.ownerOf(request.headers);
     /** Only the key that created a task may upload to it again. */
-    const checkOwner = (taskId: string): void => {
-      const existing = service.tasks.get(taskId);
+    const checkOwner = async (taskId: string): Promise<void> => {
+      const existing = await service.tasks.get(taskId);
       if (existing) assertOwner(existing, owner);
     };
     const fields: Record<string, string> = {};
@@ -116,7 +112,7 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
     });
     const uploadRef = `multipart-${randomBytes(12).toString('hex')}`;
     let received: ReceivedPart | undefined;
-    let tempPath: string | undefined;
+    let staged: StagedRecording | undefined;
     let receivingTaskId: string | undefined;
     try {
       for await (const part of request.parts()) {
@@ -135,14 +131,14 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
         // The original client sends its fields before the file: check them before reading it.
         if (fields.task_id !== undefined) {
           const { taskId, segment } = targetOf(fields, fileName);
-          checkOwner(taskId);
+          await checkOwner(taskId);
           if (segment) {
-            checkOwner(segment.recordingTaskId);
-            service.recordings.open(segment, factsOf(fields));
+            await checkOwner(segment.recordingTaskId);
+            await service.recordings.open(segment, factsOf(fields));
           }
-          service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
+          await service.assertNoConflict(taskId, { sha256: parseSha256(fields.sha256) ?? null });
           if (
-            service.tasks.beginReceiving({
+            await service.tasks.beginReceiving({
               taskId,
               protocol: 'multipart',
               uploadRef,
@@ -161,34 +157,20 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
             receivingTaskId = taskId;
           }
         }
-        tempPath = service.incomingPath();
-        const hash = createHash('sha256');
-        let size = 0;
-        const tap = writeTap((chunk) => {
-          hash.update(chunk);
-          size += chunk.length;
-        }, service.roomWatch());
-        // A deep write buffer lets many socket reads reach the disk in one writev.
-        await pipeline(
-          part.file,
-          tap,
-          createWriteStream(tempPath, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES }),
-        ).catch((error: unknown) => {
-          throw isDiskFull(error) ? insufficientStorage() : error;
-        });
+        staged = await service.storage.stage(part.file, service.roomWatch());
         if (part.file.truncated)
           throw new AppError('PAYLOAD_TOO_LARGE', 'the file is larger than this server accepts');
-        received = { tempPath, size, sha256: hash.digest('hex'), fileName };
+        received = { staged, fileName };
       }
       if (!received) throw new AppError('BAD_REQUEST', 'the form has no "file" part');
 
       const { taskId, segment } = targetOf(fields, received.fileName);
-      checkOwner(taskId);
-      if (segment) checkOwner(segment.recordingTaskId);
+      await checkOwner(taskId);
+      if (segment) await checkOwner(segment.recordingTaskId);
       const result = await service.complete({
-        tempPath: received.tempPath,
-        size: received.size,
-        sha256: received.sha256,
+        staged: received.staged,
+        size: received.staged.size,
+        sha256: received.staged.sha256,
         taskId,
         fileName: received.fileName,
         sessionName: sanitizeSessionName(fields.session_name),
@@ -215,8 +197,8 @@ export const multipartRoutes: FastifyPluginAsync<IngestRouteContext> = async (ap
           : 'File already received with the same sha256; nothing was stored twice',
       });
     } catch (error) {
-      if (tempPath) await rm(tempPath, { force: true });
-      if (receivingTaskId) service.tasks.deleteReceiving(receivingTaskId, uploadRef);
+      await staged?.discard();
+      if (receivingTaskId) await service.tasks.deleteReceiving(receivingTaskId, uploadRef);
       throw clientErrorOfForm(error);
     }
   });

@@ -1,5 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError, errorBody } from '../errors/index.js';
@@ -39,19 +37,12 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
     { schema: { params: taskParams } },
     async (request, reply) => {
       const taskId = validateTaskId(request.params.task_id);
-      const task = ctx.tasks.get(taskId);
+      const task = await ctx.tasks.get(taskId);
       if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
       assertOwner(task, ctx.ownerOf(request.headers));
-      if (task.state !== 'received' || !task.filePath) {
-        throw new AppError('INVALID_STATE', `task ${taskId} is still being uploaded`);
-      }
       if (!ctx.processor)
         throw new AppError('PROCESSING_UNAVAILABLE', 'this server does not process uploads');
-      ctx.processor.enqueue({
-        taskId,
-        filePath: path.join(ctx.service.paths.dataDir, task.filePath),
-        outputDir: path.join(ctx.service.taskDir(taskId), 'outputs'),
-      });
+      await ctx.service.requestProcessing(task);
       ctx.logger.info({ taskId }, 'processing requested');
       return reply.code(202).send({ success: true, task_id: taskId, state: 'queued' });
     },
@@ -63,17 +54,17 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
     async (request, reply) => {
       const taskId = validateTaskId(request.params.task_id);
       const { name } = request.params;
-      const task = ctx.tasks.get(taskId);
+      const task = await ctx.tasks.get(taskId);
       if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
       assertOwner(task, ctx.ownerOf(request.headers));
       // Only names the pipeline listed for this task are served: nothing else in its folder leaks.
       const listed =
-        OUTPUT_NAME.test(name) && ctx.processor?.status(taskId)?.outputs.some((o) => o.name === name);
-      const file = path.join(ctx.service.taskDir(taskId), 'outputs', name);
-      const info = listed ? await stat(file).catch(() => undefined) : undefined;
-      if (!info?.isFile()) throw new AppError('OUTPUT_NOT_FOUND', `task ${taskId} has no output "${name}"`);
+        OUTPUT_NAME.test(name) && (await ctx.processor?.status(taskId))?.outputs.some((o) => o.name === name);
+      // fs: <data>/<task>/outputs/<name>; s3: the bucket (or this machine until published).
+      const output = listed ? await ctx.service.storage.openOutput(taskId, name) : undefined;
+      if (!output) throw new AppError('OUTPUT_NOT_FOUND', `task ${taskId} has no output "${name}"`);
 
-      const size = info.size;
+      const size = output.size;
       void reply
         .header('content-type', CONTENT_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream')
         .header('accept-ranges', 'bytes')
@@ -90,9 +81,9 @@ export const processingRoutes: FastifyPluginAsync<IngestRouteContext> = async (a
           .code(206)
           .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
           .header('content-length', range.end - range.start + 1)
-          .send(createReadStream(file, range));
+          .send(await output.open(range));
       }
-      return reply.header('content-length', size).send(createReadStream(file));
+      return reply.header('content-length', size).send(await output.open());
     },
   );
 };

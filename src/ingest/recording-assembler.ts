@@ -3,9 +3,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import type { IngestProtocol, IngestTask, IngestTaskRepository } from '../store/index.js';
+import type { IngestProtocol, IngestTask, IngestTaskStore } from '../store/index.js';
 import { joinParts } from './recording-join.js';
 import type { SegmentDeclaration } from './recording-parts.js';
+import type { IngestStorage } from './storage/index.js';
 
 /** What a part upload says about its recording's task besides the segment. */
 export interface RecordingFacts {
@@ -42,9 +43,9 @@ export class RecordingAssembler {
 
   constructor(
     private readonly options: {
-      tasks: IngestTaskRepository;
-      dataDir: string;
-      partsDir: string;
+      tasks: IngestTaskStore;
+      /** Where the parts are (s3: fetched into a scratch folder to be joined). */
+      storage: IngestStorage;
       incomingDir: string;
       logger: Logger;
       /** Runs `work` under the task's lock (the service's, shared with completion). */
@@ -58,9 +59,9 @@ export class RecordingAssembler {
    * Opens T (or tells it the part count) before a part is received or stored. TASK_CONFLICT
    * when T is an ordinary upload's task; nothing to do once T is joined (a part sent again).
    */
-  open(segment: SegmentDeclaration, facts: RecordingFacts): IngestTask | undefined {
+  async open(segment: SegmentDeclaration, facts: RecordingFacts): Promise<IngestTask | undefined> {
     const { tasks } = this.options;
-    const existing = tasks.get(segment.recordingTaskId);
+    const existing = await tasks.get(segment.recordingTaskId);
     if (existing && existing.uploadRef !== 'parts' && existing.partsExpected === null) {
       throw new AppError(
         'TASK_CONFLICT',
@@ -102,8 +103,8 @@ export class RecordingAssembler {
   }
 
   /** Start-up: joins every recording whose parts all arrived before the server stopped. */
-  resumeOpenRecordings(): void {
-    for (const task of this.options.tasks.listOpenRecordings()) this.joinWhenComplete(task.taskId);
+  async resumeOpenRecordings(): Promise<void> {
+    for (const task of await this.options.tasks.listOpenRecordings()) this.joinWhenComplete(task.taskId);
   }
 
   /** Waits for running joins (before the database closes). */
@@ -112,9 +113,9 @@ export class RecordingAssembler {
   }
 
   /** The parts fields `/status/<T>` adds for a segmented recording; undefined for other tasks. */
-  view(task: IngestTask): Record<string, unknown> | undefined {
+  async view(task: IngestTask): Promise<Record<string, unknown> | undefined> {
     if (task.uploadRef !== 'parts' && task.partsExpected === null) return undefined;
-    const parts: PartView[] = this.options.tasks.listParts(task.taskId).map((p) => ({
+    const parts: PartView[] = (await this.options.tasks.listParts(task.taskId)).map((p) => ({
       index: p.partIndex ?? 0,
       file_name: p.fileName,
       size: p.fileSize ?? p.declaredSize,
@@ -130,31 +131,46 @@ export class RecordingAssembler {
 
   private async joinIfComplete(taskId: string): Promise<void> {
     await this.options.locked(taskId, async () => {
-      const { tasks, logger } = this.options;
-      const task = tasks.get(taskId);
+      const { tasks } = this.options;
+      const task = await tasks.get(taskId);
       if (task?.state !== 'receiving' || task.uploadRef !== 'parts' || task.partsExpected === null) return;
       const expected = task.partsExpected;
-      const parts = tasks.listParts(taskId).filter((p) => p.state === 'received' && p.filePath);
-      const files: string[] = [];
+      const parts = (await tasks.listParts(taskId)).filter((p) => p.state === 'received' && p.filePath);
+      const stored: string[] = [];
       for (let index = 0; index < expected; index++) {
         const part = parts.find((p) => p.partIndex === index);
         if (!part?.filePath) return; // not all there yet
-        files.push(path.join(this.options.dataDir, part.filePath));
+        stored.push(part.filePath);
       }
-      await mkdir(this.options.incomingDir, { recursive: true });
-      const token = randomBytes(8).toString('hex');
-      const tempPath = path.join(this.options.incomingDir, `${token}-${task.fileName}`);
-      const listPath = path.join(this.options.incomingDir, `${token}.ffconcat`);
+      const { storage } = this.options;
+      const files: string[] = [];
       try {
-        const measured = await joinParts(files, tempPath, listPath);
-        await this.options.storeJoined(task, tempPath);
-        logger.info({ taskId, parts: expected, ...measured }, 'recording parts joined');
+        for (const relPath of stored) files.push(await storage.fetchInput(taskId, relPath));
+        await this.join(task, files);
       } finally {
-        await rm(tempPath, { force: true });
-        await rm(listPath, { force: true });
+        await storage.releaseInputs(files);
       }
       // The joined file is verified and in place: the parts' bytes are no longer needed.
-      for (const file of files) await rm(path.dirname(file), { recursive: true, force: true });
+      for (const relPath of stored) await storage.removeRecording(relPath);
     });
+  }
+
+  /** Joins the local part files into a temporary file, checks it, and hands it to `storeJoined`. */
+  private async join(task: IngestTask, files: string[]): Promise<void> {
+    await mkdir(this.options.incomingDir, { recursive: true });
+    const token = randomBytes(8).toString('hex');
+    const tempPath = path.join(this.options.incomingDir, `${token}-${task.fileName}`);
+    const listPath = path.join(this.options.incomingDir, `${token}.ffconcat`);
+    try {
+      const measured = await joinParts(files, tempPath, listPath);
+      await this.options.storeJoined(task, tempPath);
+      this.options.logger.info(
+        { taskId: task.taskId, parts: files.length, ...measured },
+        'recording parts joined',
+      );
+    } finally {
+      await rm(tempPath, { force: true });
+      await rm(listPath, { force: true });
+    }
   }
 }

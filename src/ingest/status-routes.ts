@@ -1,5 +1,3 @@
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../errors/index.js';
 import type { IngestTask } from '../store/index.js';
@@ -39,19 +37,15 @@ function listItem(view: Record<string, unknown>, task: IngestTask): Record<strin
 export const statusRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, ctx) => {
   async function receivedBytes(task: IngestTask): Promise<number | undefined> {
     if (task.state !== 'receiving' || task.protocol !== 'tus') return undefined;
-    const file = path.join(ctx.service.paths.tusDir, task.uploadRef);
-    return stat(file).then(
-      (s) => s.size,
-      () => undefined,
-    );
+    return ctx.service.tusReceivedBytes(task.uploadRef);
   }
 
   app.get<{ Params: { task_id: string } }>('/status/:task_id', async (request) => {
     const taskId = validateTaskId(request.params.task_id);
-    const task = ctx.tasks.get(taskId);
+    const task = await ctx.tasks.get(taskId);
     if (!task) throw new AppError('TASK_NOT_FOUND', `no task ${taskId}`);
     assertOwner(task, ctx.ownerOf(request.headers));
-    return { success: true, ...ctx.service.viewOf(task, await receivedBytes(task)) };
+    return { success: true, ...(await ctx.service.viewOf(task, await receivedBytes(task))) };
   });
 
   app.get<{ Querystring: { limit?: string } }>('/uploads', async (request) => {
@@ -61,7 +55,9 @@ export const statusRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, 
       throw new AppError('BAD_REQUEST', 'limit must be a whole number from 1 to 100');
     }
     // A key sees its own uploads (and those from before keys, which have no owner).
-    const tasks = ctx.tasks.listRecent(limit, ctx.ownerOf(request.headers));
-    return Promise.all(tasks.map(async (t) => listItem(ctx.service.viewOf(t, await receivedBytes(t)), t)));
+    const tasks = await ctx.tasks.listRecent(limit, ctx.ownerOf(request.headers));
+    return Promise.all(
+      tasks.map(async (t) => listItem(await ctx.service.viewOf(t, await receivedBytes(t)), t)),
+    );
   });
 };

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { EVENTS, Metadata, Server as TusServer, type Upload } from '@tus/server';
+import { EVENTS, Metadata, Server as TusServer, type Locker, type Upload } from '@tus/server';
 import { AppError, errorBody, isAppError } from '../errors/index.js';
 import { codeForStatus, lingerOnClose } from '../server-kit/index.js';
 import { assertOwner } from './auth-hook.js';
-import { CHUNK_CHECKSUM_ALGORITHMS, HashingFileStore, type ChunkChecksum } from './hashing-file-store.js';
+import { CHUNK_CHECKSUM_ALGORITHMS, type ChunkChecksum } from './hashing-file-store.js';
 import { partTaskId, segmentOf, type SegmentDeclaration } from './recording-parts.js';
 import { TaskLock } from './task-lock.js';
 import { webBodyOf } from './web-body.js';
@@ -104,24 +104,18 @@ function uploadIdOf(url: string): string | undefined {
  * before a body is read (names, media type, size, free space, conflicts) run here; completion
  * verifies the sha256 and hands the file to the service, which moves it into its task folder.
  */
-export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: number }> = async (
-  app,
-  ctx,
-) => {
+export const tusRoutes: FastifyPluginAsync<
+  IngestRouteContext & { expirationMs: number; locker?: Locker | undefined }
+> = async (app, ctx) => {
   const { service, tasks, logger } = ctx;
 
-  const store = new HashingFileStore(
-    { directory: service.paths.tusDir, expirationPeriodInMilliseconds: ctx.expirationMs },
-    (id) => {
-      const task = tasks.getByUploadRef(id);
-      return task?.state === 'received' && task.fileSize !== null ? { size: task.fileSize } : undefined;
-    },
-    () => service.roomWatch(),
-  );
+  // fs: the hashing file store under <data>/.tus/; s3: @tus/s3-store under <S3_PREFIX>.tus/.
+  const store = service.tusStorage(ctx.expirationMs);
 
   const tus = new TusServer({
     path: TUS_PATH,
-    datastore: store,
+    datastore: store.datastore,
+    ...(ctx.locker ? { locker: ctx.locker } : {}),
     relativeLocation: true,
     maxSize: service.maxUploadBytes,
     disableTerminationForFinishedUploads: true,
@@ -139,7 +133,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       metadata.task_id = declaration.segment?.recordingTaskId ?? taskId;
       const owner = ctx.ownerOf(req.headers);
       if (declaration.segment) {
-        service.recordings.open(declaration.segment, {
+        await service.recordings.open(declaration.segment, {
           protocol: 'tus',
           sessionName: declaration.sessionName,
           autoProcess: declaration.autoProcess,
@@ -147,7 +141,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
           ownerKeySha256: owner,
         });
       }
-      tasks.beginReceiving({
+      await tasks.beginReceiving({
         taskId,
         protocol: 'tus',
         uploadRef: upload.id,
@@ -179,8 +173,12 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   });
 
   tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => {
-    const task = tasks.getByUploadRef(id);
-    if (task) tasks.deleteReceiving(task.taskId, id);
+    void (async () => {
+      const task = await tasks.getByUploadRef(id);
+      if (task) await tasks.deleteReceiving(task.taskId, id);
+    })().catch((error: unknown) =>
+      logger.warn({ err: error, uploadId: id }, 'could not forget a terminated upload'),
+    );
   });
 
   // A repeated final PATCH may arrive while the first one is still completing: one at a time.
@@ -190,7 +188,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   }
 
   async function finishOnce(upload: Upload): Promise<{ headers: Record<string, string> }> {
-    const done = tasks.getByUploadRef(upload.id);
+    const done = await tasks.getByUploadRef(upload.id);
     if (done?.state === 'received' && done.sha256)
       return { headers: { [UPLOAD_SHA256_HEADER]: done.sha256 } };
     const size = upload.size ?? upload.offset;
@@ -199,7 +197,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     try {
       const sha256 = await store.digest(upload.id, size);
       const { task } = await service.complete({
-        tempPath: store.pathOf(upload.id),
+        staged: store.staged(upload.id, size, sha256),
         size,
         sha256,
         taskId: declaration.taskId ?? upload.id,
@@ -236,11 +234,13 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     }
     if (declaration.taskId) {
       const owner = ctx.ownerOf(request.headers);
-      const existing = tasks.get(declaration.taskId);
+      const existing = await tasks.get(declaration.taskId);
       if (existing) assertOwner(existing, owner);
-      const recording = declaration.segment ? tasks.get(declaration.segment.recordingTaskId) : undefined;
+      const recording = declaration.segment
+        ? await tasks.get(declaration.segment.recordingTaskId)
+        : undefined;
       if (recording) assertOwner(recording, owner);
-      service.assertNoConflict(declaration.taskId, {
+      await service.assertNoConflict(declaration.taskId, {
         size: length ?? null,
         sha256: declaration.sha256 ?? null,
       });
@@ -258,14 +258,10 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     if (header === undefined) return;
     const sha256 = parseSha256(String(header));
     if (sha256 === undefined) return;
-    const info = await store.configstore.get(id);
-    if (!info) return; // unknown upload: @tus/server answers 404 itself
-    if (info.metadata?.sha256 !== sha256) {
-      info.metadata = { ...(info.metadata ?? {}), sha256 };
-      await store.configstore.set(id, info);
-    }
-    const task = tasks.getByUploadRef(id);
-    if (task?.state === 'receiving') tasks.declareSha256(task.taskId, id, sha256);
+    // An unknown upload: @tus/server answers 404 itself.
+    if (!(await store.declareSha256(id, sha256))) return;
+    const task = await tasks.getByUploadRef(id);
+    if (task?.state === 'receiving') await tasks.declareSha256(task.taskId, id, sha256);
   }
 
   async function bridge(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -277,7 +273,7 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     if (method === 'POST' && id === undefined) await checkCreation(request);
     if (id !== undefined && method !== 'OPTIONS') {
       // Only the key that created an upload may look at, write or delete it.
-      const task = tasks.getByUploadRef(id);
+      const task = await tasks.getByUploadRef(id);
       if (task) assertOwner(task, ctx.ownerOf(request.headers));
     }
     if (method === 'PATCH') {
@@ -296,7 +292,9 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     }
     if (method === 'PATCH' && id !== undefined) await persistDeclaredSha256(request, id);
-    const checksum = method === 'PATCH' && id !== undefined ? chunkChecksumOf(request) : undefined;
+    // Without the checksum extension (s3) the header is ignored, as tus 1.0 says.
+    const checksum =
+      method === 'PATCH' && id !== undefined && store.chunkChecksums ? chunkChecksumOf(request) : undefined;
     if (checksum && id !== undefined) store.expectChecksum(id, checksum);
 
     const headers = new Headers();
@@ -323,14 +321,15 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
       // @tus/server answers CORS for any origin ("*"); the cross-origin policy decides instead.
       if (!name.startsWith('access-control-')) out[name] = value;
     });
-    if (method === 'OPTIONS') out['tus-checksum-algorithm'] = CHUNK_CHECKSUM_ALGORITHMS.join(',');
+    if (method === 'OPTIONS' && store.chunkChecksums)
+      out['tus-checksum-algorithm'] = CHUNK_CHECKSUM_ALGORITHMS.join(',');
     if (method === 'HEAD' && id !== undefined && response.ok) {
-      const task = tasks.getByUploadRef(id);
+      const task = await tasks.getByUploadRef(id);
       if (task?.state === 'received' && task.sha256) out[UPLOAD_SHA256_HEADER.toLowerCase()] = task.sha256;
       else if (out['upload-offset'] !== undefined && out['upload-offset'] === out['upload-length']) {
         // Every byte is here but completion has not run (or is running): finish it, so the client
         // reads the digest from this HEAD instead of waiting for one.
-        const { headers: done } = await finish(await store.getUpload(id));
+        const { headers: done } = await finish(await store.datastore.getUpload(id));
         out[UPLOAD_SHA256_HEADER.toLowerCase()] = done[UPLOAD_SHA256_HEADER] ?? '';
       }
     }
@@ -364,8 +363,8 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
   // store and forgetting it. A received one answers HEAD from its task; any other is gone.
   try {
     for (const id of await store.orphanRecords()) {
-      const task = tasks.getByUploadRef(id);
-      if (task?.state === 'receiving') tasks.deleteReceiving(task.taskId, id);
+      const task = await tasks.getByUploadRef(id);
+      if (task?.state === 'receiving') await tasks.deleteReceiving(task.taskId, id);
       await store.forget(id);
     }
   } catch (error) {
@@ -407,9 +406,9 @@ export const tusRoutes: FastifyPluginAsync<IngestRouteContext & { expirationMs: 
     if (closed) return;
     try {
       const removed = await tus.cleanUpExpiredUploads();
-      for (const task of tasks.listReceiving('tus')) {
-        const stillThere = await store.configstore.get(task.uploadRef);
-        if (!stillThere) tasks.deleteReceiving(task.taskId, task.uploadRef);
+      for (const task of await tasks.listReceiving('tus')) {
+        const stillThere = await store.exists(task.uploadRef);
+        if (!stillThere) await tasks.deleteReceiving(task.taskId, task.uploadRef);
       }
       if (removed > 0) logger.info({ removed }, 'expired tus uploads removed');
     } catch (error) {

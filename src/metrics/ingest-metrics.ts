@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry, Gauge, collectDefaultMetrics } from 'prom-client';
-import { countByState, type Db, type WebhookRepository } from '../store/index.js';
-import { UPLOAD_BUCKETS, diskGauge, webhookGauge } from './station-metrics.js';
+import type { IngestState } from '../store/index.js';
+import { UPLOAD_BUCKETS, diskGauge, webhookGauge, type WebhookCounts } from './station-metrics.js';
 
 /** Seconds a processing step takes: a probe well under a second, a long edit an hour. */
 const STEP_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -22,11 +22,12 @@ function isEmitter(value: unknown): value is ProcessingEmitter {
 }
 
 export interface IngestMetricsOptions {
-  db: Db;
+  /** The ingest state; its tables are counted at scrape time. */
+  state: IngestState;
   dataDir: string;
   /** The processor (ProcessingService emits step/started/done/failed). */
   processor?: unknown;
-  webhooks?: () => WebhookRepository | undefined;
+  webhooks?: () => WebhookCounts | undefined;
 }
 
 /**
@@ -41,14 +42,14 @@ export function createIngestMetrics(options: IngestMetricsOptions): {
 } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const { db } = options;
+  const { state } = options;
   new Gauge({
     name: 'streamai_ingest_uploads',
     help: 'Uploads by receiving state (receiving, received)',
     labelNames: ['state'],
     registers: [registry],
-    collect() {
-      const counts = countByState(db, 'ingest_tasks');
+    async collect() {
+      const counts = await state.countByState('ingest_tasks');
       for (const state of ['receiving', 'received']) this.set({ state }, counts[state] ?? 0);
     },
   });
@@ -57,8 +58,8 @@ export function createIngestMetrics(options: IngestMetricsOptions): {
     help: 'Processing jobs by state (queued ones are the queue)',
     labelNames: ['state'],
     registers: [registry],
-    collect() {
-      const counts = countByState(db, 'processing_jobs');
+    async collect() {
+      const counts = await state.countByState('processing_jobs');
       for (const state of ['queued', 'processing', 'done', 'failed']) this.set({ state }, counts[state] ?? 0);
     },
   });

@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { freeBytes } from '../retention/index.js';
-import { countByState, type Db, type WebhookRepository } from '../store/index.js';
+import { countByState, type Db, type WebhookStore } from '../store/index.js';
+
+/** The webhook queue as the metrics read it (a Notifier's `repository`). */
+export type WebhookCounts = Pick<WebhookStore, 'countByState'>;
 
 /** Upload states, so every series exists (at 0) from the first scrape. */
 const UPLOAD_STATES = [
@@ -42,7 +45,7 @@ export interface StationMetricsOptions {
   isFinished: (state: string) => boolean;
   /** The recorder's state and connection (Station.status().recorder). */
   recorder: () => { state: string; connected: boolean };
-  webhooks?: () => WebhookRepository | undefined;
+  webhooks?: () => WebhookCounts | undefined;
   recordingsPath: string;
   dataDir: string;
 }
@@ -50,15 +53,15 @@ export interface StationMetricsOptions {
 /** Webhook queue depth by delivery state; shared by both servers' registries. */
 export function webhookGauge(
   registry: Registry,
-  webhooks: (() => WebhookRepository | undefined) | undefined,
+  webhooks: (() => WebhookCounts | undefined) | undefined,
 ): void {
   new Gauge({
     name: 'streamai_webhook_deliveries',
     help: 'Webhook / Discord / ntfy deliveries by state (pending ones are the queue)',
     labelNames: ['state'],
     registers: [registry],
-    collect() {
-      const counts = webhooks?.()?.countByState();
+    async collect() {
+      const counts = await webhooks?.()?.countByState();
       for (const state of ['pending', 'delivering', 'delivered', 'failed'] as const)
         this.set({ state }, counts?.[state] ?? 0);
     },

@@ -1,16 +1,16 @@
 import type { Logger } from '../logging/index.js';
-import type { Db, IngestTask, WebhookRepository } from '../store/index.js';
+import type { IngestTask, WebhookStore } from '../store/index.js';
 import { Notifier, type NotifyTargets } from './notifier.js';
 
 /** What the ingest side offers the event source (kept structural: src/ingest is not imported). */
 export interface IngestEventSourceOptions {
   notifier: Notifier;
   /** Recent tasks, most recent first (IngestTaskRepository.listRecent). */
-  listRecent: (limit: number) => IngestTask[];
+  listRecent: (limit: number) => Promise<IngestTask[]>;
   /** A task's public /status view (IngestService.viewOf). */
-  view: (task: IngestTask) => Record<string, unknown>;
+  view: (task: IngestTask) => Promise<Record<string, unknown>>;
   /** The task by id (IngestTaskRepository.get). */
-  get: (taskId: string) => IngestTask | undefined;
+  get: (taskId: string) => Promise<IngestTask | undefined>;
   /** The processor, when it emits `done`/`failed` (ProcessingService does). */
   processor?: unknown;
   /** The server's base URL once listening, for the links in the events. */
@@ -37,14 +37,17 @@ function isEmitter(value: unknown): value is ProcessingEmitter {
  * before a crash is still announced after it), and `processing.done` / `processing.failed` from
  * the processing service's events. Data is the task's /status view plus links to it and its outputs.
  */
-export function notifyIngestEvents(options: IngestEventSourceOptions): { close: () => void } {
+export function notifyIngestEvents(options: IngestEventSourceOptions): { close: () => Promise<void> } {
   const { notifier, logger } = options;
-  const repo: WebhookRepository = notifier.repository;
-  if (repo.getCursor(CURSOR) === undefined) repo.setCursor(CURSOR, new Date().toISOString()); // history is not news
+  const repo: WebhookStore = notifier.repository;
+  // History is not news: the first scan starts from now.
+  const ready = (async () => {
+    if ((await repo.getCursor(CURSOR)) === undefined) await repo.setCursor(CURSOR, new Date().toISOString());
+  })().catch((error: unknown) => logger.warn({ err: error }, 'the event cursor could not be set'));
 
-  const withLinks = (task: IngestTask): Record<string, unknown> => {
+  const withLinks = async (task: IngestTask): Promise<Record<string, unknown>> => {
     const base = options.baseUrl();
-    const view = options.view(task);
+    const view = await options.view(task);
     const processing = view.processing as { outputs?: Array<{ name: string }> } | undefined;
     return {
       ...view,
@@ -57,37 +60,41 @@ export function notifyIngestEvents(options: IngestEventSourceOptions): { close: 
     };
   };
 
-  const scan = (): void => {
+  // One scan at a time: two would read the same cursor and publish the same uploads twice.
+  let scanning: Promise<void> = Promise.resolve();
+  const scan = (): Promise<void> => (scanning = scanning.then(scanOnce));
+  const scanOnce = async (): Promise<void> => {
     try {
-      const cursor = repo.getCursor(CURSOR) ?? '';
+      await ready;
+      const cursor = (await repo.getCursor(CURSOR)) ?? '';
       let newest = cursor;
-      for (const task of options.listRecent(100)) {
+      for (const task of await options.listRecent(100)) {
         const at = task.completedAt;
         if (task.state !== 'received' || at === null || at < cursor) continue;
-        notifier.publish(
+        await notifier.publish(
           'upload.completed',
           `upload.completed:${task.taskId}:${at}`,
-          withLinks(task),
+          await withLinks(task),
           `received ${task.fileName} (${task.fileSize ?? '?'} bytes, sha256 ${task.sha256?.slice(0, 12) ?? '?'}…)`,
         );
         if (at > newest) newest = at;
       }
-      if (newest !== cursor) repo.setCursor(CURSOR, newest);
+      if (newest !== cursor) await repo.setCursor(CURSOR, newest);
     } catch (error) {
       logger.warn({ err: error }, 'received uploads could not be scanned for events');
     }
   };
 
-  const onDone = ({ taskId }: { taskId: string }): void => processed(taskId, 'done');
-  const onFailed = ({ taskId }: { taskId: string }): void => processed(taskId, 'failed');
-  const processed = (taskId: string, outcome: 'done' | 'failed'): void => {
-    const task = options.get(taskId);
-    if (!task) return;
-    scan(); // a fast job can finish before the next scan: announce the upload first
+  const onDone = ({ taskId }: { taskId: string }): void => void processed(taskId, 'done');
+  const onFailed = ({ taskId }: { taskId: string }): void => void processed(taskId, 'failed');
+  const processed = async (taskId: string, outcome: 'done' | 'failed'): Promise<void> => {
     try {
-      const data = withLinks(task);
+      const task = await options.get(taskId);
+      if (!task) return;
+      await scan(); // a fast job can finish before the next scan: announce the upload first
+      const data = await withLinks(task);
       const error = (data.processing as { error?: { code: string; message: string } } | undefined)?.error;
-      notifier.publish(
+      await notifier.publish(
         outcome === 'done' ? 'processing.done' : 'processing.failed',
         `processing.${outcome}:${taskId}:${Date.now()}`,
         data,
@@ -102,22 +109,26 @@ export function notifyIngestEvents(options: IngestEventSourceOptions): { close: 
   const emitter = isEmitter(options.processor) ? options.processor : undefined;
   emitter?.on('done', onDone);
   emitter?.on('failed', onFailed);
-  scan();
-  const timer = setInterval(scan, options.pollMs ?? 1000);
+  void scan();
+  const timer = setInterval(() => void scan(), options.pollMs ?? 1000);
   timer.unref();
   return {
-    close: () => {
+    close: async () => {
       clearInterval(timer);
       emitter?.off('done', onDone);
       emitter?.off('failed', onFailed);
+      await scanning;
     },
   };
 }
 
 /** The ingest service as the notifier reads it (IngestService, structurally). */
 export interface IngestServiceLike {
-  tasks: { listRecent(limit: number): IngestTask[]; get(taskId: string): IngestTask | undefined };
-  viewOf(task: IngestTask): Record<string, unknown>;
+  tasks: {
+    listRecent(limit: number): Promise<IngestTask[]>;
+    get(taskId: string): Promise<IngestTask | undefined>;
+  };
+  viewOf(task: IngestTask): Promise<Record<string, unknown>>;
 }
 
 /**
@@ -125,7 +136,8 @@ export interface IngestServiceLike {
  * and the event source above. Undefined when no target is configured. `close()` stops both.
  */
 export function startIngestNotifier(options: {
-  db: Db;
+  /** The ingest state's webhook queue. */
+  store: WebhookStore;
   targets: NotifyTargets | undefined;
   service: IngestServiceLike;
   processor: unknown;
@@ -134,7 +146,7 @@ export function startIngestNotifier(options: {
 }): { notifier: Notifier; close: () => Promise<void> } | undefined {
   if (!options.targets) return undefined;
   const { service, logger } = options;
-  const notifier = new Notifier({ db: options.db, targets: options.targets, logger });
+  const notifier = new Notifier({ store: options.store, targets: options.targets, logger });
   if (!notifier.enabled) return undefined;
   const events = notifyIngestEvents({
     notifier,
@@ -149,7 +161,7 @@ export function startIngestNotifier(options: {
   return {
     notifier,
     close: async () => {
-      events.close();
+      await events.close();
       await notifier.close();
     },
   };

@@ -3,9 +3,10 @@ import { hostname } from 'node:os';
 import { request } from 'undici';
 import { silentLogger, type Logger } from '../logging/index.js';
 import {
-  WebhookRepository,
+  sqliteWebhookStore,
   type Db,
   type WebhookDeliveryRecord,
+  type WebhookStore,
   type WebhookTargetRecord,
 } from '../store/index.js';
 import { HUMAN_EVENT_TYPES, eventId, type NotifyEvent, type NotifyEventType } from './notify-event.js';
@@ -28,7 +29,9 @@ export interface NotifyTargets {
 
 /** Tunables; defaults in brackets. Tests shorten the delays. */
 export interface NotifierOptions {
-  db: Db;
+  /** The queue's store (the ingest state's `webhooks`); or `db`, a SQLite database holding the queue's tables. */
+  store?: WebhookStore;
+  db?: Db;
   targets: NotifyTargets;
   logger?: Logger;
   /** First retry delay [5 s]; doubles per attempt up to `retryMaxMs` [1 h], with jitter. */
@@ -79,17 +82,22 @@ export function describeTarget(target: WebhookTargetRecord): string {
  * that restarts sends what it had not delivered.
  */
 export class Notifier {
-  private readonly repo: WebhookRepository;
+  private readonly repo: WebhookStore;
   private readonly logger: Logger;
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly targets: WebhookTargetRecord[];
   private readonly active = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  private readonly o: Required<Omit<NotifierOptions, 'db' | 'targets' | 'logger'>>;
+  /** A pump is reading the queue; a wake-up meanwhile makes it go round once more. */
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
+  private readonly o: Required<Omit<NotifierOptions, 'db' | 'store' | 'targets' | 'logger'>>;
 
   constructor(private readonly options: NotifierOptions) {
-    this.repo = new WebhookRepository(options.db);
+    if (options.store) this.repo = options.store;
+    else if (options.db) this.repo = sqliteWebhookStore(options.db);
+    else throw new Error('a Notifier needs a store or a db');
     this.logger = options.logger ?? silentLogger();
     this.o = {
       retryBaseMs: options.retryBaseMs ?? 5000,
@@ -115,28 +123,29 @@ export class Notifier {
     return this.targets.length > 0;
   }
 
-  /** The queue's SQL, for the delivery-log route and the metrics. */
-  get repository(): WebhookRepository {
+  /** The queue's store, for the delivery-log route and the metrics. */
+  get repository(): WebhookStore {
     return this.repo;
   }
 
   /**
    * Queues an event once: `key` names the happening (the same key again is ignored), `summary`
-   * is the human line for Discord/ntfy. Returns the event id, or undefined when nothing is configured.
+   * is the human line for Discord/ntfy. Resolves with the event id once it is stored, or
+   * undefined when nothing is configured.
    */
-  publish(
+  async publish(
     type: NotifyEventType,
     key: string,
     data: Record<string, unknown>,
     summary: string,
-  ): string | undefined {
+  ): Promise<string | undefined> {
     if (!this.enabled) return undefined;
     const now = this.o.now();
     const event: NotifyEvent = { id: eventId(key), type, time: new Date(now).toISOString(), data };
     const targets = HUMAN_EVENT_TYPES.has(type)
       ? this.targets
       : this.targets.filter((t) => t.kind === 'webhook');
-    const added = this.repo.addEvent(
+    const added = await this.repo.addEvent(
       { id: event.id, type, time: event.time, body: JSON.stringify(event), summary },
       targets,
       now,
@@ -160,6 +169,7 @@ export class Notifier {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.pumping;
     await Promise.allSettled([...this.active]);
   }
 
@@ -173,9 +183,23 @@ export class Notifier {
   private pump(): void {
     this.timer = undefined;
     if (!this.running) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.pumpOnce().finally(() => {
+      this.pumping = undefined;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.wake(0);
+      }
+    });
+  }
+
+  private async pumpOnce(): Promise<void> {
     try {
-      while (this.active.size < this.o.concurrency) {
-        const delivery = this.repo.claimNext(this.owner, this.o.now(), this.o.leaseMs);
+      while (this.running && this.active.size < this.o.concurrency) {
+        const delivery = await this.repo.claimNext(this.owner, this.o.now(), this.o.leaseMs);
         if (!delivery) break;
         const run = this.deliver(delivery).finally(() => {
           this.active.delete(run);
@@ -187,17 +211,21 @@ export class Notifier {
       this.logger.warn({ err: error }, 'webhook queue could not be read');
     }
     if (this.active.size >= this.o.concurrency) return; // a finishing delivery wakes us
-    const due = this.repo.nextDueAt();
+    const due = await this.repo.nextDueAt().catch(() => undefined);
     const wait = due === undefined ? this.o.pollMs : Math.min(this.o.pollMs, due - this.o.now());
     this.wake(Math.max(wait, 10));
   }
 
   private async deliver(delivery: WebhookDeliveryRecord): Promise<void> {
-    const event = this.repo.getEvent(delivery.eventId);
+    const event = await this.repo.getEvent(delivery.eventId);
     if (!event) return;
     const renew = setInterval(() => {
-      if (!this.repo.renewLease(delivery.id, this.owner, this.o.now() + this.o.leaseMs))
-        this.logger.warn({ deliveryId: delivery.id }, 'lost the lease on a webhook delivery');
+      this.repo.renewLease(delivery.id, this.owner, this.o.now() + this.o.leaseMs).then(
+        (held) => {
+          if (!held) this.logger.warn({ deliveryId: delivery.id }, 'lost the lease on a webhook delivery');
+        },
+        (error: unknown) => this.logger.warn({ err: error }, 'could not renew a webhook delivery lease'),
+      );
     }, this.o.leaseMs / 3);
     const startedAt = this.o.now();
     let status: number | null = null;
@@ -228,7 +256,7 @@ export class Notifier {
               now +
               webhookRetryDelayMs(delivery.attempts, this.o.retryBaseMs, this.o.retryMaxMs, this.o.random),
           } as const);
-    if (!this.repo.finishAttempt(delivery.id, this.owner, attempt, outcome)) {
+    if (!(await this.repo.finishAttempt(delivery.id, this.owner, attempt, outcome))) {
       this.logger.warn({ deliveryId: delivery.id }, 'webhook delivery was taken over before it finished');
       return;
     }

@@ -48,12 +48,10 @@ export function notifyStationEvents(
   const publish = (...args: Parameters<Notifier['publish']>): void => {
     if (seen.has(args[1])) return;
     seen.add(args[1]);
-    try {
-      notifier.publish(...args);
-    } catch (error) {
+    notifier.publish(...args).catch((error: unknown) => {
       seen.delete(args[1]);
       logger.warn({ err: error, type: args[0] }, 'event could not be queued');
-    }
+    });
   };
   const onUpload = (u: UploadLike): void => {
     const verifiedBy =

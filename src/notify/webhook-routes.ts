@@ -35,7 +35,8 @@ export function webhookRoutes(path: string, notifier: () => Notifier | undefined
       },
       async (request) => {
         const n = notifier();
-        const events = n?.repository.listEvents(request.query.limit ?? 20, request.query.event_id) ?? [];
+        const events =
+          (await n?.repository.listEvents(request.query.limit ?? 20, request.query.event_id)) ?? [];
         if (request.query.event_id !== undefined && events.length === 0)
           throw new AppError('NOT_FOUND', `no event ${request.query.event_id}`);
         return {

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config/index.js';
 
 /** How the client talks to the bucket; the defaults suit an upload over a home uplink. */
@@ -11,6 +11,8 @@ export interface S3ClientOptions {
   requestTimeoutMs?: number;
   /** Connections kept per host [16]. */
   maxSockets?: number;
+  /** Attempts per request [1]; the ingest server, which has no journal to resume from, retries. */
+  maxAttempts?: number;
 }
 
 // The SDK warns at its first client on Node 20 that releases after January 2027 will need
@@ -30,15 +32,20 @@ const QUIET = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
  * and a retry resumes from the journal).
  */
 export function createS3Client(config: S3Config, options: S3ClientOptions = {}): S3Client {
+  return new S3Client(s3ClientConfig(config, options));
+}
+
+/** The configuration `createS3Client` uses, for a library that builds its own client (@tus/s3-store). */
+export function s3ClientConfig(config: S3Config, options: S3ClientOptions = {}): S3ClientConfig {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
-  return new S3Client({
+  return {
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     region: config.region,
     forcePathStyle: config.forcePathStyle,
     credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 1,
+    maxAttempts: options.maxAttempts ?? 1,
     // Without a logger of its own the SDK prints to the console when a streamed part fails;
     // every failure is reported through our errors instead.
     logger: QUIET,
@@ -48,5 +55,5 @@ export function createS3Client(config: S3Config, options: S3ClientOptions = {}):
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     },
-  });
+  };
 }

@@ -7,10 +7,11 @@ import { z } from 'zod';
 import { AppError, toAppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import {
-  ProcessingJobRepository,
+  sqliteJobStore,
   type Db,
   type ProcessingJob,
   type ProcessingJobState,
+  type ProcessingJobStore,
   type RunRef,
 } from '../store/index.js';
 import {
@@ -82,7 +83,9 @@ export interface ProcessingDispatch {
 export type ClaimedRunOutcome = 'done' | 'failed' | 'interrupted' | 'not-queued';
 
 export interface ProcessingServiceOptions {
-  db: Db;
+  /** Where the jobs live (the ingest state's `jobs`); or `db`, an open SQLite ingest database. */
+  jobs?: ProcessingJobStore;
+  db?: Db;
   /** Relative job paths are resolved against it. */
   dataDir: string;
   logger: Logger;
@@ -90,6 +93,19 @@ export interface ProcessingServiceOptions {
   now?: () => Date;
   /** Announce jobs to queue workers instead of running them here (with settings.workers = 0). */
   dispatch?: ProcessingDispatch;
+  /** Where the input and outputs really live (INGEST_STORAGE=s3: a bucket); absent: in place. */
+  runHooks?: ProcessingRunHooks | undefined;
+}
+
+/**
+ * Storage around a run (src/ingest/storage's storageRunHooks for INGEST_STORAGE=s3): `beforeRun`
+ * makes the input present at the job's filePath on this machine, `afterRun` stores what the run
+ * left in outputDir before the outcome is recorded (a job shown done has its outputs). Not
+ * called after an interrupted run: it resumes from the same files.
+ */
+export interface ProcessingRunHooks {
+  beforeRun(job: ProcessingJobInput): Promise<void>;
+  afterRun(job: ProcessingJobInput, outcome: 'done' | 'failed'): Promise<void>;
 }
 
 const stepSchema = z
@@ -114,6 +130,8 @@ interface ActiveRun {
   leaseLost: boolean;
   controller: AbortController;
   done: Promise<void>;
+  /** The run's store writes, one after another (progress must not overtake an older progress). */
+  writes: Promise<unknown>;
 }
 
 /**
@@ -123,7 +141,7 @@ interface ActiveRun {
  * a crash resumes interrupted jobs from their last finished step.
  */
 export class ProcessingService extends EventEmitter<ProcessingEvents> {
-  private readonly jobs: ProcessingJobRepository;
+  private readonly jobs: ProcessingJobStore;
   private readonly active = new Map<string, ActiveRun>();
   private readonly now: () => Date;
   private started = false;
@@ -132,19 +150,24 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
   readonly owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   private readonly leaseMs: number;
   private poll: NodeJS.Timeout | undefined;
+  /** A pump claiming jobs; a call meanwhile makes it go round once more. */
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
 
   constructor(private readonly options: ProcessingServiceOptions) {
     super();
-    this.jobs = new ProcessingJobRepository(options.db);
+    if (options.jobs) this.jobs = options.jobs;
+    else if (options.db) this.jobs = sqliteJobStore(options.db);
+    else throw new Error('a ProcessingService needs a job store or a db');
     this.now = options.now ?? (() => new Date());
     this.leaseMs = options.settings.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
   /** Queues a task, or queues it again from scratch; a run of it in progress is stopped first. */
-  enqueue(job: ProcessingJobInput): void {
+  async enqueue(job: ProcessingJobInput): Promise<void> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the processing service is closed');
     const running = this.active.get(job.taskId);
-    this.jobs.enqueue(
+    await this.jobs.enqueue(
       {
         taskId: job.taskId,
         filePath: path.resolve(this.options.dataDir, job.filePath),
@@ -158,7 +181,7 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     running?.controller.abort(new AppError('PROCESSING_CANCELLED', 'queued again'));
     this.options.logger.info({ taskId: job.taskId }, 'processing queued');
     this.emit('queued', { taskId: job.taskId });
-    this.announce(job.taskId);
+    await this.announce(job.taskId);
     this.pump();
   }
 
@@ -170,9 +193,14 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
    */
   async runClaimed(taskId: string): Promise<ClaimedRunOutcome> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the processing service is closed');
-    const job = this.jobs.claimNext({ owner: this.owner, durationMs: this.leaseMs }, this.now(), [], taskId);
+    const job = await this.jobs.claimNext(
+      { owner: this.owner, durationMs: this.leaseMs },
+      this.now(),
+      [],
+      taskId,
+    );
     if (!job) {
-      const current = this.jobs.get(taskId);
+      const current = await this.jobs.get(taskId);
       if (current?.state === 'processing') {
         throw new AppError('UPLOAD_LOCKED', `${taskId} is being processed by another worker`);
       }
@@ -180,7 +208,7 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     }
     if (job.takenOver) reapOrphan(job, this.options.logger);
     const controller = new AbortController();
-    const run: ActiveRun = { attempt: job.attempt, leaseLost: false, controller, done: Promise.resolve() };
+    const run = newRun(job.attempt, controller);
     this.active.set(taskId, run);
     try {
       run.done = this.run(job, run);
@@ -190,24 +218,26 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     }
     // The row says what this run came to: its own attempt ended done or failed, or else it was
     // stopped (closing, re-queued, its lease taken by another worker).
-    const after = this.jobs.get(taskId);
+    const after = await this.jobs.get(taskId);
     if (after?.attempt !== job.attempt) return 'interrupted';
     return after.state === 'done' || after.state === 'failed' ? after.state : 'interrupted';
   }
 
   /** Hands a queued job to the queue workers (when they run processing); a failure is logged, and start() announces again. */
-  private announce(taskId: string): void {
+  private async announce(taskId: string): Promise<void> {
     const dispatch = this.options.dispatch;
-    const job = dispatch ? this.jobs.get(taskId) : undefined;
-    if (!dispatch || !job) return;
-    dispatch.add(taskId, Date.parse(job.queuedAt)).catch((error: unknown) => {
+    if (!dispatch) return;
+    try {
+      const job = await this.jobs.get(taskId);
+      if (job) await dispatch.add(taskId, Date.parse(job.queuedAt));
+    } catch (error) {
       this.options.logger.error({ err: error, taskId }, 'could not hand the job to the processing queue');
-    });
+    }
   }
 
   /** The processing view of a task, or undefined when it was never queued. */
-  status(taskId: string): ProcessingStatus | undefined {
-    const job = this.jobs.get(taskId);
+  async status(taskId: string): Promise<ProcessingStatus | undefined> {
+    const job = await this.jobs.get(taskId);
     if (!job) return undefined;
     const status: ProcessingStatus = {
       state: job.state,
@@ -227,24 +257,29 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
    * whose owner is alive elsewhere is left to it; if that owner stops renewing, the poll below
    * takes the job over when its lease expires.
    */
-  start(): void {
+  async start(): Promise<void> {
     if (this.started || this.closed) return;
     this.started = true;
     const nowMs = this.now().getTime();
-    for (const job of this.jobs.listByState('processing')) {
+    for (const job of await this.jobs.listByState('processing')) {
       if (this.active.has(job.taskId)) continue;
       const expired = (job.leaseExpiresAt ?? 0) <= nowMs;
       if (!expired && !ownerIsGone(job.leaseOwner)) continue;
       reapOrphan(job, this.options.logger);
-      this.jobs.requeue({ taskId: job.taskId, attempt: job.attempt, owner: job.leaseOwner }, this.now());
+      await this.jobs.requeue(
+        { taskId: job.taskId, attempt: job.attempt, owner: job.leaseOwner },
+        this.now(),
+      );
       this.options.logger.info({ taskId: job.taskId }, 'resuming interrupted processing');
     }
     // Queue workers may have missed an announcement (this node crashed right after queuing):
     // announcing again is harmless, the queue keeps one job per run.
     if (this.options.dispatch) {
-      for (const job of [...this.jobs.listByState('queued'), ...this.jobs.listByState('processing')]) {
-        this.announce(job.taskId);
-      }
+      const waiting = [
+        ...(await this.jobs.listByState('queued')),
+        ...(await this.jobs.listByState('processing')),
+      ];
+      for (const job of waiting) await this.announce(job.taskId);
     }
     this.poll = setInterval(() => this.pump(), Math.max(100, this.leaseMs / 3));
     this.poll.unref();
@@ -258,6 +293,7 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     const runs = [...this.active.values()];
     for (const run of runs)
       run.controller.abort(new AppError('PROCESSING_CANCELLED', 'the server is closing'));
+    await this.pumping;
     await Promise.all(runs.map((r) => r.done));
     await this.options.dispatch?.close();
   }
@@ -265,9 +301,25 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
   /** Fills free worker slots with queued jobs. */
   private pump(): void {
     if (!this.started || this.closed) return;
-    while (this.active.size < this.options.settings.workers) {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.pumpOnce()
+      .catch((error: unknown) => this.options.logger.error({ err: error }, 'could not claim processing jobs'))
+      .finally(() => {
+        this.pumping = undefined;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
+  }
+
+  private async pumpOnce(): Promise<void> {
+    while (!this.closed && this.active.size < this.options.settings.workers) {
       // A task whose previous run is still being stopped waits for it: both would write the same outputs.
-      const job = this.jobs.claimNext({ owner: this.owner, durationMs: this.leaseMs }, this.now(), [
+      const job = await this.jobs.claimNext({ owner: this.owner, durationMs: this.leaseMs }, this.now(), [
         ...this.active.keys(),
       ]);
       if (!job) return;
@@ -275,8 +327,7 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
         this.options.logger.warn({ taskId: job.taskId }, 'took over processing whose lease expired');
         reapOrphan(job, this.options.logger);
       }
-      const controller = new AbortController();
-      const run: ActiveRun = { attempt: job.attempt, leaseLost: false, controller, done: Promise.resolve() };
+      const run = newRun(job.attempt, new AbortController());
       this.active.set(job.taskId, run);
       run.done = this.run(job, run).finally(() => {
         if (this.active.get(job.taskId) === run) this.active.delete(job.taskId);
@@ -296,26 +347,35 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     let steps = parseSteps(job.steps);
     // Renewed every third of the lease; a renewal that finds the lease gone stops the run.
     const renewal = setInterval(() => {
-      if (this.safely(log, () => this.jobs.renewLease(ref, this.leaseMs, this.now()))) return;
-      if (controller.signal.aborted) return;
-      active.leaseLost = true;
-      controller.abort(new AppError('PROCESSING_CANCELLED', 'the lease on this job was lost'));
+      void this.safely(log, () => this.jobs.renewLease(ref, this.leaseMs, this.now())).then((held) => {
+        if (held || controller.signal.aborted) return;
+        active.leaseLost = true;
+        controller.abort(new AppError('PROCESSING_CANCELLED', 'the lease on this job was lost'));
+      });
     }, this.leaseMs / 3);
+    // Writes made from the pipeline's callbacks go in order, each after the one before.
+    const write = (w: () => Promise<boolean>): void => {
+      active.writes = active.writes.then(() => this.safely(log, w));
+    };
+    const hooks = this.options.runHooks;
     try {
+      await hooks?.beforeRun(job);
       const result = await runPipeline(job.filePath, job.outputDir, this.options.settings, {
         signal: controller.signal,
         previous: steps,
         now: this.now,
-        onSpawn: (pid) => this.safely(log, () => this.jobs.setChildPid(ref, pid)),
+        onSpawn: (pid) => write(() => this.jobs.setChildPid(ref, pid)),
         onUpdate: (next, progress) => {
           const changed = next.filter((s, i) => s.state !== steps[i]?.state || s.name !== steps[i]?.name);
           steps = next;
-          this.safely(log, () => this.jobs.updateProgress(ref, progress, next, this.now()));
+          write(() => this.jobs.updateProgress(ref, progress, next, this.now()));
           for (const step of changed) this.emit('step', { taskId, step: withoutResult(step) });
           this.emit('progress', { taskId, progress });
         },
       });
-      if (this.jobs.complete(ref, result, this.now())) {
+      await active.writes;
+      await hooks?.afterRun(job, 'done');
+      if (await this.safely(log, () => this.jobs.complete(ref, result, this.now()))) {
         log.info({ report: summary(result.report) }, 'processing done');
         this.emit('done', { taskId, report: result.report, outputs: result.outputs });
       }
@@ -324,7 +384,8 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
         const reason = active.leaseLost ? 'lease_lost' : this.closed ? 'closing' : 'requeued';
         // Closing leaves the job for the next start; a re-queue has already reset the row; a lost
         // lease belongs to someone else now.
-        if (reason === 'closing') this.safely(log, () => this.jobs.requeue(ref, this.now()));
+        await active.writes;
+        if (reason === 'closing') await this.safely(log, () => this.jobs.requeue(ref, this.now()));
         log.info({ reason }, 'processing interrupted');
         this.emit('interrupted', { taskId, reason });
         return;
@@ -333,7 +394,13 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
       const reported = { code: appError.code, message: appError.message };
       log.warn({ err: error, code: appError.code }, 'processing failed');
       const outputs = await listOutputs(job.outputDir);
-      if (this.safely(log, () => this.jobs.fail(ref, { steps, outputs, error: reported }, this.now()))) {
+      await hooks
+        ?.afterRun(job, 'failed')
+        .catch((e: unknown) => log.error({ err: e }, 'could not store the outputs'));
+      await active.writes;
+      if (
+        await this.safely(log, () => this.jobs.fail(ref, { steps, outputs, error: reported }, this.now()))
+      ) {
         this.emit('failed', { taskId, error: reported });
       }
     } finally {
@@ -342,14 +409,18 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
   }
 
   /** A store write that must not take the worker down (e.g. the database closed under it). */
-  private safely(log: Logger, write: () => boolean): boolean {
+  private async safely(log: Logger, write: () => Promise<boolean>): Promise<boolean> {
     try {
-      return write();
+      return await write();
     } catch (error) {
       log.error({ err: error }, 'could not record processing state');
       return false;
     }
   }
+}
+
+function newRun(attempt: number, controller: AbortController): ActiveRun {
+  return { attempt, leaseLost: false, controller, done: Promise.resolve(), writes: Promise.resolve() };
 }
 
 function parseSteps(value: unknown): StepRecord[] {

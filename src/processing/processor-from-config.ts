@@ -1,7 +1,12 @@
 import type { Config, QueueConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Db } from '../store/index.js';
-import { ProcessingService, type ProcessingDispatch, type ProcessingSettings } from './processing-service.js';
+import type { IngestState } from '../store/index.js';
+import {
+  ProcessingService,
+  type ProcessingDispatch,
+  type ProcessingRunHooks,
+  type ProcessingSettings,
+} from './processing-service.js';
 
 /** The INGEST_* settings as the processing service takes them. */
 export function processingSettingsFromConfig(config: Config): ProcessingSettings {
@@ -36,23 +41,29 @@ export function queueDispatch(queue: QueueConfig): ProcessingDispatch {
 }
 
 /**
- * The factory the ingest server calls once its database is open (`createProcessor` in its
- * options): a ProcessingService over that database, configured from INGEST_*. With QUEUE_URL the
+ * The factory the ingest server calls once its state is open (`createProcessor` in its
+ * options): a ProcessingService over its jobs, configured from INGEST_*. With QUEUE_URL the
  * jobs are announced to BullMQ and run by `streamai worker`s, none here.
  */
 export function processorFromConfig(
   config: Config,
-): (ctx: { db: Db; dataDir: string; logger: Logger }) => ProcessingService {
+): (ctx: {
+  state: IngestState;
+  dataDir: string;
+  logger: Logger;
+  runHooks?: ProcessingRunHooks | undefined;
+}) => ProcessingService {
   const settings = processingSettingsFromConfig(config);
   const queue = config.cluster.queue;
   return (ctx) => {
     const dispatch = queue ? queueDispatch(queue) : undefined;
     return new ProcessingService({
-      db: ctx.db,
+      jobs: ctx.state.jobs,
       dataDir: ctx.dataDir,
       logger: ctx.logger.child({ part: 'processing' }),
       settings: dispatch ? { ...settings, workers: 0, leaseMs: queue?.lockDurationMs } : settings,
       dispatch,
+      runHooks: ctx.runHooks,
     });
   };
 }

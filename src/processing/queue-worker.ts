@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
+import { createIngestStorage, storageRunHooks } from '../ingest/storage/index.js';
 import type { Logger } from '../logging/index.js';
-import { ingestMigrations, openDatabase, type Db } from '../store/index.js';
+import { openIngestState } from '../store/index.js';
 import { processingSettingsFromConfig } from './processor-from-config.js';
 import { ProcessingService } from './processing-service.js';
 
@@ -12,8 +13,8 @@ export interface QueueWorker {
 }
 
 /**
- * Starts a processing worker on BullMQ (QUEUE_URL) over the ingest server's database and files
- * (INGEST_DATA_DIR, shared with the ingest nodes). Each job it is handed is claimed under a lease
+ * Starts a processing worker on BullMQ (QUEUE_URL) over the ingest server's state (DATABASE_URL,
+ * or the SQLite file in INGEST_DATA_DIR) and files (INGEST_DATA_DIR, shared with the ingest nodes). Each job it is handed is claimed under a lease
  * in that database and run through the pipeline, resuming after its last finished step; step
  * state and progress land where every ingest node's /status reads them. Closing stops taking
  * jobs; a run cut short goes back to the queue (BullMQ retries it) and resumes elsewhere.
@@ -29,9 +30,12 @@ export async function startQueueWorker(options: {
     throw new AppError('CONFIG_INVALID', 'QUEUE_URL: is not set; a worker takes its jobs from that queue');
   }
   const dataDir = path.resolve(options.dataDir ?? options.config.ingest.dataDir);
-  const db: Db = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
+  const state = await openIngestState({ databaseUrl: options.config.cluster.databaseUrl, dataDir });
+  // INGEST_STORAGE=s3: inputs are fetched from the bucket and outputs put back (no shared disk).
+  const { ingestStorage, s3 } = options.config.storage;
+  const storage = await createIngestStorage(dataDir, { kind: ingestStorage, s3 });
   const service = new ProcessingService({
-    db,
+    jobs: state.jobs,
     dataDir,
     logger: options.logger.child({ part: 'processing' }),
     // No local loop: this process runs what the queue hands it, under a lease as long as BullMQ's lock.
@@ -40,6 +44,7 @@ export async function startQueueWorker(options: {
       workers: 0,
       leaseMs: queueConfig.lockDurationMs,
     },
+    runHooks: storageRunHooks(storage, state.tasks),
   });
   const { ProcessingQueue } = await import('../cluster/index.js');
   const queue = new ProcessingQueue(queueConfig);
@@ -53,7 +58,8 @@ export async function startQueueWorker(options: {
     close: async () => {
       await service.close();
       await queue.close();
-      db.close();
+      await state.close();
+      await storage.close();
     },
   };
 }

@@ -10,3 +10,7 @@ export * from './webhook-repository.js';
 export * from './retention-repository.js';
 export * from './state-counts.js';
 export * from './s3-upload-journal-repository.js';
+export * from './ingest-state/index.js';
+export { pgIngestMigrations, migratePg, type PgMigration } from './pg-migrations/index.js';
+export * from './s3-process-request-repository.js';
+export * from './upload-part-repository.js';

@@ -66,7 +66,8 @@ export interface ReceivedFile {
   filePath: string;
 }
 
-interface Row {
+/** A row of `ingest_tasks` as SQLite returns it (the PostgreSQL store converts its rows to this). */
+export interface IngestTaskRow {
   task_id: string;
   state: string;
   protocol: string;
@@ -90,7 +91,7 @@ interface Row {
   completed_at: string | null;
 }
 
-function toTask(row: Row): IngestTask {
+export function toTask(row: IngestTaskRow): IngestTask {
   return {
     taskId: row.task_id,
     state: row.state === 'received' ? 'received' : 'receiving',
@@ -116,6 +117,33 @@ function toTask(row: Row): IngestTask {
   };
 }
 
+/** What a new upload of an existing task does to its row: it takes over a task still receiving, nothing else. */
+export const BEGIN_RECEIVING_CONFLICT = `ON CONFLICT (task_id) DO UPDATE SET
+  protocol = excluded.protocol, upload_ref = excluded.upload_ref,
+  file_name = excluded.file_name, session_name = excluded.session_name,
+  auto_process = excluded.auto_process, upload_time = excluded.upload_time,
+  declared_size = excluded.declared_size, declared_sha256 = excluded.declared_sha256,
+  owner_key_sha256 = excluded.owner_key_sha256, updated_at = excluded.updated_at
+WHERE ingest_tasks.state = 'receiving'`;
+
+/**
+ * What marking a task received does to an existing row (SQL both backends read alike): only a
+ * receiving row changes; what the first upload declared (owner, part, digests) is kept.
+ */
+export const MARK_RECEIVED_CONFLICT = `ON CONFLICT (task_id) DO UPDATE SET
+  state = 'received', protocol = excluded.protocol, upload_ref = excluded.upload_ref,
+  file_name = excluded.file_name, session_name = excluded.session_name,
+  auto_process = excluded.auto_process, upload_time = excluded.upload_time,
+  declared_size = COALESCE(excluded.declared_size, ingest_tasks.declared_size),
+  declared_sha256 = COALESCE(excluded.declared_sha256, ingest_tasks.declared_sha256),
+  file_size = excluded.file_size, sha256 = excluded.sha256, file_path = excluded.file_path,
+  owner_key_sha256 = COALESCE(ingest_tasks.owner_key_sha256, excluded.owner_key_sha256),
+  part_of = COALESCE(ingest_tasks.part_of, excluded.part_of),
+  part_index = COALESCE(ingest_tasks.part_index, excluded.part_index),
+  recording_id = COALESCE(ingest_tasks.recording_id, excluded.recording_id),
+  updated_at = excluded.updated_at, completed_at = excluded.completed_at
+WHERE ingest_tasks.state = 'receiving'`;
+
 /** Typed access to the ingest server's `ingest_tasks` table. */
 export class IngestTaskRepository {
   constructor(private readonly db: Db) {}
@@ -123,7 +151,7 @@ export class IngestTaskRepository {
   /** The task, or undefined when unknown. */
   get(taskId: string): IngestTask | undefined {
     const row = this.db.prepare('SELECT * FROM ingest_tasks WHERE task_id = ?').get(taskId) as
-      Row | undefined;
+      IngestTaskRow | undefined;
     return row ? toTask(row) : undefined;
   }
 
@@ -131,7 +159,7 @@ export class IngestTaskRepository {
   getByUploadRef(uploadRef: string): IngestTask | undefined {
     const row = this.db
       .prepare('SELECT * FROM ingest_tasks WHERE upload_ref = ? ORDER BY created_at DESC LIMIT 1')
-      .get(uploadRef) as Row | undefined;
+      .get(uploadRef) as IngestTaskRow | undefined;
     return row ? toTask(row) : undefined;
   }
 
@@ -151,7 +179,7 @@ export class IngestTaskRepository {
               'SELECT * FROM ingest_tasks WHERE part_of IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ?',
             )
             .all(limit)
-    ) as Row[];
+    ) as IngestTaskRow[];
     return rows.map(toTask);
   }
 
@@ -161,7 +189,7 @@ export class IngestTaskRepository {
       .prepare(
         "SELECT * FROM ingest_tasks WHERE state = 'receiving' AND protocol = ? AND upload_ref != 'parts'",
       )
-      .all(protocol) as Row[];
+      .all(protocol) as IngestTaskRow[];
     return rows.map(toTask);
   }
 
@@ -179,13 +207,7 @@ export class IngestTaskRepository {
          VALUES (@taskId, 'receiving', @protocol, @uploadRef, @fileName, @sessionName,
            @autoProcess, @uploadTime, @declaredSize, @declaredSha256, @owner, @partOf, @partIndex,
            @recordingId, @at, @at)
-         ON CONFLICT (task_id) DO UPDATE SET
-           protocol = excluded.protocol, upload_ref = excluded.upload_ref,
-           file_name = excluded.file_name, session_name = excluded.session_name,
-           auto_process = excluded.auto_process, upload_time = excluded.upload_time,
-           declared_size = excluded.declared_size, declared_sha256 = excluded.declared_sha256,
-           owner_key_sha256 = excluded.owner_key_sha256, updated_at = excluded.updated_at
-         WHERE ingest_tasks.state = 'receiving'`,
+         ${BEGIN_RECEIVING_CONFLICT}`,
       )
       .run({
         taskId: input.taskId,
@@ -227,19 +249,7 @@ export class IngestTaskRepository {
          VALUES (@taskId, 'received', @protocol, @uploadRef, @fileName, @sessionName, @autoProcess,
            @uploadTime, @declaredSize, @declaredSha256, @fileSize, @sha256, @filePath, @owner, @partOf,
            @partIndex, @recordingId, @at, @at, @at)
-         ON CONFLICT (task_id) DO UPDATE SET
-           state = 'received', protocol = excluded.protocol, upload_ref = excluded.upload_ref,
-           file_name = excluded.file_name, session_name = excluded.session_name,
-           auto_process = excluded.auto_process, upload_time = excluded.upload_time,
-           declared_size = COALESCE(excluded.declared_size, ingest_tasks.declared_size),
-           declared_sha256 = COALESCE(excluded.declared_sha256, ingest_tasks.declared_sha256),
-           file_size = excluded.file_size, sha256 = excluded.sha256, file_path = excluded.file_path,
-           owner_key_sha256 = COALESCE(ingest_tasks.owner_key_sha256, excluded.owner_key_sha256),
-           part_of = COALESCE(ingest_tasks.part_of, excluded.part_of),
-           part_index = COALESCE(ingest_tasks.part_index, excluded.part_index),
-           recording_id = COALESCE(ingest_tasks.recording_id, excluded.recording_id),
-           updated_at = excluded.updated_at, completed_at = excluded.completed_at
-         WHERE ingest_tasks.state = 'receiving'`,
+         ${MARK_RECEIVED_CONFLICT}`,
       )
       .run({
         taskId: input.taskId,
@@ -321,7 +331,7 @@ export class IngestTaskRepository {
   listParts(taskId: string): IngestTask[] {
     const rows = this.db
       .prepare('SELECT * FROM ingest_tasks WHERE part_of = ? ORDER BY part_index')
-      .all(taskId) as Row[];
+      .all(taskId) as IngestTaskRow[];
     return rows.map(toTask);
   }
 
@@ -329,7 +339,7 @@ export class IngestTaskRepository {
   listOpenRecordings(): IngestTask[] {
     const rows = this.db
       .prepare("SELECT * FROM ingest_tasks WHERE state = 'receiving' AND upload_ref = 'parts'")
-      .all() as Row[];
+      .all() as IngestTaskRow[];
     return rows.map(toTask);
   }
 

@@ -26,16 +26,20 @@ export interface ProcessingJob {
   updatedAt: string;
 }
 
-interface Row {
+/**
+ * A row of `processing_jobs` as SQLite returns it: JSON columns as text (the PostgreSQL store's
+ * rows carry them parsed, which `toJob` takes as they are).
+ */
+export interface ProcessingJobRow {
   task_id: string;
   state: string;
   file_path: string;
   output_dir: string;
   attempt: number;
   progress: number;
-  steps: string;
-  report: string | null;
-  outputs: string;
+  steps: unknown;
+  report: unknown;
+  outputs: unknown;
   error_code: string | null;
   error_message: string | null;
   child_pid: number | null;
@@ -49,7 +53,7 @@ interface Row {
 
 const STATES = new Set<string>(['queued', 'processing', 'done', 'failed']);
 
-function toJob(row: Row): ProcessingJob {
+export function toJob(row: ProcessingJobRow): ProcessingJob {
   return {
     taskId: row.task_id,
     state: STATES.has(row.state) ? (row.state as ProcessingJobState) : 'failed',
@@ -71,7 +75,8 @@ function toJob(row: Row): ProcessingJob {
   };
 }
 
-function parse(text: string, fallback: unknown): unknown {
+function parse(text: unknown, fallback: unknown): unknown {
+  if (typeof text !== 'string') return text ?? fallback;
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -110,7 +115,7 @@ export class ProcessingJobRepository {
 
   get(taskId: string): ProcessingJob | undefined {
     const row = this.db.prepare('SELECT * FROM processing_jobs WHERE task_id = ?').get(taskId) as
-      Row | undefined;
+      ProcessingJobRow | undefined;
     return row ? toJob(row) : undefined;
   }
 
@@ -118,7 +123,7 @@ export class ProcessingJobRepository {
   listByState(state: ProcessingJobState): ProcessingJob[] {
     const rows = this.db
       .prepare('SELECT * FROM processing_jobs WHERE state = ? ORDER BY queued_at, task_id')
-      .all(state) as Row[];
+      .all(state) as ProcessingJobRow[];
     return rows.map(toJob);
   }
 

@@ -75,6 +75,24 @@ function toDelivery(row: DeliveryRow): WebhookDeliveryRecord {
   };
 }
 
+/** What finishing an attempt writes, in the order of both backends' UPDATE (state … id, owner). */
+export function finishAttemptParams(
+  id: number,
+  owner: string,
+  attempt: WebhookAttemptRecord,
+  outcome: { state: 'delivered' | 'failed' } | { state: 'pending'; retryAt: number },
+): [string, number | null, number | null, string | null, string | null, number, string] {
+  return [
+    outcome.state,
+    outcome.state === 'pending' ? outcome.retryAt : null,
+    attempt.status,
+    attempt.error,
+    outcome.state === 'delivered' ? attempt.at : null,
+    id,
+    owner,
+  ];
+}
+
 /**
  * The webhook queue's SQL (tables from webhook-tables.ts). Ownership of a delivery is a lease
  * (owner + expiry, CONTRACTS.md): claimed in an IMMEDIATE transaction, and every later write
@@ -169,15 +187,7 @@ export class WebhookRepository {
                last_status = ?, last_error = ?, delivered_at = ?
            WHERE id = ? AND state = 'delivering' AND lease_owner = ?`,
         )
-        .run(
-          outcome.state,
-          outcome.state === 'pending' ? outcome.retryAt : null,
-          attempt.status,
-          attempt.error,
-          outcome.state === 'delivered' ? attempt.at : null,
-          id,
-          owner,
-        );
+        .run(...finishAttemptParams(id, owner, attempt, outcome));
       if (moved.changes !== 1) return false;
       this.db
         .prepare(

@@ -4,7 +4,7 @@ import test from 'node:test';
 import { request } from 'undici';
 import { makeClip } from '../helpers/make-media.js';
 import { startIngestProcess } from '../helpers/ingest-process.js';
-import { startWorker, type WorkerProcess } from '../helpers/worker-process.js';
+import { doneCounts, startWorker, waitFor } from '../helpers/worker-process.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { startRedis } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -21,32 +21,6 @@ async function processingState(url: string, taskId: string): Promise<string | un
   const res = await request(`${url}/status/${taskId}`);
   const body = (await res.body.json()) as { processing?: { state?: string } };
   return body.processing?.state;
-}
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 180_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** taskId → how many times a worker recorded the outcome "done" for it. */
-function doneCounts(workers: WorkerProcess[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const w of workers) {
-    for (const line of w.logs) {
-      if (line.msg === 'queue job finished' && line.outcome === 'done') {
-        const id = String(line.taskId);
-        counts.set(id, (counts.get(id) ?? 0) + 1);
-      }
-    }
-  }
-  return counts;
 }
 
 for (const backend of ['Redis', 'PostgreSQL'] as const) {

@@ -34,10 +34,9 @@ test('a queue URL of another kind, or a lock too short to renew, stops start-up 
   refused({ QUEUE_URL: 'redis://h', QUEUE_LOCK_SECONDS: '1' }, /^QUEUE_LOCK_SECONDS/);
 });
 
-test('DATABASE_URL is refused until the PostgreSQL state is built, instead of being ignored', () => {
-  refused(
-    { DATABASE_URL: 'postgres://db/ingest' },
-    /^DATABASE_URL: the ingest state on PostgreSQL is not built yet/,
-  );
+test('DATABASE_URL takes a postgres:// URL for the ingest state; another kind stops start-up naming it', () => {
+  const config = loadConfig({ env: { DATABASE_URL: 'postgresql://u:p@db:5432/ingest' }, envFile: false });
+  assert.equal(config.cluster.databaseUrl, 'postgresql://u:p@db:5432/ingest');
   refused({ DATABASE_URL: 'mysql://db/ingest' }, /^DATABASE_URL: expects a postgres/);
+  refused({ DATABASE_URL: 'not a url' }, /^DATABASE_URL: expects a URL/);
 });

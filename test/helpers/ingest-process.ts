@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import type { CleanupScope } from './service-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -10,7 +10,7 @@ const root = path.resolve(import.meta.dirname, '../..');
  * or a fixture that loads less; `args` follow it. Killed when the test ends.
  */
 export async function startIngestProcess(
-  t: Pick<TestContext, 'after'>,
+  t: CleanupScope,
   options: { script: string; args: string[]; env: Record<string, string> },
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(

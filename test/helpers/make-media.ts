@@ -55,3 +55,24 @@ export async function makeClip(
 export async function ffmpeg(args: string[]): Promise<void> {
   await run(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', ...args], { maxBuffer: 1024 * 1024 });
 }
+
+/**
+ * A video of raw frames (testsrc, yuv420p, Matroska): big for its length (about 2.9 MB per second
+ * at 320x240) without costing an encode, and a real video to ffprobe. For upload sizes.
+ */
+export async function makeRawVideo(file: string, seconds: number, size = '320x240'): Promise<string> {
+  await ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${size}:rate=25`,
+    '-t',
+    String(seconds),
+    '-c:v',
+    'rawvideo',
+    '-pix_fmt',
+    'yuv420p',
+    file,
+  ]);
+  return file;
+}

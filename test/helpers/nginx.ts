@@ -1,8 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
-import { freePort, spawnService, waitForPort } from './service-process.js';
+import { freePort, spawnService, waitForPort, type CleanupScope } from './service-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -29,11 +28,9 @@ export async function deployedNginxConfig(upstreams: string[], port: number): Pr
   return lines.join('\n');
 }
 
-/** nginx (Debian nginx-light) as the balancer of docs/DEPLOY.md in front of `upstreams` (host:port). */
-export async function startBalancer(t: Pick<TestContext, 'after'>, upstreams: string[]): Promise<Balancer> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'streamai-nginx-'));
-  const port = await freePort();
-  const conf = `daemon off;
+/** A whole nginx.conf (foreground, files in `dir`) around the shipped server block. */
+export async function balancerConfig(dir: string, upstreams: string[], port: number): Promise<string> {
+  return `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -48,7 +45,13 @@ http {
 ${await deployedNginxConfig(upstreams, port)}
 }
 `;
-  await writeFile(path.join(dir, 'nginx.conf'), conf);
+}
+
+/** nginx (Debian nginx-light) as the balancer of docs/DEPLOY.md in front of `upstreams` (host:port). */
+export async function startBalancer(t: CleanupScope, upstreams: string[]): Promise<Balancer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'streamai-nginx-'));
+  const port = await freePort();
+  await writeFile(path.join(dir, 'nginx.conf'), await balancerConfig(dir, upstreams, port));
   const service = spawnService('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')]);
   const stop = async (): Promise<void> => {
     await service.stop();

@@ -2,8 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
-import { freePort, spawnService, waitForPort } from './service-process.js';
+import { freePort, spawnService, waitForPort, type CleanupScope } from './service-process.js';
 
 /** Debian's PostgreSQL server binaries (the newest major version installed). */
 function postgresBin(): string {
@@ -45,7 +44,7 @@ export interface PostgresServer {
  * A throw-away PostgreSQL server: initdb into a temporary folder owned by `postgres`, started
  * on a free loopback port with its socket in that folder; stopped and removed when the test ends.
  */
-export async function startPostgres(t: Pick<TestContext, 'after'>): Promise<PostgresServer> {
+export async function startPostgres(t: CleanupScope): Promise<PostgresServer> {
   const bin = postgresBin();
   const dir = mkdtempSync(path.join(tmpdir(), 'streamai-pg-'));
   const dataDir = path.join(dir, 'data');

@@ -1,5 +1,4 @@
-import type { TestContext } from 'node:test';
-import { freePort, spawnService, waitForPort } from './service-process.js';
+import { freePort, spawnService, waitForPort, type CleanupScope } from './service-process.js';
 
 export interface RedisServer {
   /** redis://127.0.0.1:<port> */
@@ -9,7 +8,7 @@ export interface RedisServer {
 }
 
 /** A throw-away Redis (Debian redis-server) on a free loopback port, nothing written to disk. */
-export async function startRedis(t: Pick<TestContext, 'after'>): Promise<RedisServer> {
+export async function startRedis(t: CleanupScope): Promise<RedisServer> {
   const port = await freePort();
   const service = spawnService('redis-server', [
     '--port',

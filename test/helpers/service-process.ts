@@ -72,3 +72,11 @@ export function spawnService(
   };
   return { child, output: () => tail, stop };
 }
+
+/**
+ * Where a helper registers its cleanup: a test's context (`t`), or `{ after }` from node:test for
+ * one service shared by a whole file.
+ */
+export interface CleanupScope {
+  after(fn: () => Promise<void> | void): void;
+}

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import type { CleanupScope } from './service-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -12,7 +12,7 @@ export interface WorkerProcess {
 
 /** A real `streamai worker` process on the shared data folder; resolves once it says it is ready. */
 export async function startWorker(
-  t: Pick<TestContext, 'after'>,
+  t: CleanupScope,
   env: Record<string, string>,
   dataDir: string,
 ): Promise<WorkerProcess> {
@@ -51,4 +51,29 @@ export async function startWorker(
     child.on('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${err}`)));
   });
   return worker;
+}
+
+/** taskId → how many times one of `workers` logged the outcome "done" for it (exactly once, normally). */
+export function doneCounts(workers: WorkerProcess[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of workers.flatMap((w) => w.logs)) {
+    if (line.msg === 'queue job finished' && line.outcome === 'done') {
+      const id = String(line.taskId);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/** Polls `check` every 200 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 180_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -13,15 +13,15 @@ import { sha256File, sha256Of, tusCreate, tusPatch, tusRequest, visibleUploads }
 /** A processor that records the jobs it is given. */
 class RecordingProcessor implements UploadProcessor {
   readonly jobs: Array<{ taskId: string; filePath: string; outputDir: string }> = [];
-  enqueue(job: { taskId: string; filePath: string; outputDir: string }): void {
+  async enqueue(job: { taskId: string; filePath: string; outputDir: string }): Promise<void> {
     this.jobs.push(job);
   }
-  status(taskId: string): ProcessingStatus | undefined {
+  async status(taskId: string): Promise<ProcessingStatus | undefined> {
     return this.jobs.some((j) => j.taskId === taskId)
       ? { state: 'queued', progress: 0, steps: [], report: null, outputs: [] }
       : undefined;
   }
-  start(): void {}
+  async start(): Promise<void> {}
   async close(): Promise<void> {}
 }
 

@@ -13,14 +13,14 @@ class RecordingProcessor implements UploadProcessor {
   readonly states = new Map<string, ProcessingStatus>();
   started = false;
   closed = false;
-  enqueue(job: { taskId: string; filePath: string; outputDir: string }): void {
+  async enqueue(job: { taskId: string; filePath: string; outputDir: string }): Promise<void> {
     this.jobs.push(job);
     this.states.set(job.taskId, { state: 'queued', progress: 0, steps: [], report: null, outputs: [] });
   }
-  status(taskId: string): ProcessingStatus | undefined {
+  async status(taskId: string): Promise<ProcessingStatus | undefined> {
     return this.states.get(taskId);
   }
-  start(): void {
+  async start(): Promise<void> {
     this.started = true;
   }
   async close(): Promise<void> {

@@ -27,7 +27,7 @@ test('a webhook carries the event as JSON with a signature a receiver can verify
   const notifier = new Notifier({ db, targets: targets([receiver.url]), ...fast });
   t.after(() => notifier.close());
   notifier.start();
-  const id = notifier.publish(
+  const id = await notifier.publish(
     'upload.completed',
     'upload.completed:task_1',
     { task_id: 'task_1' },
@@ -63,9 +63,9 @@ test('a receiver that answers 500 then 200 gets the event exactly once, and the 
   const notifier = new Notifier({ db, targets: targets([receiver.url]), ...fast });
   t.after(() => notifier.close());
   notifier.start();
-  notifier.publish('processing.done', 'processing.done:task_2', { task_id: 'task_2' }, 'processed');
+  await notifier.publish('processing.done', 'processing.done:task_2', { task_id: 'task_2' }, 'processed');
   // The same happening noticed again (say, after a restart) is not a second event.
-  notifier.publish('processing.done', 'processing.done:task_2', { task_id: 'task_2' }, 'processed');
+  await notifier.publish('processing.done', 'processing.done:task_2', { task_id: 'task_2' }, 'processed');
 
   await until(() => receiver.received.some((r) => r.status === 200), 'a successful delivery');
   await sleep(400); // long enough for several more retries, if any were (wrongly) scheduled
@@ -75,7 +75,7 @@ test('a receiver that answers 500 then 200 gets the event exactly once, and the 
   );
   const ids = new Set(receiver.received.map((r) => (JSON.parse(r.body) as { id: string }).id));
   assert.equal(ids.size, 1, 'both attempts carry the same event id');
-  const [event] = notifier.repository.listEvents(10);
+  const [event] = await notifier.repository.listEvents(10);
   assert.equal(event?.deliveries.length, 1);
   const delivery = event!.deliveries[0]!;
   assert.equal(delivery.state, 'delivered');
@@ -93,10 +93,10 @@ test('undelivered events are delivered after a restart, and an expired lease is 
   const first = openDatabase(file, stationMigrations);
   const before = new Notifier({ db: first, targets: targets([down.url]), ...fast, retryBaseMs: 60_000 });
   before.start();
-  before.publish('recording.stopped', 'recording.stopped:rec_1', { id: 'rec_1' }, 'stopped');
+  await before.publish('recording.stopped', 'recording.stopped:rec_1', { id: 'rec_1' }, 'stopped');
   await until(() => down.received.length === 1, 'the failed first attempt');
   // A second event left "delivering" by a process that died: its lease expires and is taken over.
-  before.publish('recording.started', 'recording.started:rec_2', { id: 'rec_2' }, 'started');
+  await before.publish('recording.started', 'recording.started:rec_2', { id: 'rec_2' }, 'started');
   await before.close();
   first.close();
   await down.close();
@@ -134,8 +134,8 @@ test('Discord and ntfy get one human line for upload and processing events only'
   });
   t.after(() => notifier.close());
   notifier.start();
-  notifier.publish('recording.started', 'recording.started:r', { id: 'r' }, 'recording started');
-  notifier.publish(
+  await notifier.publish('recording.started', 'recording.started:r', { id: 'r' }, 'recording started');
+  await notifier.publish(
     'upload.failed',
     'upload.failed:task_9:1',
     { task_id: 'task_9' },

@@ -26,8 +26,8 @@ test('a run whose lease is taken by someone else stops at its next renewal, kill
   let finished = false;
   service.on('done', () => (finished = true));
   service.on('failed', () => (finished = true));
-  service.start();
-  service.enqueue({ taskId: 'stolen', filePath: clip, outputDir: path.join(dir, 'out') });
+  await service.start();
+  await service.enqueue({ taskId: 'stolen', filePath: clip, outputDir: path.join(dir, 'out') });
   await webRunning;
   let pid: number | null = null;
   while (pid === null) {
@@ -67,7 +67,7 @@ test('a job held by an owner that stopped renewing is taken over when its lease 
   // The service's poll does not hold the process open (a server does); this test must.
   const keepAlive = setInterval(() => undefined, 1000);
   t.after(() => clearInterval(keepAlive));
-  service.start();
+  await service.start();
   await delay(100);
   assert.deepEqual(started, [], 'a live lease of another host is respected');
   assert.equal(await done, 'done');

@@ -15,7 +15,7 @@ import {
   processorFromConfig,
   type ProcessingReport,
 } from '../../src/processing/index.js';
-import { ProcessingJobRepository } from '../../src/store/index.js';
+import { ProcessingJobRepository, sqliteIngestState } from '../../src/store/index.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { makeService, openIngestDb, outcome } from './service-helpers.js';
@@ -34,26 +34,26 @@ test('a truncated file and a text file named .mkv fail with their codes, and the
   await writeFile(text, 'these are my meeting notes, not a video\n');
 
   const outcomes = Promise.all([outcome(service, 'text'), outcome(service, 'cut'), outcome(service, 'good')]);
-  service.enqueue({ taskId: 'text', filePath: text, outputDir: path.join(dir, 'text-out') });
-  service.enqueue({ taskId: 'cut', filePath: truncated, outputDir: path.join(dir, 'cut-out') });
-  service.enqueue({ taskId: 'good', filePath: good, outputDir: path.join(dir, 'good-out') });
-  assert.equal(service.status('good')?.state, 'queued', 'jobs wait until the service starts');
-  service.start();
+  await service.enqueue({ taskId: 'text', filePath: text, outputDir: path.join(dir, 'text-out') });
+  await service.enqueue({ taskId: 'cut', filePath: truncated, outputDir: path.join(dir, 'cut-out') });
+  await service.enqueue({ taskId: 'good', filePath: good, outputDir: path.join(dir, 'good-out') });
+  assert.equal((await service.status('good'))?.state, 'queued', 'jobs wait until the service starts');
+  await service.start();
   assert.deepEqual(await outcomes, ['failed', 'failed', 'done']);
 
-  const textStatus = service.status('text');
+  const textStatus = await service.status('text');
   assert.equal(textStatus?.error?.code, 'NOT_A_MEDIA_FILE');
   assert.deepEqual(textStatus?.steps.map((s) => [s.name, s.state]).slice(0, 2), [
     ['probe', 'failed'],
     ['thumbnail', 'pending'],
   ]);
-  assert.equal(service.status('cut')?.error?.code, 'CORRUPT_MEDIA');
-  const goodStatus = service.status('good');
+  assert.equal((await service.status('cut'))?.error?.code, 'CORRUPT_MEDIA');
+  const goodStatus = await service.status('good');
   assert.equal(goodStatus?.state, 'done');
   assert.equal(goodStatus?.progress, 1);
   assert.equal((goodStatus?.report as ProcessingReport).segments_removed, 2);
   assert.ok(goodStatus?.outputs.some((o) => o.name === 'edited.mp4' && o.size > 0));
-  assert.equal(service.status('never-queued'), undefined);
+  assert.equal(await service.status('never-queued'), undefined);
 });
 
 test('a job whose file has gone fails with FILE_NOT_FOUND', async (t) => {
@@ -62,11 +62,11 @@ test('a job whose file has gone fails with FILE_NOT_FOUND', async (t) => {
   t.after(() => db.close());
   const service = makeService(db, dir);
   t.after(() => service.close());
-  service.start();
+  await service.start();
   const failed = outcome(service, 'gone');
-  service.enqueue({ taskId: 'gone', filePath: 'missing/recording.mkv', outputDir: 'gone/outputs' });
+  await service.enqueue({ taskId: 'gone', filePath: 'missing/recording.mkv', outputDir: 'gone/outputs' });
   assert.equal(await failed, 'failed');
-  assert.equal(service.status('gone')?.error?.code, 'FILE_NOT_FOUND');
+  assert.equal((await service.status('gone'))?.error?.code, 'FILE_NOT_FOUND');
 });
 
 test('a truncated MKV (readable header, missing tail) fails with CORRUPT_MEDIA', async (t) => {
@@ -77,11 +77,11 @@ test('a truncated MKV (readable header, missing tail) fails with CORRUPT_MEDIA',
   t.after(() => service.close());
   const whole = await makeClip(path.join(dir, 'whole.mkv'), { seconds: 4, format: 'matroska' });
   const cut = await makeTruncatedCopy(whole, path.join(dir, 'cut.mkv'));
-  service.start();
+  await service.start();
   const done = outcome(service, 'mkv');
-  service.enqueue({ taskId: 'mkv', filePath: cut, outputDir: path.join(dir, 'out') });
+  await service.enqueue({ taskId: 'mkv', filePath: cut, outputDir: path.join(dir, 'out') });
   assert.equal(await done, 'failed');
-  assert.equal(service.status('mkv')?.error?.code, 'CORRUPT_MEDIA');
+  assert.equal((await service.status('mkv'))?.error?.code, 'CORRUPT_MEDIA');
 });
 
 test('events follow every state change, and a re-queued job runs again from scratch', async (t) => {
@@ -96,10 +96,10 @@ test('events follow every state change, and a re-queued job runs again from scra
   service.on('started', ({ attempt }) => seen.push(`started#${attempt}`));
   service.on('step', ({ step }) => seen.push(`${step.name}:${step.state}`));
   service.on('done', () => seen.push('done'));
-  service.start();
+  await service.start();
 
   let done = outcome(service, 'a');
-  service.enqueue({ taskId: 'a', filePath: clip, outputDir: path.join(dir, 'out') });
+  await service.enqueue({ taskId: 'a', filePath: clip, outputDir: path.join(dir, 'out') });
   assert.equal(await done, 'done');
   assert.deepEqual(seen, [
     'queued',
@@ -121,8 +121,8 @@ test('events follow every state change, and a re-queued job runs again from scra
 
   seen.length = 0;
   done = outcome(service, 'a');
-  service.enqueue({ taskId: 'a', filePath: clip, outputDir: path.join(dir, 'out') });
-  assert.equal(service.status('a')?.report, null, 'a re-run starts without the old report');
+  await service.enqueue({ taskId: 'a', filePath: clip, outputDir: path.join(dir, 'out') });
+  assert.equal((await service.status('a'))?.report, null, 'a re-run starts without the old report');
   assert.equal(await done, 'done');
   assert.equal(seen[1], 'started#2');
   assert.ok(seen.includes('probe:running'), 'every step runs again');
@@ -141,15 +141,16 @@ test('queuing a task again while it runs stops that run and starts over once', a
   service.on('interrupted', ({ reason }) => seen.push(`interrupted:${reason}`));
   service.on('done', () => seen.push('done'));
   service.on('step', ({ step }) => {
-    if (step.name === 'web' && step.state === 'running' && !seen.includes('started#2')) service.enqueue(job);
+    if (step.name === 'web' && step.state === 'running' && !seen.includes('started#2'))
+      void service.enqueue(job);
   });
-  service.start();
+  await service.start();
   const done = outcome(service, 'again');
-  service.enqueue(job);
+  await service.enqueue(job);
   assert.equal(await done, 'done');
   // With two workers free, the second run still waited for the first to stop.
   assert.deepEqual(seen, ['started#1', 'interrupted:requeued', 'started#2', 'done']);
-  assert.equal(service.status('again')?.state, 'done');
+  assert.equal((await service.status('again'))?.state, 'done');
 });
 
 test('close() kills the running job and leaves it queued; the next start resumes it to the end', async (t) => {
@@ -164,8 +165,8 @@ test('close() kills the running job and leaves it queued; the next start resumes
       if (step.name === 'edit' && step.state === 'running') resolve();
     }),
   );
-  first.start();
-  first.enqueue({ taskId: 'long', filePath: clip, outputDir: path.join(dir, 'out') });
+  await first.start();
+  await first.enqueue({ taskId: 'long', filePath: clip, outputDir: path.join(dir, 'out') });
   await editRunning;
   const jobs = new ProcessingJobRepository(db);
   let ffmpegPid: number | null = null;
@@ -173,11 +174,11 @@ test('close() kills the running job and leaves it queued; the next start resumes
     await delay(10);
     ffmpegPid = jobs.get('long')?.childPid ?? null;
   }
-  const probeBefore = first.status('long')?.steps.find((s) => s.name === 'probe');
+  const probeBefore = (await first.status('long'))?.steps.find((s) => s.name === 'probe');
   await first.close();
-  assert.equal(first.status('long')?.state, 'queued');
+  assert.equal((await first.status('long'))?.state, 'queued');
   assert.equal(
-    first.status('long')?.steps.find((s) => s.name === 'edit')?.state,
+    (await first.status('long'))?.steps.find((s) => s.name === 'edit')?.state,
     'pending',
     'stopped, not failed',
   );
@@ -188,15 +189,15 @@ test('close() kills the running job and leaves it queued; the next start resumes
   const ran: string[] = [];
   second.on('step', ({ step }) => ran.push(`${step.name}:${step.state}`));
   const done = outcome(second, 'long');
-  second.start();
+  await second.start();
   assert.equal(await done, 'done');
   // Resumed: the steps finished before the close were not run again.
   assert.ok(!ran.includes('probe:running') && !ran.includes('web:running'), ran.join(' '));
   assert.deepEqual(
-    second.status('long')?.steps.find((s) => s.name === 'probe'),
+    (await second.status('long'))?.steps.find((s) => s.name === 'probe'),
     probeBefore,
   );
-  assert.ok(Math.abs((second.status('long')?.report as ProcessingReport).edited_duration - 8) <= 0.3);
+  assert.ok(Math.abs(((await second.status('long'))?.report as ProcessingReport).edited_duration - 8) <= 0.3);
 });
 
 test('a failing optional step (chapters) does not fail the job: it ends done, the step says failed, the report lists it', async (t) => {
@@ -212,13 +213,13 @@ test('a failing optional step (chapters) does not fail the job: it ends done, th
   });
   service.on('done', () => seen.push('done'));
   service.on('failed', () => seen.push('failed'));
-  service.start();
+  await service.start();
   const done = outcome(service, 'soft');
-  service.enqueue({ taskId: 'soft', filePath: clip, outputDir: path.join(dir, 'out') });
+  await service.enqueue({ taskId: 'soft', filePath: clip, outputDir: path.join(dir, 'out') });
   assert.equal(await done, 'done');
   assert.deepEqual(seen, ['chapters:running', 'chapters:failed', 'done']);
 
-  const status = service.status('soft');
+  const status = await service.status('soft');
   assert.equal(status?.state, 'done');
   assert.equal(status?.error, undefined);
   const chapters = status?.steps.find((s) => s.name === 'chapters');
@@ -249,13 +250,13 @@ test('closing while an optional step runs is not a failure of that step: the job
     if (step.name === 'chapters' && step.state === 'running') closing = service.close();
   });
   const stopped = new Promise((resolve) => service.once('interrupted', resolve));
-  service.start();
-  service.enqueue({ taskId: 'closing', filePath: clip, outputDir: path.join(dir, 'out') });
+  await service.start();
+  await service.enqueue({ taskId: 'closing', filePath: clip, outputDir: path.join(dir, 'out') });
   await stopped;
   await closing;
   assert.deepEqual(seen, ['interrupted:closing']);
-  assert.equal(service.status('closing')?.state, 'queued');
-  assert.equal(service.status('closing')?.steps.find((s) => s.name === 'chapters')?.state, 'pending');
+  assert.equal((await service.status('closing'))?.state, 'queued');
+  assert.equal((await service.status('closing'))?.steps.find((s) => s.name === 'chapters')?.state, 'pending');
 });
 
 test('a resumed job runs again a finished step whose output was deleted or changed meanwhile', async (t) => {
@@ -271,12 +272,12 @@ test('a resumed job runs again a finished step whose output was deleted or chang
       if (step.name === 'edit' && step.state === 'running') resolve();
     }),
   );
-  first.start();
-  first.enqueue({ taskId: 'resume', filePath: clip, outputDir });
+  await first.start();
+  await first.enqueue({ taskId: 'resume', filePath: clip, outputDir });
   await editRunning;
   await first.close();
-  assert.equal(first.status('resume')?.state, 'queued');
-  const webBefore = first.status('resume')?.steps.find((s) => s.name === 'web');
+  assert.equal((await first.status('resume'))?.state, 'queued');
+  const webBefore = (await first.status('resume'))?.steps.find((s) => s.name === 'web');
   assert.equal(webBefore?.state, 'done');
   assert.deepEqual(webBefore?.outputs, [
     { name: 'web.mp4', size: (await stat(path.join(outputDir, 'web.mp4'))).size },
@@ -293,10 +294,10 @@ test('a resumed job runs again a finished step whose output was deleted or chang
     if (step.state === 'running') ran.push(step.name);
   });
   const done = outcome(second, 'resume');
-  second.start();
+  await second.start();
   assert.equal(await done, 'done');
   assert.deepEqual(ran, ['thumbnail', 'web', 'edit'], 'probe and audio were kept; the others ran');
-  const status = second.status('resume');
+  const status = await second.status('resume');
   const web = status?.outputs.find((o) => o.name === 'web.mp4');
   assert.ok(web && web.size === webBefore?.outputs?.[0]?.size, JSON.stringify(status?.outputs));
   const thumbnail = await readFile(path.join(outputDir, 'thumbnail.jpg'));
@@ -335,10 +336,10 @@ test('processorFromConfig builds the processor the ingest server expects from IN
   const create: CreateProcessor = processorFromConfig(config);
   const db = openIngestDb(dir);
   t.after(() => db.close());
-  const processor = create({ db, dataDir: dir, logger: silentLogger() });
-  processor.start();
+  const processor = create({ state: sqliteIngestState(db), dataDir: dir, logger: silentLogger() });
+  await processor.start();
   await processor.close();
-  assert.equal(processor.status('none'), undefined);
+  assert.equal(await processor.status('none'), undefined);
 });
 
 test('the hosting process killed mid-job (SIGKILL): its ffmpeg dies with it, and a restart completes the job', async (t) => {
@@ -378,11 +379,11 @@ test('the hosting process killed mid-job (SIGKILL): its ffmpeg dies with it, and
   t.after(() => db.close());
   const service = makeService(db, dir);
   t.after(() => service.close());
-  assert.equal(service.status('crash')?.state, 'processing', 'the crash left the job mid-run');
+  assert.equal((await service.status('crash'))?.state, 'processing', 'the crash left the job mid-run');
   const done = outcome(service, 'crash');
-  service.start();
+  await service.start();
   assert.equal(await done, 'done');
-  const report = service.status('crash')?.report as ProcessingReport;
+  const report = (await service.status('crash'))?.report as ProcessingReport;
   assert.ok(Math.abs(report.edited_duration - 8) <= 0.3);
 });
 
