@@ -174,6 +174,7 @@ test('a node SIGKILLed in the middle of a tus upload: streamai upload resumes th
     },
     60_000,
   );
+  assert.ok((await cluster.sharedCacheRows()) >= 1, 'the upload metadata is in the cache the nodes share');
   const victim = cluster.nodes.find((n) => n.name === holder);
   assert.ok(victim, `the lock holder ${holder} is one of the nodes`);
   victim.child.kill('SIGKILL');
@@ -202,6 +203,7 @@ test('a node SIGKILLed in the middle of a tus upload: streamai upload resumes th
   );
   assert.equal(stored.length, 1, stored.join(', '));
   assert.equal(await objectSha256(stored[0] ?? ''), expected);
+  assert.equal(await cluster.sharedCacheRows(), 0, 'completed uploads leave nothing in the shared cache');
 });
 
 async function objectSha256(key: string): Promise<string> {
