@@ -10,9 +10,14 @@ import { openIngestState, type IngestState } from '../store/index.js';
 import { isLoopbackBind } from '../server-kit/index.js';
 import { buildIngestApp } from './ingest-app.js';
 import { IngestService } from './ingest-service.js';
+import {
+  createIngestStorage,
+  storageRunHooks,
+  type IngestStorage,
+  type IngestStorageSettings,
+} from './storage/index.js';
 import type { MetadataValue } from '@tus/s3-store';
 import type { TusSharing } from '../cluster/index.js';
-import { createIngestStorage, publishOutputs, type IngestStorageSettings } from './storage/index.js';
 import type { CreateProcessor, UploadProcessor } from './upload-processor.js';
 
 /** Everything an ingest server needs; `ingestOptionsFromConfig` builds it from the configuration. */
@@ -49,13 +54,13 @@ export class IngestServer {
   private app: FastifyInstance | undefined;
   private state: IngestState | undefined;
   private processor: UploadProcessor | undefined;
+  private storage: IngestStorage | undefined;
+  /** DATABASE_URL: the tus lock and upload metadata every node shares (src/cluster). */
+  private sharing: TusSharing<MetadataValue> | undefined;
   private service: IngestService | undefined;
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
-  private outputs: ReturnType<typeof publishOutputs> | undefined;
-  /** DATABASE_URL: the tus lock and upload metadata every node shares (src/cluster). */
-  private sharing: TusSharing<MetadataValue> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -67,7 +72,6 @@ export class IngestServer {
     const dataDir = path.resolve(options.dataDir);
     try {
       const state = (this.state = await openIngestState({ databaseUrl: options.databaseUrl, dataDir }));
-      this.processor = options.createProcessor?.({ state, dataDir, logger });
       // Several nodes share DATABASE_URL: tus locks and upload metadata live there too. Loaded
       // only then (src/cluster brings BullMQ's module graph with it).
       const sharing = (this.sharing = options.databaseUrl
@@ -77,11 +81,13 @@ export class IngestServer {
         : undefined);
       // Entries of uploads abandoned past their expiry (the bucket's .info still has them).
       void sharing?.prune(options.tusExpirationMs).catch(() => undefined);
-      const settings = options.storage ?? { kind: 'fs' };
-      const storage = createIngestStorage(
+      const settings: IngestStorageSettings = options.storage ?? { kind: 'fs' };
+      const storage = (this.storage = await createIngestStorage(
         dataDir,
         sharing?.cache && !settings.tusCache ? { ...settings, tusCache: sharing.cache } : settings,
-      );
+      ));
+      const runHooks = storageRunHooks(storage, state.tasks);
+      this.processor = options.createProcessor?.({ state, dataDir, logger, runHooks });
       const service = (this.service = new IngestService({
         dataDir,
         maxUploadBytes: options.maxUploadBytes,
@@ -92,7 +98,6 @@ export class IngestServer {
         storage,
       }));
       await service.prepare();
-      this.outputs = publishOutputs(storage, this.processor, logger);
       const tls =
         options.tlsCertPath && options.tlsKeyPath
           ? { certPath: options.tlsCertPath, keyPath: options.tlsKeyPath }
@@ -160,8 +165,6 @@ export class IngestServer {
       app.server.closeAllConnections?.();
       await closing;
     }
-    await this.outputs?.close();
-    this.outputs = undefined;
     const service = this.service;
     this.service = undefined;
     await service?.close();
@@ -171,6 +174,9 @@ export class IngestServer {
     const processor = this.processor;
     this.processor = undefined;
     await processor?.close();
+    // Last: a run finishing while the processor closes still stores its outputs.
+    await this.storage?.close();
+    this.storage = undefined;
     await this.sharing?.close();
     this.sharing = undefined;
     const state = this.state;

@@ -7,7 +7,7 @@ import { freeBytes } from './disk-space.js';
 import { RecordingAssembler } from './recording-assembler.js';
 import type { SegmentDeclaration } from './recording-parts.js';
 import {
-  createIngestStorage,
+  fsIngestStorage,
   type IngestStorage,
   type StagedRecording,
   type TusStorage,
@@ -15,6 +15,9 @@ import {
 import { TaskLock } from './task-lock.js';
 import type { UploadProcessor } from './upload-processor.js';
 import { RoomWatch, insufficientStorage } from './write-tap.js';
+
+/** What a body on its way into a bucket holds on local disk at most (a few parts in temporary files). */
+const S3_LOCAL_BYTES = 64 * 1024 * 1024;
 
 /** Where an ingest server keeps things inside its data directory. */
 export interface IngestPaths {
@@ -100,7 +103,7 @@ export class IngestService {
       tusDir: path.join(dataDir, '.tus'),
       partsDir: path.join(dataDir, '.parts'),
     };
-    this.storage = options.storage ?? createIngestStorage(dataDir);
+    this.storage = options.storage ?? fsIngestStorage(dataDir);
     this.recordings = new RecordingAssembler({
       tasks: options.tasks,
       storage: this.storage,
@@ -115,7 +118,6 @@ export class IngestService {
   async close(): Promise<void> {
     await this.recordings.close();
     await Promise.allSettled([...this.enqueues]);
-    await this.storage.close();
   }
 
   /** The tus side of the storage (created once, by the tus routes, with the upload expiry). */
@@ -248,10 +250,15 @@ export class IngestService {
     }
   }
 
-  /** Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the reserve free. */
+  /**
+   * Throws INSUFFICIENT_STORAGE when storing `declaredBytes` more would leave less than the
+   * reserve free. In a bucket a body only passes through this disk a part at a time, so only
+   * that much room is asked for.
+   */
   async assertRoom(declaredBytes: number): Promise<void> {
+    const needed = this.storage.kind === 's3' ? Math.min(declaredBytes, S3_LOCAL_BYTES) : declaredBytes;
     const free = await this.freeBytes();
-    if (free - declaredBytes < this.options.diskReserveBytes) throw insufficientStorage();
+    if (free - needed < this.options.diskReserveBytes) throw insufficientStorage();
   }
 
   /** A watch that stops a body being written when free space reaches the reserve (see RoomWatch). */
@@ -367,9 +374,8 @@ export class IngestService {
     );
     const task = await this.tasks.get(upload.taskId);
     if (!task) throw new AppError('INTERNAL_ERROR', 'the task vanished while it was stored');
-    // Another node sharing DATABASE_URL recorded this task first (the database keeps one): the
-    // same bytes are the same upload, other bytes a conflict; either way it is not stored twice.
     if (!recorded) {
+      // Another node recorded this task first (the lock above is this process's only).
       if (task.sha256 === upload.sha256) return { task, created: false };
       throw conflict(upload.taskId);
     }

@@ -4,7 +4,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../errors/index.js';
 import { assertOwner } from './auth-hook.js';
 import type { IngestRouteContext } from './ingest-route-context.js';
-import { S3IngestStorage } from './storage/index.js';
 import { looksLikeMedia, parseSha256, sanitizeFileName, validateTaskId } from './upload-names.js';
 
 const bodySchema = {
@@ -60,8 +59,8 @@ export const processObjectRoute: FastifyPluginAsync<IngestRouteContext> = async 
     '/process-object',
     { schema: { body: bodySchema } },
     async (request, reply) => {
-      const storage = ctx.service.storage;
-      if (!(storage instanceof S3IngestStorage)) {
+      const bucket = ctx.service.storage.bucket;
+      if (!bucket) {
         throw new AppError(
           'PROCESSING_UNAVAILABLE',
           'this server keeps its files on disk (INGEST_STORAGE=fs): /process-object needs INGEST_STORAGE=s3',
@@ -72,7 +71,7 @@ export const processObjectRoute: FastifyPluginAsync<IngestRouteContext> = async 
       const { key } = request.body;
       const sha256 = parseSha256(request.body.sha256);
       if (!sha256) throw new AppError('BAD_REQUEST', 'sha256 is required (64 hexadecimal digits)');
-      const relPath = recordingPathOf(key, storage.prefix);
+      const relPath = recordingPathOf(key, bucket.prefix);
       const taskId =
         request.body.task_id === undefined
           ? `object-${randomBytes(12).toString('hex')}`
@@ -86,7 +85,7 @@ export const processObjectRoute: FastifyPluginAsync<IngestRouteContext> = async 
       if (existing) assertOwner(existing, owner);
       await ctx.service.assertNoConflict(taskId, { sha256 });
 
-      const head = await storage.objects.head(key);
+      const head = await bucket.head(key);
       if (!head) throw new AppError('OBJECT_NOT_FOUND', `no object ${JSON.stringify(key)} in the bucket`);
       const declared = head.metadata['sha256'];
       if (declared !== undefined && declared.toLowerCase() !== sha256) {
@@ -95,7 +94,7 @@ export const processObjectRoute: FastifyPluginAsync<IngestRouteContext> = async 
           `the object's x-amz-meta-sha256 (${declared}) differs from the sha256 given (${sha256})`,
         );
       }
-      const read = await storage.objects.sha256(key);
+      const read = await bucket.sha256(key);
       if (read.sha256 !== sha256) {
         throw new AppError(
           'CHECKSUM_MISMATCH',

@@ -26,4 +26,15 @@ export type CreateProcessor = (ctx: {
   state: IngestState;
   dataDir: string;
   logger: Logger;
+  /** INGEST_STORAGE=s3: fetch the input before a run, store the outputs after (storageRunHooks). */
+  runHooks?: ProcessingRunHooks | undefined;
 }) => UploadProcessor;
+
+/** See src/processing's ProcessingRunHooks (the same shape; ingest does not import processing). */
+export interface ProcessingRunHooks {
+  beforeRun(job: { taskId: string; filePath: string; outputDir: string }): Promise<void>;
+  afterRun(
+    job: { taskId: string; filePath: string; outputDir: string },
+    outcome: 'done' | 'failed',
+  ): Promise<void>;
+}

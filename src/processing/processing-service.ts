@@ -93,6 +93,19 @@ export interface ProcessingServiceOptions {
   now?: () => Date;
   /** Announce jobs to queue workers instead of running them here (with settings.workers = 0). */
   dispatch?: ProcessingDispatch;
+  /** Where the input and outputs really live (INGEST_STORAGE=s3: a bucket); absent: in place. */
+  runHooks?: ProcessingRunHooks | undefined;
+}
+
+/**
+ * Storage around a run (src/ingest/storage's storageRunHooks for INGEST_STORAGE=s3): `beforeRun`
+ * makes the input present at the job's filePath on this machine, `afterRun` stores what the run
+ * left in outputDir before the outcome is recorded (a job shown done has its outputs). Not
+ * called after an interrupted run: it resumes from the same files.
+ */
+export interface ProcessingRunHooks {
+  beforeRun(job: ProcessingJobInput): Promise<void>;
+  afterRun(job: ProcessingJobInput, outcome: 'done' | 'failed'): Promise<void>;
 }
 
 const stepSchema = z
@@ -344,7 +357,9 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
     const write = (w: () => Promise<boolean>): void => {
       active.writes = active.writes.then(() => this.safely(log, w));
     };
+    const hooks = this.options.runHooks;
     try {
+      await hooks?.beforeRun(job);
       const result = await runPipeline(job.filePath, job.outputDir, this.options.settings, {
         signal: controller.signal,
         previous: steps,
@@ -359,6 +374,7 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
         },
       });
       await active.writes;
+      await hooks?.afterRun(job, 'done');
       if (await this.safely(log, () => this.jobs.complete(ref, result, this.now()))) {
         log.info({ report: summary(result.report) }, 'processing done');
         this.emit('done', { taskId, report: result.report, outputs: result.outputs });
@@ -378,6 +394,9 @@ export class ProcessingService extends EventEmitter<ProcessingEvents> {
       const reported = { code: appError.code, message: appError.message };
       log.warn({ err: error, code: appError.code }, 'processing failed');
       const outputs = await listOutputs(job.outputDir);
+      await hooks
+        ?.afterRun(job, 'failed')
+        .catch((e: unknown) => log.error({ err: e }, 'could not store the outputs'));
       await active.writes;
       if (
         await this.safely(log, () => this.jobs.fail(ref, { steps, outputs, error: reported }, this.now()))

@@ -1,7 +1,12 @@
 import type { Config, QueueConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { IngestState } from '../store/index.js';
-import { ProcessingService, type ProcessingDispatch, type ProcessingSettings } from './processing-service.js';
+import {
+  ProcessingService,
+  type ProcessingDispatch,
+  type ProcessingRunHooks,
+  type ProcessingSettings,
+} from './processing-service.js';
 
 /** The INGEST_* settings as the processing service takes them. */
 export function processingSettingsFromConfig(config: Config): ProcessingSettings {
@@ -42,7 +47,12 @@ export function queueDispatch(queue: QueueConfig): ProcessingDispatch {
  */
 export function processorFromConfig(
   config: Config,
-): (ctx: { state: IngestState; dataDir: string; logger: Logger }) => ProcessingService {
+): (ctx: {
+  state: IngestState;
+  dataDir: string;
+  logger: Logger;
+  runHooks?: ProcessingRunHooks | undefined;
+}) => ProcessingService {
   const settings = processingSettingsFromConfig(config);
   const queue = config.cluster.queue;
   return (ctx) => {
@@ -53,6 +63,7 @@ export function processorFromConfig(
       logger: ctx.logger.child({ part: 'processing' }),
       settings: dispatch ? { ...settings, workers: 0, leaseMs: queue?.lockDurationMs } : settings,
       dispatch,
+      runHooks: ctx.runHooks,
     });
   };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
+import { createIngestStorage, storageRunHooks } from '../ingest/storage/index.js';
 import type { Logger } from '../logging/index.js';
 import { openIngestState } from '../store/index.js';
 import { processingSettingsFromConfig } from './processor-from-config.js';
@@ -30,6 +31,9 @@ export async function startQueueWorker(options: {
   }
   const dataDir = path.resolve(options.dataDir ?? options.config.ingest.dataDir);
   const state = await openIngestState({ databaseUrl: options.config.cluster.databaseUrl, dataDir });
+  // INGEST_STORAGE=s3: inputs are fetched from the bucket and outputs put back (no shared disk).
+  const { ingestStorage, s3 } = options.config.storage;
+  const storage = await createIngestStorage(dataDir, { kind: ingestStorage, s3 });
   const service = new ProcessingService({
     jobs: state.jobs,
     dataDir,
@@ -40,6 +44,7 @@ export async function startQueueWorker(options: {
       workers: 0,
       leaseMs: queueConfig.lockDurationMs,
     },
+    runHooks: storageRunHooks(storage, state.tasks),
   });
   const { ProcessingQueue } = await import('../cluster/index.js');
   const queue = new ProcessingQueue(queueConfig);
@@ -54,6 +59,7 @@ export async function startQueueWorker(options: {
       await service.close();
       await queue.close();
       await state.close();
+      await storage.close();
     },
   };
 }

@@ -7,11 +7,20 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { once } from 'node:events';
+import {
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { loadConfig } from '../../src/config/index.js';
 import type { IngestServerOptions } from '../../src/ingest/index.js';
 import { processorFromConfig } from '../../src/processing/index.js';
+import { startIngestProcess } from '../helpers/ingest-process.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { makeClip } from '../helpers/make-media.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -27,11 +36,13 @@ import {
   postUpload,
   sha256File,
   sha256Of,
+  openTusPatch,
   tusCreate,
   tusOffset,
   tusPatch,
   writeRandomFile,
 } from './ingest-support.js';
+import { recordSegments } from './segment-fixtures.js';
 
 const MIB = 1024 * 1024;
 const shared = sharedSwift();
@@ -92,7 +103,7 @@ async function waitDone(url: string, taskId: string): Promise<Status> {
   return last;
 }
 
-/** Outputs are in the bucket (published after the run) and /outputs serves them byte-identical. */
+/** Outputs are in the bucket once the task shows done, and /outputs serves them byte-identical. */
 async function assertOutputsInBucket(
   url: string,
   bucket: string,
@@ -102,16 +113,11 @@ async function assertOutputsInBucket(
 ): Promise<void> {
   assert.ok(outputs.length > 0, 'processing listed outputs');
   const client = shared.client;
-  await eventually(
-    async () => (await keysUnder(client, bucket, `recordings/${taskId}/outputs/`)).length === outputs.length,
-    20_000,
-    'outputs in the bucket',
-  );
-  // The scratch folder is freed once they are published: /outputs now reads the bucket.
-  await eventually(
-    async () => !(await readdir(path.join(dataDir, '.scratch')).catch(() => [] as string[])).includes(taskId),
-    20_000,
-    'scratch folder freed',
+  // Stored before the run was recorded done: no waiting.
+  assert.equal((await keysUnder(client, bucket, `recordings/${taskId}/outputs/`)).length, outputs.length);
+  assert.ok(
+    !(await readdir(path.join(dataDir, '.scratch')).catch(() => [] as string[])).includes(taskId),
+    'the scratch folder is freed',
   );
   const output = outputs[0];
   assert.ok(output);
@@ -206,6 +212,23 @@ test('s3: a multipart upload is streamed into the bucket and verified; a wrong d
   assert.deepEqual(await openUploads(shared.client, bucket), [], 'no multipart upload left open');
   assert.equal((await request(`${url}/status/mp-wrong`)).statusCode, 404);
 
+  // An object already at the key with other bytes (another node, the station) is never overwritten.
+  await shared.client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'recordings/clash/c.mkv',
+      Body: 'other',
+      Metadata: { sha256: wrong },
+    }),
+  );
+  const clash = await postUpload(
+    url,
+    { task_id: 'clash' },
+    { name: 'c.mkv', data: Buffer.from('these bytes') },
+  );
+  assert.equal(clash.status, 409, JSON.stringify(clash.json));
+  assert.equal(await headSha256(shared.client, bucket, 'recordings/clash/c.mkv'), wrong);
+
   // tus: a wrong declared digest is refused at completion, its bytes dropped from the bucket.
   const data = Buffer.from('not really a video, but named like one');
   const created = await tusCreate(url, data.length, {
@@ -217,35 +240,19 @@ test('s3: a multipart upload is streamed into the bucket and verified; a wrong d
   assert.equal((await tusPatch(created.location, 0, data)).status, 422);
   assert.deepEqual(await keysUnder(shared.client, bucket, 'recordings/tus-wrong/'), []);
   assert.deepEqual(await keysUnder(shared.client, bucket, 'recordings/.tus/'), []);
-});
 
-test('s3: a tus upload interrupted by a server restart resumes and completes (digest read back)', async (t) => {
-  const dir = await tempDir(t);
-  const bucket = await shared.swift.createBucket();
-  const file = path.join(dir, 'long.mkv');
-  const sha256 = await writeRandomFile(file, 13 * MIB);
-  const data = await readFile(file);
-  const dataDir = path.join(dir, 'ingest');
-  const first = await startS3Ingest(t, bucket, { processing: false, dataDir });
-  const created = await tusCreate(first.url, data.length, { filename: 'long.mkv', task_id: 'resume-s3' });
-  assert.ok(created.location);
-  const cut = 6 * MIB + 123;
-  assert.equal((await tusPatch(created.location, 0, data.subarray(0, cut))).status, 204);
-  await first.server.close();
-
-  // A new process: the running digest is gone; the parts already in the bucket stay.
-  const second = await startS3Ingest(t, bucket, { processing: false, dataDir });
-  const location = created.location.replace(first.url, second.url);
-  const offset = await tusOffset(location);
-  assert.equal(offset, cut);
-  const rest = await tusPatch(location, offset, data.subarray(offset), { 'upload-sha256': sha256 });
-  assert.equal(rest.status, 204, rest.text);
-  assert.equal(rest.headers['upload-sha256'], sha256);
-  assert.equal(await objectSha256(shared.client, bucket, 'recordings/resume-s3/long.mkv'), sha256);
-  assert.equal((await status(second.url, 'resume-s3')).upload.sha256, sha256);
+  // tus termination of an unfinished upload (with a pending < 5 MiB tail) leaves nothing either.
+  const dropped = await tusCreate(url, 2 * data.length, { filename: 'w.mkv', task_id: 'tus-dropped' });
+  assert.ok(dropped.location);
+  assert.equal((await tusPatch(dropped.location, 0, data)).status, 204);
+  assert.notDeepEqual(await keysUnder(shared.client, bucket, 'recordings/.tus/'), []);
+  const deleted = await request(dropped.location, {
+    method: 'DELETE',
+    headers: { 'tus-resumable': '1.0.0' },
+  });
+  assert.equal(deleted.statusCode, 204);
   assert.deepEqual(await keysUnder(shared.client, bucket, 'recordings/.tus/'), []);
   assert.deepEqual(await openUploads(shared.client, bucket), []);
-  assert.equal(await sha256File(file), sha256);
 });
 
 test('s3: POST /process-object verifies an object the station put and processes it; bad keys answer 400/404/422', async (t) => {
@@ -295,4 +302,147 @@ test('s3: POST /process-object verifies an object the station put and processes 
   const done = await waitDone(url, uploaded.id);
   assert.equal(done.upload.sha256, sha256);
   await assertOutputsInBucket(url, bucket, uploaded.id, dataDir, done.processing.outputs ?? []);
+});
+
+test('s3: the parts of a segmented recording are verified into the bucket, fetched, joined, and the joined file put back', async (t) => {
+  const dir = await tempDir(t);
+  const bucket = await shared.swift.createBucket();
+  const [p0, p1] = await Promise.all((await recordSegments(dir, 4)).map((f) => readFile(f)));
+  assert.ok(p0 && p1);
+  const { url, dataDir } = await startS3Ingest(t, bucket, { processing: false });
+  const common = { task_id: 'rec-s3', recording_id: 'rec-1', auto_process: 'false' };
+
+  const created = await tusCreate(url, p0.length, {
+    ...common,
+    filename: 'talk_000.mkv',
+    segment_index: '0',
+  });
+  assert.ok(created.location);
+  assert.equal((await tusPatch(created.location, 0, p0, { 'upload-sha256': sha256Of(p0) })).status, 204);
+  const last = await postUpload(
+    url,
+    { ...common, segment_index: '1', segment_count: '2', sha256: sha256Of(p1) },
+    { name: 'talk_001.mkv', data: p1 },
+  );
+  assert.equal(last.status, 200, JSON.stringify(last.json));
+
+  let view: Status | undefined;
+  await eventually(
+    async () => {
+      view = await status(url, 'rec-s3');
+      return view.state === 'received';
+    },
+    30_000,
+    'the recording to be joined',
+  );
+  const joined = (await keysUnder(shared.client, bucket, 'recordings/rec-s3/')).filter(
+    (k) => !k.includes('/outputs/'),
+  );
+  assert.equal(joined.length, 1, joined.join());
+  const key = joined[0] ?? '';
+  assert.equal(await objectSha256(shared.client, bucket, key), view?.upload.sha256);
+  assert.equal(await headSha256(shared.client, bucket, key), view?.upload.sha256);
+  // The parts go right after the joined file is recorded.
+  await eventually(
+    async () => (await keysUnder(shared.client, bucket, 'recordings/.parts/')).length === 0,
+    10_000,
+    'parts removed once joined',
+  );
+  assert.deepEqual(
+    await readdir(path.join(dataDir, '.scratch')).catch(() => [] as string[]),
+    [],
+    'scratch freed',
+  );
+});
+
+test('s3: wrong keys or a missing bucket stop the start-up with one line naming the variables', async (t) => {
+  const bucket = await shared.swift.createBucket();
+  const start = async (env: Record<string, string>): Promise<unknown> => {
+    const config = loadConfig({
+      env: { ...shared.swift.env(bucket), UPLOAD_TARGET: 'server', INGEST_STORAGE: 's3', ...env },
+      envFile: false,
+    });
+    return startIngestServer(t, { storage: { kind: 's3', s3: config.storage.s3 } }).then(
+      () => assert.fail('the server started'),
+      (error: unknown) => error,
+    );
+  };
+  const wrongKey = (await start({ S3_SECRET_ACCESS_KEY: 'not-the-secret' })) as {
+    code?: string;
+    message: string;
+  };
+  assert.equal(wrongKey.code, 'CONFIG_INVALID');
+  assert.match(wrongKey.message, /^S3_ACCESS_KEY_ID\/S3_SECRET_ACCESS_KEY: /);
+  assert.doesNotMatch(wrongKey.message, /\n|not-the-secret/);
+  const noBucket = (await start({ S3_BUCKET: 'no-such-bucket-here' })) as { code?: string; message: string };
+  assert.equal(noBucket.code, 'CONFIG_INVALID');
+  assert.match(noBucket.message, /^S3_BUCKET: /);
+  assert.throws(
+    () => loadConfig({ env: { INGEST_STORAGE: 's3' }, envFile: false }),
+    (error: Error) => /^S3_BUCKET: is required when INGEST_STORAGE=s3/.test(error.message),
+  );
+});
+
+test('s3: `streamai ingest` SIGKILLed mid-PATCH and restarted resumes the tus upload from the parts in the bucket', async (t) => {
+  const dir = await tempDir(t);
+  const bucket = await shared.swift.createBucket();
+  const file = path.join(dir, 'killed.mkv');
+  const size = 20 * MIB;
+  const sha256 = await writeRandomFile(file, size);
+  const data = await readFile(file);
+  const dataDir = path.join(dir, 'ingest');
+  const start = (): ReturnType<typeof startIngestProcess> =>
+    startIngestProcess(t, {
+      script: 'src/cli/main.ts',
+      args: ['ingest', '--port', '0', '--data-dir', dataDir],
+      env: {
+        ...shared.swift.env(bucket),
+        UPLOAD_TARGET: 'server',
+        INGEST_STORAGE: 's3',
+        INGEST_API_KEYS: '',
+        STREAMAI_LOG_FILE: path.join(dir, 'logs', 'streamai.log'),
+      },
+    });
+
+  const first = await start();
+  const created = await tusCreate(first.url, size, { filename: 'killed.mkv', task_id: 'killed-s3' });
+  assert.equal(created.status, 201, created.text);
+  const uploadPath = new URL(created.location ?? '').pathname;
+  const stagingKey = `recordings/.tus/${path.posix.basename(uploadPath)}`;
+  const req = openTusPatch(`${first.url}${uploadPath}`, size);
+  await new Promise<void>((resolve) => req.write(data.subarray(0, 14 * MIB), () => resolve()));
+  // Kill once the bucket holds a part of it: the kill lands mid-upload, after bytes were stored.
+  const client = shared.client;
+  await eventually(
+    async () => {
+      const uploads = await client.send(
+        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: stagingKey }),
+      );
+      const uploadId = uploads.Uploads?.[0]?.UploadId;
+      if (!uploadId) return false;
+      const parts = await client.send(
+        new ListPartsCommand({ Bucket: bucket, Key: stagingKey, UploadId: uploadId }),
+      );
+      return (parts.Parts ?? []).length > 0;
+    },
+    30_000,
+    'a part in the bucket',
+  );
+  first.child.kill('SIGKILL');
+  await once(first.child, 'exit');
+  req.destroy();
+  assert.deepEqual(await keysUnder(client, bucket, 'recordings/killed-s3/'), [], 'nothing final yet');
+
+  const second = await start();
+  const uploadUrl = `${second.url}${uploadPath}`;
+  const offset = await tusOffset(uploadUrl);
+  assert.ok(offset >= 8 * MIB && offset <= 14 * MIB, `offset after restart: ${offset}`);
+  const rest = await tusPatch(uploadUrl, offset, data.subarray(offset), { 'upload-sha256': sha256 });
+  assert.equal(rest.status, 204, rest.text);
+  assert.equal(rest.headers['upload-sha256'], sha256, 'digest read back from the assembled object');
+  assert.equal(await objectSha256(client, bucket, 'recordings/killed-s3/killed.mkv'), sha256);
+  assert.deepEqual(await keysUnder(client, bucket, 'recordings/.tus/'), []);
+  assert.deepEqual(await openUploads(client, bucket), []);
+  second.child.kill('SIGTERM');
+  await once(second.child, 'exit');
 });

@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
@@ -186,4 +187,23 @@ export function tusPatch(
 export async function tusOffset(uploadUrl: string, headers: Record<string, string> = {}): Promise<number> {
   const res = await tusRequest(uploadUrl, 'HEAD', headers);
   return Number(res.headers['upload-offset']);
+}
+
+/**
+ * Opens a tus PATCH from offset 0 that declares `length` bytes and leaves the body to the
+ * caller (to send part of it and cut the connection, or kill the server mid-body). Request
+ * errors (the server going away) are ignored.
+ */
+export function openTusPatch(uploadUrl: string, length: number): http.ClientRequest {
+  const req = http.request(uploadUrl, {
+    method: 'PATCH',
+    headers: {
+      'tus-resumable': '1.0.0',
+      'upload-offset': '0',
+      'content-type': 'application/offset+octet-stream',
+      'content-length': String(length),
+    },
+  });
+  req.on('error', () => undefined);
+  return req;
 }

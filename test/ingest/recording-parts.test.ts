@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -8,10 +8,10 @@ import { request } from 'undici';
 import type { UploadProcessor } from '../../src/ingest/index.js';
 import { ffprobePath } from '../../src/media/index.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
-import { ffmpeg } from '../helpers/make-media.js';
 import { eventually } from '../helpers/station.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { postUpload, sha256Of, tusCreate, tusPatch, visibleUploads } from './ingest-support.js';
+import { recordSegments } from './segment-fixtures.js';
 
 const run = promisify(execFile);
 
@@ -26,43 +26,6 @@ async function durationOf(file: string): Promise<number> {
     file,
   ]);
   return Number(stdout.trim());
-}
-
-/** A 6-second recording written as three closed 2-second Matroska segments, as the recorder does. */
-async function recordSegments(dir: string): Promise<string[]> {
-  await ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=320x240:rate=25',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-t',
-    '6',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-g',
-    '25',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-f',
-    'segment',
-    '-segment_time',
-    '2',
-    '-reset_timestamps',
-    '1',
-    path.join(dir, 'talk_%03d.mkv'),
-  ]);
-  return (await readdir(dir))
-    .filter((f) => f.startsWith('talk_'))
-    .sort()
-    .map((f) => path.join(dir, f));
 }
 
 interface StatusView {

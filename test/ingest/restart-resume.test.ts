@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { access, readFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { request } from 'undici';
@@ -10,6 +9,7 @@ import { startIngestProcess } from '../helpers/ingest-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import {
   sha256File,
+  openTusPatch,
   tusCreate,
   tusOffset,
   tusPatch,
@@ -53,16 +53,7 @@ test('tus: the server process killed mid-upload and restarted resumes from its o
 
   // Stream part of the body, then SIGKILL the server while the request is still open.
   const sent = 20 * 1024 * 1024;
-  const req = http.request(`${first.url}${uploadPath}`, {
-    method: 'PATCH',
-    headers: {
-      'tus-resumable': '1.0.0',
-      'upload-offset': '0',
-      'content-type': 'application/offset+octet-stream',
-      'content-length': String(size),
-    },
-  });
-  req.on('error', () => undefined);
+  const req = openTusPatch(`${first.url}${uploadPath}`, size);
   await new Promise<void>((resolve) => req.write(data.subarray(0, sent), () => resolve()));
   // Wait until the server has written some of it, so the kill really lands mid-upload.
   const tusFile = path.join(dataDir, '.tus', path.basename(uploadPath));

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
@@ -10,6 +9,7 @@ import * as tus from 'tus-js-client';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import {
+  openTusPatch,
   sha256File,
   sha256Of,
   tusCreate,
@@ -118,15 +118,7 @@ test('tus: a connection cut mid-body keeps the received prefix; HEAD gives the o
   // Send half the declared body and then drop the connection.
   const sent = 3 * 1024 * 1024 + 17;
   await new Promise<void>((resolve) => {
-    const req = http.request(uploadUrl, {
-      method: 'PATCH',
-      headers: {
-        'tus-resumable': '1.0.0',
-        'upload-offset': '0',
-        'content-type': 'application/offset+octet-stream',
-        'content-length': String(size),
-      },
-    });
+    const req = openTusPatch(uploadUrl, size);
     req.on('error', () => resolve());
     req.on('response', (res) => {
       res.resume();

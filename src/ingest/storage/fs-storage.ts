@@ -153,16 +153,16 @@ export class FsIngestStorage implements IngestStorage {
     await rename(localPath, target);
   }
 
+  async ensureLocal(): Promise<void> {
+    // The recording is on this disk already.
+  }
+
   async publishOutputs(): Promise<void> {
     // Processing writes its outputs in place: nothing to publish.
   }
 
   async openOutput(taskId: string, name: string): Promise<OpenedOutput | undefined> {
     return openLocalOutput(path.join(this.outputDir(taskId), name));
-  }
-
-  async scratchTasks(): Promise<string[]> {
-    return [];
   }
 
   async close(): Promise<void> {}

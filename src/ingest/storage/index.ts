@@ -6,10 +6,8 @@ import path from 'node:path';
 import type { KvStore } from '@tus/server';
 import type { MetadataValue } from '@tus/s3-store';
 import type { S3Config } from '../../config/index.js';
-import { createS3Client, s3ClientConfig } from '../../object-storage/index.js';
 import { FsIngestStorage } from './fs-storage.js';
 import type { IngestStorage } from './ingest-storage.js';
-import { S3IngestStorage } from './s3-storage.js';
 
 export type {
   IngestStorage,
@@ -19,12 +17,12 @@ export type {
   OpenedOutput,
   ByteRange,
   ProcessingPaths,
+  BucketAccess,
 } from './ingest-storage.js';
 export { FsIngestStorage, type FsStorageDirs } from './fs-storage.js';
-export { S3IngestStorage, type S3StorageOptions } from './s3-storage.js';
-export { HashingS3Store } from './s3-tus-store.js';
-export { BucketObjects } from './s3-objects.js';
+export type { S3IngestStorage, S3StorageOptions } from './s3-storage.js';
 export { fileSize, sha256OfFile, fsyncDir, fsyncFile } from './fs-files.js';
+export { storageRunHooks } from './run-hooks.js';
 
 /** How to build a storage: fs (default) or s3 with the S3_* bucket. */
 export interface IngestStorageSettings {
@@ -35,28 +33,26 @@ export interface IngestStorageSettings {
   tusCache?: KvStore<MetadataValue>;
 }
 
-/** The storage for a data dir, by kind. */
-export function createIngestStorage(
-  dataDir: string,
-  settings: IngestStorageSettings = { kind: 'fs' },
-): IngestStorage {
+/** The data dir as storage (INGEST_STORAGE=fs, the default). */
+export function fsIngestStorage(dataDir: string): FsIngestStorage {
   const root = path.resolve(dataDir);
-  if (settings.kind === 'fs') {
-    return new FsIngestStorage({
-      dataDir: root,
-      incomingDir: path.join(root, '.incoming'),
-      tusDir: path.join(root, '.tus'),
-    });
-  }
-  if (!settings.s3) throw new Error('INGEST_STORAGE=s3 needs the S3_* settings');
-  // The server has no journal to resume a failed request from: the SDK retries a few times.
-  const clientOptions = { maxAttempts: 3 };
-  return new S3IngestStorage({
-    config: settings.s3,
-    client: createS3Client(settings.s3, clientOptions),
-    clientConfig: s3ClientConfig(settings.s3, clientOptions),
-    scratchDir: path.join(root, '.scratch'),
-    ...(settings.tusCache ? { tusCache: settings.tusCache } : {}),
+  return new FsIngestStorage({
+    dataDir: root,
+    incomingDir: path.join(root, '.incoming'),
+    tusDir: path.join(root, '.tus'),
   });
 }
-export { publishOutputs } from './output-publisher.js';
+
+/**
+ * The storage for a data dir, by kind. The S3 code (the AWS SDK, @tus/s3-store) is loaded only
+ * for s3: every other command (`streamai upload`, `--version`) stays as light as before.
+ */
+export async function createIngestStorage(
+  dataDir: string,
+  settings: IngestStorageSettings = { kind: 'fs' },
+): Promise<IngestStorage> {
+  if (settings.kind === 'fs') return fsIngestStorage(dataDir);
+  if (!settings.s3) throw new Error('INGEST_STORAGE=s3 needs the S3_* settings');
+  const { s3IngestStorage } = await import('./s3-storage.js');
+  return s3IngestStorage(path.resolve(dataDir), settings.s3, settings.tusCache);
+}

@@ -64,6 +64,15 @@ export interface OpenedOutput {
   open(range?: ByteRange): Promise<Readable>;
 }
 
+/** Read access to the objects of an s3 storage's bucket (POST /process-object). */
+export interface BucketAccess {
+  /** S3_PREFIX: every key of the storage starts with it. */
+  readonly prefix: string;
+  head(key: string): Promise<{ size: number; metadata: Record<string, string> } | undefined>;
+  /** sha256 (hex) and size of an object, read in full. */
+  sha256(key: string): Promise<{ sha256: string; size: number }>;
+}
+
 /** Where processing reads a task's input and writes its outputs, on this machine. */
 export interface ProcessingPaths {
   filePath: string;
@@ -78,6 +87,8 @@ export interface ProcessingPaths {
  */
 export interface IngestStorage {
   readonly kind: 'fs' | 's3';
+  /** The bucket (s3); undefined for fs. */
+  readonly bucket?: BucketAccess | undefined;
   /** Creates folders, clears what a previous run left half-received. */
   prepare(): Promise<void>;
   createTus(options: TusStorageOptions): TusStorage;
@@ -100,15 +111,18 @@ export interface IngestStorage {
   fetchInput(taskId: string, relPath: string): Promise<string>;
   /** Frees local copies `fetchInput` made (s3; fs: nothing, they are the stored files). */
   releaseInputs(localPaths: readonly string[]): Promise<void>;
-  /** Where processing of `taskId` reads its input and writes its outputs on this machine. */
+  /**
+   * Where processing of `taskId` reads its input and writes its outputs on the machine that
+   * runs it (s3: `<data>/.scratch/<task>/…`, filled by `ensureLocal` before each run).
+   */
   processingPaths(taskId: string, relPath: string): Promise<ProcessingPaths>;
+  /** Makes the recording at `relPath` present at `localPath` (s3: downloaded unless already whole). */
+  ensureLocal(relPath: string, localPath: string, size: number | null): Promise<void>;
   /** Stores an output file of a task (s3: `<prefix><task_id>/outputs/<name>`). */
   putOutput(taskId: string, name: string, localPath: string): Promise<void>;
-  /** Publishes every output processing left on this machine, then frees the scratch space (s3). */
-  publishOutputs(taskId: string): Promise<void>;
+  /** Stores every file a run left in `outputDir`, then frees that run's scratch folder (s3). */
+  publishOutputs(taskId: string, outputDir: string): Promise<void>;
   /** An output of a task, or undefined when it is not stored. */
   openOutput(taskId: string, name: string): Promise<OpenedOutput | undefined>;
-  /** Tasks with processing scratch space left on this machine (s3; fs: none). */
-  scratchTasks(): Promise<string[]>;
   close(): Promise<void>;
 }

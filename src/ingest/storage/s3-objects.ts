@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -73,13 +73,23 @@ export class BucketObjects {
     }
   }
 
-  /** Downloads an object to a local file (its folder created); resolves with its sha256. */
+  /**
+   * Downloads an object to a local file (its folder created): into `<file>.partial`, renamed
+   * once whole, so a cut download is never taken for the input. Resolves with its sha256.
+   */
   async download(key: string, localPath: string): Promise<string> {
     await mkdir(path.dirname(localPath), { recursive: true });
+    const partial = `${localPath}.partial`;
     const hash = createHash('sha256');
     const body = await this.get(key);
     body.on('data', (chunk: Buffer) => hash.update(chunk));
-    await pipeline(body, createWriteStream(localPath));
+    try {
+      await pipeline(body, createWriteStream(partial));
+      await rename(partial, localPath);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
     return hash.digest('hex');
   }
 

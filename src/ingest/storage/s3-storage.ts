@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -10,9 +10,11 @@ import type { KvStore } from '@tus/server';
 import type { MetadataValue } from '@tus/s3-store';
 import type { S3Config } from '../../config/index.js';
 import { AppError } from '../../errors/index.js';
-import { s3Error } from '../../object-storage/index.js';
+import { createS3Client, s3ClientConfig, s3Error } from '../../object-storage/index.js';
+import { fileSize } from './fs-files.js';
 import { openLocalOutput } from './fs-storage.js';
 import type {
+  BucketAccess,
   IngestStorage,
   OpenedOutput,
   ProcessingPaths,
@@ -53,12 +55,15 @@ export interface S3StorageOptions {
 export class S3IngestStorage implements IngestStorage {
   readonly kind = 's3' as const;
   readonly objects: BucketObjects;
+  readonly bucket: BucketAccess;
   /** S3_PREFIX: every key of this storage starts with it. */
   readonly prefix: string;
 
   constructor(private readonly options: S3StorageOptions) {
     this.objects = new BucketObjects(options.client, options.config.bucket);
     this.prefix = options.config.prefix;
+    const { objects, prefix } = this;
+    this.bucket = { prefix, head: (key) => objects.head(key), sha256: (key) => objects.sha256(key) };
   }
 
   /** The full key of a relative path (`<task_id>/<file>`). */
@@ -119,6 +124,7 @@ export class S3IngestStorage implements IngestStorage {
         size,
         sha256,
         commit: async (relPath) => {
+          if (await this.alreadyThere(relPath, sha256)) return;
           await store.assemble(id);
           await this.objects.copy(store.keyOf(id), this.keyOf(relPath), size, { sha256 });
         },
@@ -154,6 +160,7 @@ export class S3IngestStorage implements IngestStorage {
       size,
       sha256,
       commit: async (relPath) => {
+        if (await this.alreadyThere(relPath, sha256)) return;
         await sink.complete();
         completed = true;
         await this.objects.copy(tempKey, this.keyOf(relPath), size, { sha256 });
@@ -197,29 +204,50 @@ export class S3IngestStorage implements IngestStorage {
   }
 
   async fetchInput(taskId: string, relPath: string): Promise<string> {
-    const local = path.join(this.scratchOf(taskId), 'in', relPath.split(/[\\/]/).join('__'));
+    const local = this.inputPath(taskId, relPath);
     await this.objects.download(this.keyOf(relPath), local);
     return local;
   }
 
+  private inputPath(taskId: string, relPath: string): string {
+    return path.join(this.scratchOf(taskId), 'in', relPath.split(/[\\/]/).join('__'));
+  }
+
   async releaseInputs(localPaths: readonly string[]): Promise<void> {
     for (const file of localPaths) await rm(file, { force: true });
+    // Then `<scratch>/<task>/in/` and `<scratch>/<task>/` when nothing else is in them
+    // (processing of the same task may be using them).
+    for (const dir of new Set(localPaths.map((f) => path.dirname(f)))) {
+      await rmdir(dir).catch(() => undefined);
+      await rmdir(path.dirname(dir)).catch(() => undefined);
+    }
   }
 
   async processingPaths(taskId: string, relPath: string): Promise<ProcessingPaths> {
-    return { filePath: await this.fetchInput(taskId, relPath), outputDir: this.localOutputs(taskId) };
+    return { filePath: this.inputPath(taskId, relPath), outputDir: this.localOutputs(taskId) };
+  }
+
+  async ensureLocal(relPath: string, localPath: string, size: number | null): Promise<void> {
+    if (size !== null && (await fileSize(localPath)) === size) return;
+    await this.objects.download(this.keyOf(relPath), localPath);
   }
 
   putOutput(taskId: string, name: string, localPath: string): Promise<void> {
     return this.objects.putFile(this.outputKey(taskId, name), localPath);
   }
 
-  /** Puts every output left in `<scratch>/<task>/outputs/` into the bucket, then frees the scratch folder. */
-  async publishOutputs(taskId: string): Promise<void> {
-    const dir = this.localOutputs(taskId);
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) await this.putOutput(taskId, name, path.join(dir, name));
-    await rm(this.scratchOf(taskId), { recursive: true, force: true });
+  /**
+   * Puts every file a run left in `outputDir` into the bucket, then frees the run's scratch
+   * folder (`…/.scratch/<task>/`, wherever the run happened: this node or a worker).
+   */
+  async publishOutputs(taskId: string, outputDir: string): Promise<void> {
+    const names = await readdir(outputDir).catch(() => [] as string[]);
+    for (const name of names) await this.putOutput(taskId, name, path.join(outputDir, name));
+    const scratch = path.dirname(outputDir);
+    if (path.basename(outputDir) === 'outputs' && path.basename(scratch) === taskId) {
+      if (path.basename(path.dirname(scratch)) === '.scratch')
+        await rm(scratch, { recursive: true, force: true });
+    }
   }
 
   async openOutput(taskId: string, name: string): Promise<OpenedOutput | undefined> {
@@ -232,12 +260,24 @@ export class S3IngestStorage implements IngestStorage {
     return { size: head.size, open: (range) => this.objects.get(key, range) };
   }
 
-  async scratchTasks(): Promise<string[]> {
-    return readdir(this.options.scratchDir).catch(() => [] as string[]);
-  }
-
   async close(): Promise<void> {
     this.options.client.destroy();
+  }
+
+  /**
+   * Whether `relPath` already holds these bytes (another node, or the station, put them):
+   * nothing to copy. A different verified object there is never overwritten: TASK_CONFLICT.
+   * (Two nodes committing different bytes for one task at the same instant can still race
+   * between this HEAD and the copy; the task row then says which digest won.)
+   */
+  private async alreadyThere(relPath: string, sha256: string): Promise<boolean> {
+    const there = await this.objects.head(this.keyOf(relPath));
+    if (!there) return false;
+    if (there.metadata['sha256'] === sha256) return true;
+    throw new AppError(
+      'TASK_CONFLICT',
+      `${this.keyOf(relPath)} already holds a different recording in the bucket; use a new task_id`,
+    );
   }
 
   private scratchOf(taskId: string): string {
@@ -251,4 +291,21 @@ export class S3IngestStorage implements IngestStorage {
   private outputKey(taskId: string, name: string): string {
     return `${this.prefix}${taskId}/outputs/${name}`;
   }
+}
+
+/** An s3 storage on the S3_* bucket, scratch space in `<data>/.scratch/`. */
+export function s3IngestStorage(
+  dataDir: string,
+  config: S3Config,
+  tusCache?: KvStore<MetadataValue>,
+): S3IngestStorage {
+  // The server has no journal to resume a failed request from: the SDK retries a few times.
+  const clientOptions = { maxAttempts: 3 };
+  return new S3IngestStorage({
+    config,
+    client: createS3Client(config, clientOptions),
+    clientConfig: s3ClientConfig(config, clientOptions),
+    scratchDir: path.join(dataDir, '.scratch'),
+    ...(tusCache ? { tusCache } : {}),
+  });
 }

@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { S3 } from '@aws-sdk/client-s3';
 import { S3Store, type MetadataValue } from '@tus/s3-store';
-import { Upload, type KvStore } from '@tus/server';
+import { ERRORS, Upload, type KvStore } from '@tus/server';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { fullUploadsAmong, type CompletedUploadLookup } from '../hashing-file-store.js';
 import { isNotFound, type BucketObjects } from './s3-objects.js';
@@ -168,6 +168,12 @@ export class HashingS3Store extends S3Store {
     if (await this.objects.head(this.keyOf(id))) return;
     const metadata = await this.getMetadata(id);
     await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
+  }
+
+  /** tus termination: everything of the upload goes (the store's own remove leaves `.part`). */
+  override async remove(id: string): Promise<void> {
+    if (!(await this.exists(id))) throw ERRORS.FILE_NOT_FOUND;
+    await this.forget(id);
   }
 
   /** Removes everything of an upload: its object, `.info` and `.part`, and any multipart upload. */
