@@ -88,7 +88,11 @@ try {
     `processing benchmark: ${SECONDS} s of 1280x720 @ 30 fps (GOP 2 s), ${cpus().length} cores ` +
       `(${cpus()[0]?.model ?? '?'}), load ${loadavg()[0]?.toFixed(1)}, ${describeMediaTools()}`,
   );
-  console.log(`edit mode: ${smart.edit_mode} (${smart.reencoded_seconds} s of video re-encoded)`);
+  console.log(
+    `edit mode: ${smart.edit_mode} (${smart.reencoded_seconds} s of video and ` +
+      `${smart.audio_reencoded_seconds ?? '?'} s of audio re-encoded, audio moved at most ` +
+      `${((smart.audio_max_shift_seconds ?? 0) * 1000).toFixed(1)} ms against its video)`,
+  );
   console.log(
     'step                                     | work s per min of video | wall s per min | wall real-time factor',
   );

@@ -6,6 +6,7 @@ import { StationClient, stationUrl } from '../api/station-client.js';
 import cliProgress from 'cli-progress';
 import { formatBytes } from '../config/index.js';
 import { AppError } from '../errors/index.js';
+import { partsText } from '../uploads/index.js';
 import {
   buildStationParts,
   recorderExitCode,
@@ -264,6 +265,10 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
   // The ffmpeg in use (the system's when ≥ 5.1, else the packaged fallback), issue 14.
   const media = describeMediaTools();
   const mediaLine = (): void => print(`media      ${media}`);
+  // A recording sent in parts: how many are on the server, and the backlog (VULTR_UPLOAD_MAX_RATE).
+  const partLines = (): void => {
+    for (const t of summary.uploadsInParts) print(`           ${t.fileName}: ${partsText(t.parts)}`);
+  };
   const lastLine = (): void => {
     const last = summary.lastRecording;
     if (last)
@@ -286,6 +291,7 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
       print(
         `uploads    ${summary.uploadsPending} pending (${live.uploads.active} active), ${summary.uploadsFailed} failed; server ${live.vultr.url}${live.vultr.embedded ? ' (embedded)' : ''}, auto-upload ${live.vultr.autoUpload ? 'on' : 'off'}`,
       );
+      partLines();
       lastLine();
     }
     return 0;
@@ -328,6 +334,7 @@ export async function statusAction(ctx: CommandContext, options: { json?: boolea
     print(
       `uploads    ${summary.uploadsPending} pending, ${summary.uploadsFailed} failed; auto-upload ${report.autoUpload ? 'on' : 'off'}, server ${report.uploadServer ?? '(embedded, not configured)'}`,
     );
+    partLines();
     lastLine();
   }
   return recorderExitCode(recorderStatus);

@@ -7,6 +7,7 @@ import {
   describeFailure,
   isTaskId,
   keepWasmAtBaselineTier,
+  partsText,
   processingFromRemote,
   runConnectionCheck,
   uploadSettingsFromConfig,
@@ -162,7 +163,7 @@ export async function uploadsAction(
   // The queue read from the database: no upload service, no server URL, no connection.
   const parts = buildStationParts(ctx.config, ctx.logger, { uploads: false, recording: false });
   try {
-    const tasks = parts.tasks.list(limit);
+    const tasks = parts.tasks.list(limit).map((t) => withStoredObject(parts.db, t));
     if (options.json) {
       print(JSON.stringify(tasks, null, 2));
       return;
@@ -173,13 +174,42 @@ export async function uploadsAction(
     }
     for (const t of tasks) {
       const error = t.lastError && t.state !== 'completed' ? `  ${t.lastError.code}` : '';
+      const s3 = t.s3?.partCount
+        ? `  ${t.s3.partsInBucket}/${t.s3.partCount} parts → s3://${t.s3.bucket}/${t.s3.key}`
+        : '';
+      const inParts = t.parts ? `  (${partsText(t.parts)})` : '';
       print(
-        `${t.id}  ${t.state.padEnd(10)} ${percent(t).padStart(4)}  ${formatBytes(t.size).padStart(10)}  ${t.createdAt}  ${t.fileName}${error}`,
+        `${t.id}  ${t.state.padEnd(10)} ${percent(t).padStart(4)}  ${formatBytes(t.size).padStart(10)}  ${t.createdAt}  ${t.fileName}${s3}${error}${inParts}`,
       );
     }
   } finally {
     await parts.close();
   }
+}
+
+/** An S3 task's target, parts and processing start, in words (upload-status). */
+function s3Lines(task: UploadTask): string[] {
+  const s3 = task.s3;
+  if (!s3) return [];
+  const lines = [
+    `target: ${task.target?.url ?? `s3://${s3.bucket}/`} at ${s3.endpoint ?? 'AWS (region default)'}`,
+  ];
+  lines.push(
+    s3.partCount === null
+      ? `parts: none yet, key ${s3.key}`
+      : `parts: ${s3.partsInBucket} of ${s3.partCount} in the bucket, key ${s3.key}`,
+  );
+  const p = s3.processing;
+  if (p?.state === 'started') lines.push(`processing: started on the server (POST /process-object)`);
+  else if (p) {
+    const why = p.lastError ? ` [${p.lastError.code}]: ${p.lastError.message}` : '';
+    lines.push(
+      p.state === 'failed'
+        ? `processing: the server did not start it${why}`
+        : `processing: not started yet (${p.attempts} requests so far${p.nextAttemptAt ? `, next at ${p.nextAttemptAt}` : ''})${why}`,
+    );
+  }
+  return lines;
 }
 
 /** The server's view in words: its state, processing progress, report figures and outputs. */
@@ -267,20 +297,22 @@ export async function uploadStatusAction(
       return 0;
     }
     print(`${task.id}  ${task.state}  ${percent(task)} of ${formatBytes(task.size)}  ${task.filePath}`);
+    if (task.parts) print(`parts: ${partsText(task.parts)}`);
     if (task.sha256) print(`sha256 ${task.sha256}${task.protocol ? `  via ${task.protocol}` : ''}`);
     if (task.lastError) print(`last error [${task.lastError.code}]: ${task.lastError.message}`);
     if (task.nextAttemptAt && task.state === 'retry_wait') print(`next attempt at ${task.nextAttemptAt}`);
     print('history:');
     for (const e of parts.tasks.history(taskId)) print(`  ${e.at}  ${e.state.padEnd(10)} ${e.message ?? ''}`);
-    if (task.protocol === 's3') {
-      // UPLOAD_TARGET=s3: the bucket, not a server, holds it.
+    if (task.protocol === 's3' || task.s3) {
+      // UPLOAD_TARGET=s3: the bucket, not a server, holds it; the server may process it after.
       const o = task.object;
       print(
         o
           ? `bucket: s3://${o.bucket}/${o.key}  ETag ${o.etag}  manifest ${o.manifestKey}`
           : `bucket: ${task.remoteUrl ?? 'no upload created yet'}`,
       );
-      return 0;
+      for (const line of s3Lines(task)) print(line);
+      if (task.s3?.processing?.state !== 'started') return 0;
     }
     if (remoteError) print(`server: not available [${remoteError.code}]: ${remoteError.message}`);
     else if (remote === undefined) print('server: does not know this task');

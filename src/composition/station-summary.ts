@@ -1,5 +1,5 @@
 import type { RecordingView, SessionCatalog } from '../sessions/index.js';
-import type { UploadTaskCatalog } from './upload-task-catalog.js';
+import type { UploadTaskCatalog, UploadTaskCounts } from './upload-task-catalog.js';
 
 /** What `streamai status` reports about the station's data, whoever owns the recorder. */
 export interface StationSummary {
@@ -11,6 +11,8 @@ export interface StationSummary {
   uploadsPending: number;
   /** Upload tasks that failed (a person must retry them). */
   uploadsFailed: number;
+  /** Recordings being sent part by part: parts on the server and the backlog waiting. */
+  uploadsInParts: UploadTaskCounts['inParts'];
   lastRecording: RecordingView | null;
 }
 
@@ -28,6 +30,7 @@ export function stationSummary(sessions: SessionCatalog, tasks: UploadTaskCatalo
     unfinished: counts.unfinished,
     uploadsPending: queue.pending,
     uploadsFailed: queue.failed,
+    uploadsInParts: queue.inParts,
     lastRecording: counts.lastRecording,
   };
 }

@@ -1,5 +1,13 @@
-import { UploadTaskRepository, type Db } from '../store/index.js';
-import { isFinished, isUploadState, toTask, type UploadState, type UploadTask } from '../uploads/index.js';
+import { UploadPartRepository, UploadTaskRepository, type Db } from '../store/index.js';
+import {
+  isFinished,
+  isUploadState,
+  toTask,
+  withParts,
+  type UploadParts,
+  type UploadState,
+  type UploadTask,
+} from '../uploads/index.js';
 
 /** Counts of the upload queue, for `streamai status`. */
 export interface UploadTaskCounts {
@@ -7,6 +15,8 @@ export interface UploadTaskCounts {
   pending: number;
   /** Tasks that failed (a person must retry them). */
   failed: number;
+  /** Unfinished segmented recordings' tasks: their parts on the server and the backlog waiting. */
+  inParts: Array<{ taskId: string; fileName: string; parts: UploadParts }>;
 }
 
 /**
@@ -16,19 +26,22 @@ export interface UploadTaskCounts {
  */
 export class UploadTaskCatalog {
   private readonly repo: UploadTaskRepository;
+  /** A segmented recording's parts ("3 of 4 parts on the server"). */
+  private readonly parts: UploadPartRepository;
 
   constructor(db: Db) {
     this.repo = new UploadTaskRepository(db);
+    this.parts = new UploadPartRepository(db);
   }
 
   /** Most recent first. */
   list(limit = 10): UploadTask[] {
-    return this.repo.list(Math.max(1, Math.min(limit, 1000))).map(toTask);
+    return this.repo.list(Math.max(1, Math.min(limit, 1000))).map((r) => withParts(this.parts, toTask(r)));
   }
 
   get(taskId: string): UploadTask | undefined {
     const record = this.repo.get(taskId);
-    return record ? toTask(record) : undefined;
+    return record ? withParts(this.parts, toTask(record)) : undefined;
   }
 
   /** Every state the task went through, with when and why, oldest first. */
@@ -40,9 +53,14 @@ export class UploadTaskCatalog {
 
   counts(): UploadTaskCounts {
     const tasks = this.repo.list(Number.MAX_SAFE_INTEGER).map(toTask);
+    const inParts = tasks
+      .filter((t) => !isFinished(t.state))
+      .map((t) => withParts(this.parts, t))
+      .flatMap((t) => (t.parts ? [{ taskId: t.id, fileName: t.fileName, parts: t.parts }] : []));
     return {
       pending: tasks.filter((t) => !isFinished(t.state)).length,
       failed: tasks.filter((t) => t.state === 'failed').length,
+      inParts,
     };
   }
 }

@@ -15,7 +15,13 @@ export const healthRoutes: FastifyPluginAsync<IngestRouteContext> = async (app, 
       ...(ok ? {} : { reason: 'free disk space is below the reserve' }),
       service: 'streamai-ingest',
       version,
-      capabilities: { tus: true, checksum: ['sha256'], maxUploadBytes: ctx.service.maxUploadBytes },
+      capabilities: {
+        tus: true,
+        checksum: ['sha256'],
+        maxUploadBytes: ctx.service.maxUploadBytes,
+        // Joins a segmented recording's parts (CONTRACTS.md); stations send parts only then.
+        recordingParts: true,
+      },
       disk: { freeBytes },
       ffmpeg: {
         version: mediaTools.ffmpeg.version,

@@ -5,14 +5,14 @@
  */
 export { createS3Client, s3ClientConfig, type S3ClientOptions } from './s3-client.js';
 export { s3Error, s3ErrorCode, s3Status } from './s3-errors.js';
-export {
-  ResumableMultipartUploader,
-  type MultipartUploaderOptions,
-  type MultipartUploadJob,
-  type MultipartUploadResult,
-  type RangeBody,
-  type WatchdogFactory,
-} from './multipart-uploader.js';
+export { ResumableMultipartUploader } from './multipart-uploader.js';
+export type {
+  MultipartUploaderOptions,
+  MultipartUploadJob,
+  MultipartUploadResult,
+  RangeBody,
+  WatchdogFactory,
+} from './multipart-types.js';
 export type { MultipartJournal, JournalUpload, JournalPart } from './multipart-journal.js';
 export {
   planParts,
@@ -20,6 +20,8 @@ export {
   multipartEtag,
   normalizeEtag,
   md5OfRange,
+  digestFile,
+  type FileDigest,
   MIN_PART_BYTES,
   MAX_PART_BYTES,
   MAX_PARTS,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { AppError } from '../errors/index.js';
 
 /** S3's limits on a multipart upload. */
@@ -52,6 +52,28 @@ export function multipartEtag(partMd5sHex: readonly string[]): string {
   return `${hash.digest('hex')}-${partMd5sHex.length}`;
 }
 
+/** Reads bytes [start, end) of an open file through `buffer`, handing each piece to `onPiece`. */
+async function readRange(
+  handle: FileHandle,
+  filePath: string,
+  start: number,
+  end: number,
+  buffer: Buffer,
+  onPiece: (piece: Buffer) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  let position = start;
+  while (position < end) {
+    signal?.throwIfAborted();
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+    if (bytesRead === 0) {
+      throw new AppError('FILE_CHANGED', `${filePath} became shorter while it was being uploaded`);
+    }
+    onPiece(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
 /**
  * The MD5 (hex) of bytes [start, end) of a file, read through `buffer` (pass one to reuse it
  * for every part: a fresh MiB per part is garbage the GC collects late).
@@ -66,18 +88,57 @@ export async function md5OfRange(
   const hash = createHash('md5');
   const handle = await open(filePath, 'r');
   try {
-    let position = start;
-    while (position < end) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
-      if (bytesRead === 0) {
-        throw new AppError('FILE_CHANGED', `${filePath} became shorter while it was being uploaded`);
-      }
-      hash.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
+    await readRange(handle, filePath, start, end, buffer, (piece) => hash.update(piece), signal);
   } finally {
     await handle.close();
   }
   return hash.digest('hex');
+}
+
+/** What one read of the file gives the uploader before its first request. */
+export interface FileDigest {
+  /** The whole file's sha256 (hex): x-amz-meta-sha256, the manifest, the journal's key. */
+  sha256: string;
+  /** Each part's MD5 (hex), part 1 first: its Content-MD5, and the multipart ETag. */
+  partMd5s: string[];
+}
+
+/**
+ * The file's sha256 and every part's MD5 in ONE read of the file (the single hash pass of an
+ * S3 upload: x-amz-meta-sha256 must be known when the multipart upload is created, and each
+ * part's Content-MD5 before its body goes out; see ARCHITECTURE, "One hash pass"). The parts
+ * are then read once more, to send them.
+ */
+export async function digestFile(
+  filePath: string,
+  size: number,
+  plan: PartPlan,
+  signal?: AbortSignal,
+): Promise<FileDigest> {
+  const whole = createHash('sha256');
+  const partMd5s: string[] = [];
+  const buffer = Buffer.allocUnsafe(MIB);
+  const handle = await open(filePath, 'r');
+  try {
+    for (let n = 1; n <= plan.count; n += 1) {
+      const { start, end } = partRange(plan, size, n);
+      const part = createHash('md5');
+      await readRange(
+        handle,
+        filePath,
+        start,
+        end,
+        buffer,
+        (piece) => {
+          whole.update(piece);
+          part.update(piece);
+        },
+        signal,
+      );
+      partMd5s.push(part.digest('hex'));
+    }
+  } finally {
+    await handle.close();
+  }
+  return { sha256: whole.digest('hex'), partMd5s };
 }

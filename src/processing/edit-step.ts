@@ -6,7 +6,7 @@ import { probeDuration, type MediaInfo } from './probe-step.js';
 import type { SilentSegment } from './audio-analysis-step.js';
 import { EVEN_DIMENSIONS, h264EncoderArgs } from './web-step.js';
 import { readVideoPackets } from './video-packets.js';
-import { planSmartCut, runSmartCut } from './smart-cut.js';
+import { planSmartCut, runSmartCut, type SmartCutResult } from './smart-cut.js';
 
 /** Output name of the edit step. */
 export const EDITED_NAME = 'edited.mp4';
@@ -35,6 +35,16 @@ export interface EditReport {
   edit_fallback_reason: string | null;
   /** Seconds of video re-encoded by the edit (smart: the heads and tails around the cuts). */
   reencoded_seconds: number;
+  /**
+   * Seconds of audio re-encoded: a smart cut copies the AAC packets between cuts and re-encodes a
+   * window of a few frames around each cut; otherwise all that is kept. Absent in older results.
+   */
+  audio_reencoded_seconds?: number;
+  /**
+   * The most a kept range's audio was moved against its video to put its copied AAC packets on
+   * the edit's frame grid (under half an AAC frame: 10.7 ms at 48 kHz); 0 when re-encoded whole.
+   */
+  audio_max_shift_seconds?: number;
 }
 
 /** A stretch of the original, in seconds. */
@@ -114,16 +124,18 @@ export async function makeEdit(
     const video = await readVideoPackets(input, { ...limits, onProgress: undefined });
     const plan = planSmartCut(kept, media, video);
     if (plan.ok) {
-      let reencoded = 0;
+      let result: SmartCutResult | undefined;
       const file = await writeOutput(outputDir, EDITED_NAME, async (tmp) => {
-        reencoded = (await runSmartCut(input, tmp, media, video, plan, limits)).reencodedSeconds;
+        result = await runSmartCut(input, tmp, media, video, plan, limits);
       });
       const edited = await probeDuration(file, limits);
       return {
         ...summary(original, edited, cuts, removed),
         edit_mode: 'smart',
         edit_fallback_reason: null,
-        reencoded_seconds: reencoded,
+        reencoded_seconds: result?.reencodedSeconds ?? 0,
+        audio_reencoded_seconds: result?.audio?.reencodedSeconds ?? 0,
+        audio_max_shift_seconds: result?.audio?.maxShiftSeconds ?? 0,
       };
     }
     fallbackReason = plan.reason;
@@ -164,6 +176,8 @@ export async function makeEdit(
       edit_mode: 'reencode',
       edit_fallback_reason: fallbackReason,
       reencoded_seconds: hasVideo ? round(keptSeconds) : 0,
+      audio_reencoded_seconds: hasAudio ? round(keptSeconds) : 0,
+      audio_max_shift_seconds: 0,
     };
   } finally {
     await rm(script, { force: true });

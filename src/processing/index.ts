@@ -64,3 +64,11 @@ export * from './transcribe/index.js';
 export { writeTimeline, TIMELINE_NAME, type Timeline } from './timeline.js';
 export { planSmartCut, type Piece, type SmartCutPlan } from './smart-cut.js';
 export { readVideoPackets, parsePacketList, type VideoPackets } from './video-packets.js';
+export {
+  adtsFrameOffsets,
+  planAudioCut,
+  windowPackets,
+  type AudioCutPlan,
+  type AudioSegment,
+} from './audio-cut.js';
+export { audioGrid, AAC_FRAME, type AudioPackets } from './video-packets.js';

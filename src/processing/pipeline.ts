@@ -1,4 +1,4 @@
-import { readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { probeMedia, type MediaInfo } from './probe-step.js';
 import {
@@ -119,6 +119,12 @@ export interface PipelineHooks {
 /** The name the report is written under in the output folder. */
 export const REPORT_NAME = 'report.json';
 
+// The files each optional step writes (removed when it is skipped or fails).
+const THUMBNAIL_FILES = [THUMBNAIL_NAME, CONTACT_SHEET_NAME, SPRITE_NAME];
+const AUDIO_FILES = [TIMELINE_NAME];
+const TRANSCRIBE_FILES = [TRANSCRIPT_NAME, SUBTITLES_VTT_NAME, SUBTITLES_SRT_NAME];
+const CHAPTERS_FILES = [CHAPTERS_JSON_NAME, CHAPTERS_VTT_NAME];
+
 /**
  * Runs the whole pipeline on one upload and returns the report. The steps run one after the other
  * through a StepRunner (time limit, progress, resume); the first essential step that fails stops
@@ -133,6 +139,8 @@ export async function runPipeline(
   hooks: PipelineHooks = {},
 ): Promise<{ report: ProcessingReport; outputs: OutputFile[]; steps: StepRecord[] }> {
   await mkdir(outputDir, { recursive: true });
+  // The report is written last: until then an earlier run's would describe files this run replaces.
+  await rm(path.join(outputDir, REPORT_NAME), { force: true });
   const runner = new StepRunner(initialSteps(), {
     outputDir,
     signal: hooks.signal,
@@ -229,14 +237,13 @@ function thumbnailStep(
   media: MediaInfo,
 ): Promise<ThumbnailResult | null> {
   if (!media.video) {
-    runner.skip('thumbnail', 'no video stream');
-    return Promise.resolve(null);
+    return runner.skip('thumbnail', 'no video stream', THUMBNAIL_FILES).then(() => null);
   }
   return runner.run({
     name: 'thumbnail',
     optional: true,
     schema: thumbnailResultSchema,
-    files: [THUMBNAIL_NAME, CONTACT_SHEET_NAME, SPRITE_NAME],
+    files: THUMBNAIL_FILES,
     work: (limits) => makeThumbnails(input, outputDir, media, limits),
   });
 }
@@ -255,14 +262,13 @@ function audioStep(
   earlier: { sprite: SpriteSheet | null; chapters: Chapter[] | null },
 ): Promise<AudioAnalysis | null> {
   if (!media.audio) {
-    runner.skip('audio', 'no audio stream');
-    return Promise.resolve(null);
+    return runner.skip('audio', 'no audio stream', AUDIO_FILES).then(() => null);
   }
   const silence = { thresholdDb: settings.silenceThresholdDb, minSeconds: settings.silenceMinSeconds };
   return runner.run({
     name: 'audio',
     schema: audioAnalysisSchema,
-    files: [TIMELINE_NAME],
+    files: AUDIO_FILES,
     work: async (limits) => {
       const { momentaryLufs, ...analysis } = await analyseAudio(input, media, silence, limits);
       const pad = settings.cutPadSeconds ?? DEFAULT_CUT_PAD_SECONDS;
@@ -292,14 +298,13 @@ function transcribeStep(
   const engine = settings.transcribe?.engine ?? 'off';
   const why = engine === 'off' ? 'INGEST_TRANSCRIBE is off' : !media.audio ? 'no audio stream' : null;
   if (why !== null) {
-    runner.skip('transcribe', why);
-    return Promise.resolve(null);
+    return runner.skip('transcribe', why, TRANSCRIBE_FILES).then(() => null);
   }
   return runner.run({
     name: 'transcribe',
     optional: true,
     schema: transcribeResultSchema,
-    files: [TRANSCRIPT_NAME, SUBTITLES_VTT_NAME, SUBTITLES_SRT_NAME],
+    files: TRANSCRIBE_FILES,
     work: (limits) =>
       transcribe(
         input,
@@ -321,14 +326,13 @@ function chaptersStep(
 ): Promise<Chapter[] | null> {
   const why = !settings.chapters ? 'INGEST_CHAPTERS is off' : !media.video ? 'no video stream' : null;
   if (why !== null) {
-    runner.skip('chapters', why);
-    return Promise.resolve(null);
+    return runner.skip('chapters', why, CHAPTERS_FILES).then(() => null);
   }
   return runner.run({
     name: 'chapters',
     optional: true,
     schema: chaptersSchema,
-    files: [CHAPTERS_JSON_NAME, CHAPTERS_VTT_NAME],
+    files: CHAPTERS_FILES,
     work: (limits) =>
       detectChapters(input, outputDir, media, settings.chapterSettings ?? DEFAULT_CHAPTER_SETTINGS, limits),
   });

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runFfmpeg, type RunLimits } from './run-ffmpeg.js';
 import type { MediaInfo } from './probe-step.js';
-import type { VideoPackets } from './video-packets.js';
+import { AAC_FRAME, type VideoPackets } from './video-packets.js';
+import { assembleAdts, audioWindowGraph, planAudioCut, type AudioCutPlan } from './audio-cut.js';
 
 /** A stretch of the edit: copied from the source as it is, or re-encoded. Seconds, frame-exact. */
 export interface Piece {
@@ -34,6 +35,10 @@ const PIXEL_FORMATS = new Set(['yuv420p', 'yuvj420p']);
 // replace the source's (id 0 in practice), which the copied pieces keep using from the track header.
 const PIECE_SPS_ID = 5;
 
+// Sources opened by one encode run: each holds the file's index (a 3-hour MP4: tens of MiB), and
+// each run start costs a process and encoder set-up. Twelve: six cuts' tails and heads.
+const MAX_RUN_INPUTS = 12;
+
 /**
  * Plans a smart cut: each kept range is snapped to the source's frames, then split into a head
  * re-encoded from its first frame to the next keyframe, the whole GOPs after it copied as they
@@ -56,6 +61,11 @@ export function planSmartCut(
     return { ok: false, reason: 'open GOPs (frames reference the previous keyframe interval)' };
   if (video.keyframes.length === 0 || video.frames.length === 0)
     return { ok: false, reason: 'no keyframes found' };
+  // Matroska written by ffmpeg (OBS muxes with it too) starts the picture 21 ms late, behind the audio's
+  // priming; the split and join assume it starts with the file, and lost sync on such files.
+  const first = video.frames[0] ?? 0;
+  if (first > 0.001)
+    return { ok: false, reason: `the picture starts ${first.toFixed(3)} s after the file's start` };
   const streamTypes = media.streams.filter((s) => s.type === 'video' || s.type === 'audio');
   if (streamTypes.filter((s) => s.type === 'video').length > 1)
     return { ok: false, reason: 'more than one video stream' };
@@ -86,11 +96,16 @@ export function planSmartCut(
 }
 
 /**
- * Runs a plan: one stream-copy pass splits the source's video at the copy boundaries (segment
- * muxer, at keyframes), each head and tail is encoded with libx264 matching the source (profile,
- * level, size, pixel format; in-band parameter sets under their own id), and one last pass joins
- * the pieces (concat demuxer, no bitstream conversion, so copied packets stay byte for byte)
- * while the audio is cut sample-accurately at the same frame-exact times and encoded to AAC.
+ * Runs a plan in three ffmpeg runs. 1: one stream-copy pass splits the source's video at the copy
+ * boundaries (segment muxer, at keyframes), keeps its first frame for the track header and copies
+ * its audio packets out as ADTS. 2: one run encodes every head and tail with libx264 matching the
+ * source (profile, level, size, pixel format; in-band parameter sets under their own id) and every
+ * audio window around a cut (see audio-cut.ts), each piece single-threaded: they are a few dozen
+ * frames, too short for threads to pay for their start and synchronisation. 3: the video pieces
+ * are joined as they are (concat demuxer, no bitstream conversion, so copied packets stay byte for
+ * byte) with the audio assembled from copied and re-encoded AAC packets. When the audio cannot be
+ * copied (not AAC-LC, irregular packets) it is cut with atrim at the same frame-exact times and
+ * encoded whole in the join instead.
  */
 export async function runSmartCut(
   input: string,
@@ -99,7 +114,7 @@ export async function runSmartCut(
   video: VideoPackets,
   plan: { ranges: SnappedRange[]; pieces: Piece[] },
   limits: RunLimits,
-): Promise<{ reencodedSeconds: number }> {
+): Promise<SmartCutResult> {
   const work = await mkdtemp(path.join(path.dirname(output), '.smart-cut-'));
   const frame = typicalFrameDuration(video.frames);
   // A quarter frame before each boundary: far enough to survive rounding, never the previous frame.
@@ -109,8 +124,10 @@ export async function runSmartCut(
     .filter((p) => p.kind === 'encode')
     .reduce((s, p) => s + p.end - p.start, 0);
   const keptSeconds = plan.ranges.reduce((s, r) => s + r.end - r.start, 0);
+  const audioCut = media.audio ? planAudioCut(plan.ranges, total, video.audio) : null;
+  const audioPlan = audioCut?.ok ? audioCut.plan : null;
   // Rough shares of the work: the split pass reads everything, encodes are slow, the join is cheap.
-  const weights = { split: total * 0.05, encode: encodeSeconds, join: keptSeconds * 0.1 };
+  const weights = { split: total * 0.05, encode: encodeSeconds + 0.1, join: keptSeconds * 0.1 };
   const sum = weights.split + weights.encode + weights.join || 1;
   let done = 0;
   const phase = (weight: number) => (f: number) =>
@@ -119,35 +136,48 @@ export async function runSmartCut(
     done += weight;
   };
   try {
-    // 1. Split the source's video at the copy boundaries, without decoding.
+    // 1. Split the source's video at the copy boundaries, without decoding; the header frame; the
+    // audio packets as ADTS (a stream of self-delimiting frames that can be counted and copied).
     const cuts = [...new Set(plan.pieces.filter((p) => p.kind === 'copy').flatMap((p) => [p.start, p.end]))]
-      .filter((t) => t > 0 && t < total)
+      // No split at the first frame: in a file whose picture starts late (Matroska from OBS: the
+      // audio's priming moves the video to 21 ms) that would make an empty first segment.
+      .filter((t) => t > (video.frames[0] ?? 0) + margin && t < total)
       .sort((a, b) => a - b);
     const copies = plan.pieces.some((p) => p.kind === 'copy');
+    // The track header must be the source's (the copied pieces need its parameter sets): a first
+    // entry of one source frame that the concat demuxer opens but outputs nothing of.
+    const header = path.join(work, 'header.mkv');
+    const sourceAudio = path.join(work, 'source.aac');
+    const split = ['-v', 'error', '-i', input];
+    split.push('-map', '0:v:0', '-c', 'copy', '-frames:v', '1', '-f', 'matroska', header);
     if (copies) {
-      const args = ['-v', 'error', '-i', input, '-map', '0:v:0', '-c', 'copy', '-f', 'segment'];
-      if (cuts.length > 0) args.push('-segment_times', cuts.map((t) => (t - margin).toFixed(6)).join(','));
-      args.push('-segment_format', 'matroska', path.join(work, 'seg%05d.mkv'));
-      await runFfmpeg(args, { ...limits, onProgress: phase(weights.split), durationSeconds: total });
+      split.push('-map', '0:v:0', '-c', 'copy', '-f', 'segment');
+      if (cuts.length > 0) split.push('-segment_times', cuts.map((t) => (t - margin).toFixed(6)).join(','));
+      split.push('-segment_format', 'matroska', path.join(work, 'seg%05d.mkv'));
     }
+    if (audioPlan) split.push('-map', '0:a:0', '-c', 'copy', '-f', 'adts', sourceAudio);
+    await runFfmpeg(split, { ...limits, onProgress: phase(weights.split), durationSeconds: total });
     finish(weights.split);
     const segments = copies ? (await readdir(work)).filter((n) => n.startsWith('seg')).sort() : [];
     const edges = [0, ...cuts, total];
 
-    // 2. Encode the heads and tails.
-    const list: string[] = [];
-    // The track header must be the source's (the copied pieces need its parameter sets): a first
-    // entry of one source frame that the concat demuxer opens but outputs nothing of.
-    const header = path.join(work, 'header.mkv');
-    await runFfmpeg(
-      ['-v', 'error', '-i', input, '-map', '0:v:0', '-c', 'copy', '-frames:v', '1', '-f', 'matroska', header],
-      {
-        ...limits,
-        onProgress: undefined,
-        durationSeconds: 0,
-      },
-    );
-    list.push(entry(header, 0, 0));
+    // 2. Encode the heads and tails, and the audio windows: one run per MAX_RUN_INPUTS sources
+    // (each input holds the file's index in memory), the audio windows in the first.
+    const list: string[] = [entry(header, 0, 0)];
+    const runs: Array<{
+      inputs: string[];
+      count: number;
+      chains: string[];
+      outputs: string[];
+      seconds: number;
+    }> = [];
+    const runFor = (inputs: number): (typeof runs)[number] => {
+      const current = runs[runs.length - 1];
+      if (current && current.count + inputs <= MAX_RUN_INPUTS) return current;
+      const next = { inputs: [], count: 0, chains: [], outputs: [], seconds: 0 };
+      runs.push(next);
+      return next;
+    };
     let n = 0;
     for (const group of groupPieces(plan.pieces)) {
       if (group.kind === 'copy') {
@@ -166,67 +196,127 @@ export async function runSmartCut(
       }
       // Encoded pieces next to each other in the edit (a range's tail and the next one's head)
       // are one encode: each is read with its own accurate seek and they are joined in the graph.
-      const seconds = group.pieces.reduce((sum, p) => sum + p.end - p.start, 0);
+      const seconds = group.pieces.reduce((s, p) => s + p.end - p.start, 0);
       const file = path.join(work, `enc${String((n += 1)).padStart(5, '0')}.mkv`);
-      const inputs = group.pieces.flatMap((p) => [
-        '-ss',
-        (p.start - margin).toFixed(6),
-        '-t',
-        (p.end - p.start).toFixed(6),
-        '-i',
-        input,
-      ]);
-      const chains = group.pieces.map((_, i) => `[${i}:v:0]setpts=PTS-STARTPTS[v${i}]`);
-      const graph = `${chains.join(';')};${group.pieces.map((_, i) => `[v${i}]`).join('')}concat=n=${group.pieces.length}:v=1:a=0[v]`;
-      await runFfmpeg(
-        ['-v', 'error', ...inputs, '-filter_complex', graph, '-map', '[v]', '-vsync', 'passthrough'].concat(
-          matchingEncoder(video),
-          ['-f', 'matroska', file],
-        ),
-        { ...limits, onProgress: phase(seconds), durationSeconds: seconds },
-      );
-      finish(seconds);
+      const run = runFor(group.pieces.length);
+      const labels = group.pieces.map((p) => {
+        const index = run.count;
+        run.count += 1;
+        // A piece that starts on a keyframe (every tail) is read from there: an accurate seek to
+        // just before it would decode the whole previous keyframe interval only to drop it.
+        const onKey = firstAtOrAfter(video.keyframes, p.start) === p.start;
+        const seek = onKey
+          ? ['-noaccurate_seek', '-ss', (p.start + margin).toFixed(6)]
+          : ['-ss', (p.start - margin).toFixed(6)];
+        seek.push('-t', (p.end - p.start).toFixed(6));
+        run.inputs.push('-threads', '1', ...seek, '-i', input);
+        run.chains.push(`[${index}:v:0]setpts=PTS-STARTPTS[v${index}]`);
+        return `[v${index}]`;
+      });
+      run.chains.push(`${labels.join('')}concat=n=${labels.length}:v=1:a=0[venc${n}]`);
+      run.outputs.push('-map', `[venc${n}]`, ...matchingEncoder(video), '-f', 'matroska', file);
+      run.seconds += seconds;
       list.push(entry(file, seconds));
+    }
+    const windows = path.join(work, 'windows.aac');
+    const first = runs[0] ?? runFor(0);
+    const audioGraph = audioPlan ? audioWindowGraph(audioPlan, first.count) : null;
+    if (audioPlan && audioGraph) {
+      first.inputs.push('-threads', '1', '-i', input);
+      first.chains.push(audioGraph);
+      first.outputs.push('-map', '[aw]', '-c:a', 'aac', '-b:a', String(video.audio?.bitRate ?? 160_000));
+      first.outputs.push('-ar', String(audioPlan.sampleRate), '-ac', String(video.audio?.channels ?? 2));
+      first.outputs.push('-f', 'adts', windows);
+    }
+    for (const [i, run] of runs.entries()) {
+      if (run.outputs.length === 0) continue;
+      // A recording with hundreds of pauses makes a long graph: pass it as a file.
+      const script = path.join(work, `encode-graph-${i}.txt`);
+      await writeFile(script, run.chains.join(';\n'));
+      const share = encodeSeconds > 0 ? (weights.encode * run.seconds) / encodeSeconds : weights.encode;
+      await runFfmpeg(
+        [
+          '-v',
+          'error',
+          ...run.inputs,
+          '-filter_complex_threads',
+          '1',
+          '-filter_complex_script',
+          script,
+        ].concat(['-vsync', 'passthrough'], run.outputs),
+        { ...limits, onProgress: phase(share), durationSeconds: run.seconds },
+      );
+      finish(share);
     }
     const listFile = path.join(work, 'pieces.txt');
     await writeFile(listFile, `ffconcat version 1.0\n${list.join('')}`);
 
-    // 3. Join the video pieces as they are; cut and encode the audio at the same times.
+    // 3. Join the video pieces as they are, with the audio.
     const args = ['-v', 'error', '-f', 'concat', '-safe', '0', '-auto_convert', '0', '-i', listFile];
-    if (media.audio) {
+    if (audioPlan) {
+      const audio = path.join(work, 'edit.aac');
+      await assembleAdts(audioPlan, sourceAudio, audioGraph ? windows : null, audio);
+      // ADTS has no priming: its first packet (the priming one) is put at -1024 samples, which the
+      // MP4 muxer writes as an edit list, as in the source.
+      const priming = (AAC_FRAME / audioPlan.sampleRate).toFixed(9);
+      args.push('-itsoffset', `-${priming}`, '-f', 'aac', '-i', audio, '-map', '0:v:0', '-map', '1:a:0');
+      args.push('-c:a', 'copy');
+    } else if (media.audio) {
       const graph = path.join(work, 'audio-graph.txt');
-      const chains = plan.ranges.map(
+      const trims = plan.ranges.map(
         (r, i) =>
           `[1:a:0]atrim=start=${r.start.toFixed(6)}:end=${r.end.toFixed(6)},asetpts=PTS-STARTPTS[a${i}]`,
       );
-      chains.push(
-        `${plan.ranges.map((_, i) => `[a${i}]`).join('')}concat=n=${plan.ranges.length}:v=0:a=1[a]`,
-      );
-      await writeFile(graph, chains.join(';\n'));
-      args.push(
-        '-i',
-        input,
-        '-filter_complex_script',
-        graph,
-        '-map',
-        '0:v:0',
-        '-map',
-        '[a]',
-        '-c:a',
-        'aac',
-        '-b:a',
-        '160k',
-      );
+      trims.push(`${plan.ranges.map((_, i) => `[a${i}]`).join('')}concat=n=${plan.ranges.length}:v=0:a=1[a]`);
+      await writeFile(graph, trims.join(';\n'));
+      args.push('-i', input, '-filter_complex_script', graph, '-map', '0:v:0', '-map', '[a]');
+      args.push('-c:a', 'aac', '-b:a', '160k');
     } else args.push('-map', '0:v:0');
     args.push('-c:v', 'copy');
     if (video.timeBaseDen) args.push('-video_track_timescale', String(video.timeBaseDen));
     args.push('-movflags', '+faststart', '-f', 'mp4', output);
     await runFfmpeg(args, { ...limits, onProgress: phase(weights.join), durationSeconds: keptSeconds });
     limits.onProgress?.(1);
-    return { reencodedSeconds: round(encodeSeconds) };
+    return {
+      reencodedSeconds: round(encodeSeconds),
+      audio: !media.audio
+        ? null
+        : audioPlan
+          ? {
+              mode: 'copy',
+              reencodedSeconds: round(audioSamplesEncoded(audioPlan) / audioPlan.sampleRate),
+              maxShiftSeconds: round(audioPlan.maxShiftSamples / audioPlan.sampleRate, 6),
+              reason: null,
+            }
+          : {
+              mode: 'encode',
+              reencodedSeconds: round(keptSeconds),
+              maxShiftSeconds: 0,
+              reason: audioCut && !audioCut.ok ? audioCut.reason : null,
+            },
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** What runSmartCut did, for the report and the benchmark. */
+export interface SmartCutResult {
+  /** Seconds of video re-encoded (the heads and tails). */
+  reencodedSeconds: number;
+  audio: {
+    /** `copy`: AAC packets copied between cuts, windows re-encoded; `encode`: re-encoded whole. */
+    mode: 'copy' | 'encode';
+    reencodedSeconds: number;
+    /** The largest move of a kept range's audio against its video (under half an AAC frame). */
+    maxShiftSeconds: number;
+    /** Why the audio was re-encoded whole; null otherwise. */
+    reason: string | null;
+  } | null;
+}
+
+function audioSamplesEncoded(plan: AudioCutPlan): number {
+  return plan.segments.reduce((s, seg) => s + (seg.kind === 'encode' ? seg.samples : 0), 0);
 }
 
 /** Consecutive pieces of the same kind, in edit order. */
@@ -244,7 +334,7 @@ function groupPieces(pieces: Piece[]): Array<{ kind: Piece['kind']; pieces: Piec
 export function matchingEncoder(video: VideoPackets): string[] {
   // superfast at CRF 18: a quarter less work than veryfast for these few pictures, still CABAC,
   // and a quality close to the source's around the cut.
-  const args = ['-c:v', 'libx264', '-preset', 'superfast', '-crf', '18'];
+  const args = ['-c:v', 'libx264', '-threads', '1', '-preset', 'superfast', '-crf', '18'];
   args.push('-profile:v', X264_PROFILES[video.profile ?? ''] ?? 'high');
   if (video.level !== null) args.push('-level:v', (video.level / 10).toFixed(1));
   args.push('-pix_fmt', video.pixelFormat ?? 'yuv420p');
@@ -294,6 +384,7 @@ export function typicalFrameDuration(frames: number[]): number {
   return gaps[Math.floor(gaps.length / 2)] ?? 1 / 30;
 }
 
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
+function round(value: number, digits = 3): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
 }

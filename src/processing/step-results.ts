@@ -85,6 +85,8 @@ export const editReportSchema = z.object({
   edit_mode: z.enum(['smart', 'reencode']).nullable(),
   edit_fallback_reason: z.string().nullable(),
   reencoded_seconds: z.number(),
+  audio_reencoded_seconds: z.number().optional(),
+  audio_max_shift_seconds: z.number().optional(),
 }) satisfies z.ZodType<EditReport>;
 
 export const chaptersSchema = z.array(

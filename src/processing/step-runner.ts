@@ -77,15 +77,17 @@ export class StepRunner {
       return await this.execute(spec, record);
     } catch (error) {
       if (!spec.optional || this.options.signal?.aborted || record.state !== 'failed') throw error;
-      await Promise.all(
-        spec.files.map((file) => rm(path.join(this.options.outputDir, file), { force: true })),
-      );
+      await this.removeFiles(spec.files);
       return null;
     }
   }
 
-  /** Marks a step skipped (e.g. "no video stream"); its result is null. */
-  skip(name: StepName, note: string): void {
+  /**
+   * Marks a step skipped (e.g. "no video stream"); its result is null, and the files it writes are
+   * removed: an earlier run's must not be listed as this one's.
+   */
+  async skip(name: StepName, note: string, files: readonly string[] = []): Promise<void> {
+    await this.removeFiles(files);
     Object.assign(this.record(name), {
       state: 'skipped',
       progress: 1,
@@ -97,9 +99,17 @@ export class StepRunner {
     this.update();
   }
 
+  /** Removes a step's files from the output folder (those that exist). */
+  private async removeFiles(files: readonly string[]): Promise<void> {
+    await Promise.all(files.map((file) => rm(path.join(this.options.outputDir, file), { force: true })));
+  }
+
   private async execute<T>(spec: StepSpec<T>, record: StepRecord): Promise<T> {
     const { signal, now } = this.options;
     if (signal?.aborted) throw toAppError(signal.reason);
+    // A step that runs starts from an empty slate: a file an earlier run of it wrote and this one
+    // does not (an edit when this run finds nothing to cut) must not stay among the outputs.
+    await this.removeFiles(spec.files);
     Object.assign(record, {
       state: 'running',
       progress: 0,

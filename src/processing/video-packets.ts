@@ -23,7 +23,36 @@ export interface VideoPackets {
    * frames reference the previous GOP, so a copy cannot start at that keyframe.
    */
   openGop: boolean;
+  /** The first audio stream's packets, as far as the audio smart cut needs them; null without audio. */
+  audio: AudioPackets | null;
 }
+
+/** The first audio stream, read without decoding: enough to copy its packets between cuts. */
+export interface AudioPackets {
+  codec: string;
+  /** ffprobe's profile name ("LC", "HE-AAC", ...). */
+  profile: string | null;
+  sampleRate: number;
+  channels: number;
+  bitRate: number | null;
+  /** Presentation time of the first packet in samples from the file's start (negative: priming). */
+  firstPts: number;
+  /**
+   * Where the first decoded sample sits, in samples from the file's start (the stream's start
+   * time: after the priming the decoder drops). Decoded sample i is at firstSample + i.
+   */
+  firstSample: number;
+  /** Number of packets. */
+  count: number;
+  /**
+   * Whether packet k starts at firstPts + k × AAC_FRAME samples for every k (within the container's
+   * timestamp rounding): then packets can be counted instead of listed.
+   */
+  contiguous: boolean;
+}
+
+/** Samples in one AAC-LC frame (one packet). */
+export const AAC_FRAME = 1024;
 
 const streamSchema = z.object({
   streams: z
@@ -36,6 +65,12 @@ const streamSchema = z.object({
         width: z.number().optional(),
         height: z.number().optional(),
         time_base: z.string().optional(),
+        index: z.number().optional(),
+        start_time: z.string().optional(),
+        codec_type: z.string().optional(),
+        sample_rate: z.union([z.string(), z.number()]).optional(),
+        channels: z.number().optional(),
+        bit_rate: z.union([z.string(), z.number()]).optional(),
       }),
     )
     .default([]),
@@ -43,13 +78,14 @@ const streamSchema = z.object({
 });
 
 /**
- * Lists the packets of the first video stream (presentation time and key flag, in decoding order)
- * with one ffprobe demux pass, plus the stream's codec, profile, level and time base.
+ * Lists the packets of the first video and audio streams (presentation time and key flag, in
+ * decoding order) with one ffprobe demux pass, plus the streams' codec, profile, level, time base,
+ * sample rate and channels.
  */
 export async function readVideoPackets(input: string, limits: RunLimits): Promise<VideoPackets> {
   const info = await runFfprobe(
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries'].concat([
-      'stream=codec_name,profile,level,pix_fmt,width,height,time_base:format=start_time',
+    ['-v', 'error', '-show_entries'].concat([
+      'stream=index,codec_type,codec_name,profile,level,pix_fmt,width,height,time_base,start_time,sample_rate,channels,bit_rate:format=start_time',
       '-of',
       'json',
       input,
@@ -57,29 +93,45 @@ export async function readVideoPackets(input: string, limits: RunLimits): Promis
     limits,
   );
   const parsed = streamSchema.safeParse(safeJson(info.stdout));
-  const stream = parsed.success ? parsed.data.streams[0] : undefined;
-  if (info.code !== 0 || !parsed.success || !stream) {
+  const streams = parsed.success ? parsed.data.streams : [];
+  const stream = streams.find((s) => s.codec_type === 'video');
+  const audioStream = streams.find((s) => s.codec_type === 'audio');
+  if (info.code !== 0 || !parsed.success || !stream || stream.index === undefined) {
     throw new AppError('FFMPEG_FAILED', 'could not read the video stream for the edit');
   }
   const start = Number(parsed.data.format?.start_time ?? 0) || 0;
+  // All streams' packets in one pass (there is no selecting two streams); the others are skipped.
   const listing = await runFfprobe(
-    [
-      '-v',
-      'error',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'packet=pts_time,flags',
-      '-of',
-      'csv=p=0',
-      input,
-    ],
+    ['-v', 'error', '-show_entries', 'packet=stream_index,pts_time,flags', '-of', 'csv=p=0', input],
     limits,
   );
   if (listing.code !== 0)
     throw new AppError('FFMPEG_FAILED', 'could not list the video packets for the edit');
-  const { frames, keyframes, openGop } = parsePacketList(listing.stdout, start);
+  const video = new Array<string>();
+  const audioTimes = new Array<number>();
+  const audioIndex = String(audioStream?.index ?? -1);
+  const videoIndex = String(stream.index);
+  for (const line of listing.stdout.split('\n')) {
+    const comma = line.indexOf(',');
+    const index = line.slice(0, comma);
+    if (index === videoIndex) video.push(line.slice(comma + 1));
+    else if (index === audioIndex) audioTimes.push(Number(line.slice(comma + 1).split(',')[0]));
+  }
+  const { frames, keyframes, openGop } = parsePacketList(video.join('\n'), start);
   const den = Number(stream.time_base?.split('/')[1]);
+  const sampleRate = Number(audioStream?.sample_rate);
+  const audio =
+    audioStream && Number.isInteger(sampleRate) && sampleRate > 0 && audioTimes.length > 0
+      ? {
+          codec: audioStream.codec_name ?? 'unknown',
+          profile: audioStream.profile ?? null,
+          sampleRate,
+          channels: audioStream.channels ?? 0,
+          bitRate: Number(audioStream.bit_rate) > 0 ? Number(audioStream.bit_rate) : null,
+          firstSample: Math.round(((Number(audioStream.start_time) || start) - start) * sampleRate),
+          ...audioGrid(audioTimes, start, sampleRate),
+        }
+      : null;
   return {
     codec: stream.codec_name ?? 'unknown',
     profile: stream.profile ?? null,
@@ -91,7 +143,31 @@ export async function readVideoPackets(input: string, limits: RunLimits): Promis
     frames,
     keyframes,
     openGop,
+    audio,
   };
+}
+
+/**
+ * Where the audio packets sit in samples: the first one's time, how many, and whether each starts
+ * one AAC frame after the previous. The tolerance is the container's clock: Matroska counts
+ * milliseconds (48 samples at 48 kHz), MP4 counts samples.
+ */
+export function audioGrid(
+  times: number[],
+  startTime: number,
+  sampleRate: number,
+): { firstPts: number; count: number; contiguous: boolean } {
+  const firstPts = Math.round(((times[0] ?? 0) - startTime) * sampleRate);
+  const tolerance = Math.max(2, Math.ceil(sampleRate / 1000));
+  let contiguous = true;
+  for (let k = 0; k < times.length; k += 1) {
+    const at = ((times[k] ?? NaN) - startTime) * sampleRate;
+    if (!(Math.abs(at - (firstPts + k * AAC_FRAME)) <= tolerance)) {
+      contiguous = false;
+      break;
+    }
+  }
+  return { firstPts, count: times.length, contiguous };
 }
 
 /** Reads ffprobe's `pts_time,flags` lines (decoding order) into sorted frame and keyframe times. */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import { FfmpegRecorder } from './ffmpeg-recorder.js';
@@ -16,6 +17,9 @@ export function createRecorder(
       host: config.recorder.obs.host,
       port: config.recorder.obs.port,
       password: config.recorder.obs.password,
+      segmentSeconds: config.recorder.segmentSeconds,
+      // A restarted station goes on collecting the parts of a recording OBS kept recording.
+      stateFile: path.join(config.station.dataDir, 'obs-recording-parts.json'),
       logger: logger.child({ part: 'obs-recorder' }),
     });
   }

@@ -4,6 +4,7 @@ export type {
   RecorderKind,
   RecorderEvents,
   RecorderStatus,
+  RecorderSegmentation,
   RecordingStartedEvent,
   RecordingFinishedEvent,
   RecordingLostEvent,

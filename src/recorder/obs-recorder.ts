@@ -1,8 +1,30 @@
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { OBSWebSocket, OBSWebSocketError } from 'obs-websocket-js';
 import { AppError, type ErrorCode } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
+import {
+  callObs,
+  profileOf,
+  describeConnectError,
+  isFile,
+  messageOf,
+  waitForFinish,
+  waitForRecordState,
+  withTimeout,
+  type RecordStateChanged,
+  type RequestMap,
+  type ResponseMap,
+} from './obs-helpers.js';
+import { ObsParts, type PartsHost } from './obs-parts.js';
+import {
+  applyProfile,
+  planSegments,
+  segmentationOf,
+  restoreProfile,
+  type ObsSegmentation,
+  type ProfileChange,
+} from './obs-split-settings.js';
 import type {
   Recorder,
   RecorderEvents,
@@ -26,10 +48,20 @@ export interface ObsRecorderOptions {
   requestTimeoutMs?: number;
   /** How long OBS may take to report the file complete after StopRecord [30 s]. */
   stopTimeoutMs?: number;
+  /** RECORDING_SEGMENT_SECONDS: cut the recording into parts of N seconds; 0 = one file [0]. */
+  segmentSeconds?: number;
+  /**
+   * Cut by size (MB) instead of time where OBS's own splitting is used (OBS 29, which cuts by whole
+   * minutes only). Not a setting of its own: it lets tests make parts in seconds.
+   */
+  splitSizeMb?: number;
+  /**
+   * Where a segmented recording's follow state is kept (the station's data folder), so a station
+   * restarted while OBS records goes on collecting that recording's parts [none].
+   */
+  stateFile?: string;
 }
 
-/** obs-websocket's close code for a wrong or missing password. */
-const AUTHENTICATION_FAILED = 4009;
 /** obs-websocket's request status when the output is not running. */
 const OUTPUT_NOT_RUNNING = 501;
 
@@ -38,12 +70,11 @@ interface ActiveRecording {
   outputPath: string | null;
   external: boolean;
   stopRequested: boolean;
-}
-
-interface RecordStateChanged {
-  outputActive: boolean;
-  outputState: string;
-  outputPath: string | null;
+  /** A segmented recording: how it is cut, and who collects its closed files. */
+  segmentation?: ObsSegmentation;
+  parts?: ObsParts;
+  /** Reporting the end after OBS stopped: one run, whoever asks. */
+  finishing?: Promise<RecordingFinishedEvent | undefined>;
 }
 
 /**
@@ -55,8 +86,12 @@ interface RecordStateChanged {
  */
 export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorder {
   readonly kind = 'obs' as const;
-  private readonly options: Required<Omit<ObsRecorderOptions, 'password' | 'logger'>> & {
+  private readonly options: Required<
+    Omit<ObsRecorderOptions, 'password' | 'logger' | 'splitSizeMb' | 'stateFile'>
+  > & {
     password: string | undefined;
+    splitSizeMb: number | undefined;
+    stateFile: string | undefined;
   };
   private readonly logger: Logger;
   private client: OBSWebSocket | undefined;
@@ -68,7 +103,11 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
   private lastError: { code: ErrorCode; message: string } | null = null;
   private version: string | null = null;
   private canSetRecordDirectory = false;
+  /** obs-websocket ≥ 5.5: SplitRecordFile and RecordFileChanged. */
+  private canSplitRequest = false;
   private recording: ActiveRecording | undefined;
+  /** Where finished segmented recordings are joined (not OBS's files when they appear). */
+  private readonly joinTargets = new Set<string>();
 
   constructor(options: ObsRecorderOptions) {
     super();
@@ -80,6 +119,9 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
+      segmentSeconds: options.segmentSeconds ?? 0,
+      splitSizeMb: options.splitSizeMb,
+      stateFile: options.stateFile,
     };
     this.logger = options.logger ?? silentLogger();
     this.reconnectDelay = this.options.reconnectInitialMs;
@@ -98,6 +140,8 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
 
   async close(): Promise<void> {
     this.closed = true;
+    // OBS records on without us: stop following its files (a restarted station adopts the recording).
+    this.recording?.parts?.stop();
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     await this.connecting?.catch(() => undefined);
@@ -121,6 +165,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       recordsIntoDirectory: this.canSetRecordDirectory,
       lastError: this.lastError,
       version: this.version,
+      segmentation: this.recording?.segmentation ?? null,
     };
   }
 
@@ -131,6 +176,15 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
     const current = await this.call(client, 'GetRecordStatus');
     if (current.outputActive) throw new AppError('ALREADY_RECORDING', 'OBS is already recording');
 
+    const plan =
+      this.options.segmentSeconds > 0
+        ? await planSegments(profileOf(client, this.options.requestTimeoutMs), {
+            seconds: this.options.segmentSeconds,
+            sizeMb: this.options.splitSizeMb,
+            canSplitRequest: this.canSplitRequest,
+            logger: this.logger,
+          })
+        : undefined;
     let previousDirectory: string | undefined;
     if (this.canSetRecordDirectory) {
       previousDirectory = (await this.call(client, 'GetRecordDirectory')).recordDirectory;
@@ -141,10 +195,17 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       outputPath: null,
       external: false,
       stopRequested: false,
+      ...(plan ? { segmentation: segmentationOf(plan) } : {}),
     };
     this.recording = recording;
+    let applied: ProfileChange[] = [];
     try {
-      const started = this.waitForRecordState(client, 'OBS_WEBSOCKET_OUTPUT_STARTED');
+      applied = await applyProfile(profileOf(client, this.options.requestTimeoutMs), plan?.changes ?? []);
+      const started = waitForRecordState(
+        client,
+        'OBS_WEBSOCKET_OUTPUT_STARTED',
+        this.options.requestTimeoutMs,
+      );
       await this.call(client, 'StartRecord');
       const event = await started;
       if (event.outputPath) recording.outputPath = event.outputPath;
@@ -156,20 +217,52 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
             cause: error,
           });
     } finally {
-      // OBS has opened its file; put the user's own setting back for their next recording.
+      // OBS has opened its file and read its output settings (it reads them once, at the start):
+      // put the user's own settings back at once, so a station that dies mid-recording leaves
+      // OBS as the user set it.
+      await restoreProfile(profileOf(client, this.options.requestTimeoutMs), applied, this.logger);
       if (previousDirectory !== undefined) {
         await this.call(client, 'SetRecordDirectory', { recordDirectory: previousDirectory }).catch(
           (error: unknown) => this.logger.warn({ err: error }, 'could not restore OBS record directory'),
         );
       }
     }
+    if (plan && plan.mode !== 'one-file') await this.followSplits(recording, plan.seconds);
     const event: RecordingStartedEvent = {
       startedAt: recording.startedAt,
       outputPath: recording.outputPath,
       external: false,
     };
     this.emit('started', event);
+    recording.parts?.watch();
     return event;
+  }
+
+  /** From OBS's first file on: collect each file it closes, and ask for the cuts when it is ours to ask. */
+  private async followSplits(recording: ActiveRecording, seconds: number | null): Promise<void> {
+    if (!recording.outputPath) {
+      const reason = 'OBS reported no file: its parts cannot be followed';
+      recording.segmentation = { mode: 'one-file', seconds: null, sizeMb: null, reason };
+      return;
+    }
+    recording.parts = await ObsParts.begin(this.partsHost(), {
+      outputPath: recording.outputPath,
+      startedAt: recording.startedAt,
+      segmentation: recording.segmentation ?? { mode: 'auto-split', seconds, sizeMb: null, reason: null },
+    });
+  }
+
+  private partsHost(): PartsHost {
+    return {
+      logger: this.logger,
+      stateFile: this.options.stateFile,
+      emitSegment: (segment) => this.emit('segment', segment),
+      split: async () => {
+        const client = this.client;
+        if (client && this.connected) await this.call(client, 'SplitRecordFile');
+      },
+      foreign: (file) => this.joinTargets.has(path.resolve(file)),
+    };
   }
 
   async stopRecording(): Promise<RecordingFinishedEvent> {
@@ -177,7 +270,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
     if (!recording) throw new AppError('NOT_RECORDING', 'OBS is not recording');
     const client = this.requireClient();
     recording.stopRequested = true;
-    const finished = this.waitForFinish(this.options.stopTimeoutMs);
+    const finished = waitForFinish(this, this.options.stopTimeoutMs);
     try {
       const answer = await this.call(client, 'StopRecord');
       // StopRecord answers before the file is closed: remember the path, wait for STOPPED.
@@ -195,8 +288,10 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
     } catch (error) {
       // No STOPPED event in time: trust GetRecordStatus and the file on disk.
       const status = await this.call(client, 'GetRecordStatus').catch(() => undefined);
-      if (status && !status.outputActive && recording.outputPath && (await isFile(recording.outputPath))) {
-        return this.finish(recording, recording.outputPath, false);
+      if (status && !status.outputActive) {
+        const file = recording.outputPath;
+        if (recording.parts) return (await this.finishParts(recording, false)) ?? Promise.reject(error);
+        if (file && (await isFile(file))) return this.finish(recording, file, false);
       }
       throw error;
     }
@@ -233,8 +328,10 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       const version = await this.call(client, 'GetVersion');
       this.version = `OBS ${version.obsVersion}, obs-websocket ${version.obsWebSocketVersion}`;
       this.canSetRecordDirectory = version.availableRequests.includes('SetRecordDirectory');
+      this.canSplitRequest = version.availableRequests.includes('SplitRecordFile');
       this.client = client;
       client.on('RecordStateChanged', (event) => this.onRecordStateChanged(event));
+      client.on('RecordFileChanged', () => this.recording?.parts?.fileChanged());
       client.on('ConnectionClosed', (error) => this.onConnectionClosed(client, error));
       this.connected = true;
       this.lastError = null;
@@ -279,14 +376,13 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
   private async reconcile(client: OBSWebSocket): Promise<void> {
     const status = await this.call(client, 'GetRecordStatus');
     const recording = this.recording;
-    if (status.outputActive && !recording) {
-      // Recording already (started in OBS before we connected, or while we were away).
-      const startedAt = new Date(Date.now() - status.outputDuration).toISOString();
-      this.recording = { startedAt, outputPath: null, external: true, stopRequested: false };
-      this.emit('started', { startedAt, outputPath: null, external: true });
-    } else if (!status.outputActive && recording) {
+    if (!recording) {
+      await this.resumeFollower(status.outputActive ? Date.now() - status.outputDuration : undefined);
+    } else if (!status.outputActive) {
       // It ended while we were not connected (OBS closed or killed): the file is what it wrote.
-      if (recording.outputPath && (await isFile(recording.outputPath))) {
+      if (recording.parts) {
+        await this.finishParts(recording, true);
+      } else if (recording.outputPath && (await isFile(recording.outputPath))) {
         this.finish(recording, recording.outputPath, true);
       } else {
         this.recording = undefined;
@@ -297,6 +393,37 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
         });
       }
     }
+  }
+
+  /**
+   * Connected with no recording of ours: OBS may record one a previous station run started (or
+   * started itself, `startedAtMs`), and that run may have left its parts' follow state. A state
+   * with OBS idle is a recording that ended while no station watched: finished now from its
+   * files. With OBS recording, the state is taken as that recording's unless OBS began well
+   * before it (pauses make OBS's own start look later, never earlier). Taking a stale state for
+   * a new recording joins the two; the other mistake would move a file OBS still writes.
+   */
+  private async resumeFollower(startedAtMs: number | undefined): Promise<void> {
+    // Nobody to hand a recording to (a status probe): the state waits for the station.
+    const listened = this.listenerCount('finished') > 0;
+    let parts = listened ? await ObsParts.resume(this.partsHost()) : undefined;
+    if (parts && (startedAtMs === undefined || startedAtMs < Date.parse(parts.startedAt) - 10_000)) {
+      const ended = { startedAt: parts.startedAt, outputPath: parts.outputPath, external: true };
+      await this.finishParts({ ...ended, stopRequested: false, parts }, true);
+      parts = undefined;
+    }
+    if (startedAtMs === undefined) return;
+    const startedAt = parts?.startedAt ?? new Date(startedAtMs).toISOString();
+    const outputPath = parts?.outputPath ?? null;
+    this.recording = {
+      startedAt,
+      outputPath,
+      external: true,
+      stopRequested: false,
+      ...(parts ? { parts, segmentation: parts.segmentation } : {}),
+    };
+    this.emit('started', { startedAt, outputPath, external: true });
+    parts?.watch();
   }
 
   private onRecordStateChanged(event: RecordStateChanged): void {
@@ -314,6 +441,11 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       this.recording = { ...started, stopRequested: false };
       this.emit('started', started);
     } else if (event.outputState === 'OBS_WEBSOCKET_OUTPUT_STOPPED') {
+      if (this.recording?.parts) {
+        // OBS names its first file here; the parts are what the follower collected.
+        void this.finishParts(this.recording, false);
+        return;
+      }
       const recording = this.recording ?? {
         startedAt: new Date().toISOString(),
         outputPath: null,
@@ -333,10 +465,35 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
     }
   }
 
+  /**
+   * A segmented recording ended: moves OBS's last files into the parts folder, then reports it
+   * finished with its parts (or lost, with none). Once per recording, whoever asks first.
+   */
+  private finishParts(
+    recording: ActiveRecording,
+    interrupted: boolean,
+  ): Promise<RecordingFinishedEvent | undefined> {
+    const collector = recording.parts;
+    if (!collector) return Promise.resolve(undefined);
+    recording.finishing ??= collector.collect(interrupted).then((parts) => {
+      this.joinTargets.add(path.resolve(collector.outputPath));
+      if (parts.length > 0) return this.finish(recording, collector.outputPath, interrupted, parts);
+      if (this.recording === recording) this.recording = undefined;
+      this.emit('lost', {
+        startedAt: recording.startedAt,
+        stoppedAt: new Date().toISOString(),
+        message: 'OBS stopped recording and none of its files could be collected',
+      });
+      return undefined;
+    });
+    return recording.finishing;
+  }
+
   private finish(
     recording: ActiveRecording,
     outputPath: string,
     interrupted: boolean,
+    segments?: string[],
   ): RecordingFinishedEvent {
     if (this.recording === recording) this.recording = undefined;
     const event: RecordingFinishedEvent = {
@@ -345,134 +502,18 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
       stoppedAt: new Date().toISOString(),
       external: !recording.stopRequested,
       interrupted,
+      ...(segments ? { segments } : {}),
     };
     this.emit('finished', event);
     return event;
   }
 
-  private waitForFinish(timeoutMs: number): Promise<RecordingFinishedEvent> {
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.off('finished', onFinished);
-        this.off('lost', onLost);
-      };
-      const onFinished = (event: RecordingFinishedEvent) => {
-        cleanup();
-        resolve(event);
-      };
-      const onLost = (event: { message: string }) => {
-        cleanup();
-        reject(new AppError('RECORDER_UNAVAILABLE', event.message));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new AppError('RECORDER_UNAVAILABLE', `OBS did not finish the recording within ${timeoutMs} ms`),
-        );
-      }, timeoutMs);
-      this.on('finished', onFinished);
-      this.on('lost', onLost);
-    });
-  }
-
-  private waitForRecordState(client: OBSWebSocket, state: string): Promise<RecordStateChanged> {
-    return new Promise((resolve, reject) => {
-      const onEvent = (event: RecordStateChanged) => {
-        if (event.outputState !== state) return;
-        clearTimeout(timer);
-        client.off('RecordStateChanged', onEvent);
-        resolve(event);
-      };
-      const timer = setTimeout(() => {
-        client.off('RecordStateChanged', onEvent);
-        reject(new AppError('RECORDER_UNAVAILABLE', `OBS did not report ${state}`));
-      }, this.options.requestTimeoutMs);
-      client.on('RecordStateChanged', onEvent);
-    });
-  }
-
   /** One request, bounded in time, with OBS's failures turned into AppErrors. */
-  private async call<T extends keyof RequestMap>(
+  private call<T extends keyof RequestMap>(
     client: OBSWebSocket,
     request: T,
     data?: RequestMap[T],
   ): Promise<ResponseMap[T]> {
-    try {
-      return (await withTimeout(
-        client.call(request, data as never) as Promise<ResponseMap[T]>,
-        this.options.requestTimeoutMs,
-        request,
-      )) as ResponseMap[T];
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      if (error instanceof OBSWebSocketError) {
-        throw new AppError(
-          'RECORDER_UNAVAILABLE',
-          `OBS refused ${request}: ${error.message} (${error.code})`,
-          {
-            cause: error,
-            details: { obsCode: error.code },
-          },
-        );
-      }
-      throw new AppError('OBS_UNREACHABLE', `OBS request ${request} failed: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
+    return callObs(client, request, data, this.options.requestTimeoutMs);
   }
-}
-
-type Requests = import('obs-websocket-js').OBSRequestTypes;
-type Responses = import('obs-websocket-js').OBSResponseTypes;
-type RequestMap = Pick<
-  Requests,
-  | 'GetVersion'
-  | 'GetRecordStatus'
-  | 'StartRecord'
-  | 'StopRecord'
-  | 'GetRecordDirectory'
-  | 'SetRecordDirectory'
->;
-type ResponseMap = Pick<
-  Responses,
-  | 'GetVersion'
-  | 'GetRecordStatus'
-  | 'StartRecord'
-  | 'StopRecord'
-  | 'GetRecordDirectory'
-  | 'SetRecordDirectory'
->;
-
-function describeConnectError(error: unknown, url: string): { code: ErrorCode; message: string } {
-  if (error instanceof OBSWebSocketError && error.code === AUTHENTICATION_FAILED) {
-    return { code: 'OBS_AUTH_FAILED', message: `OBS refused the password (check OBS_PASSWORD) at ${url}` };
-  }
-  return { code: 'OBS_UNREACHABLE', message: `cannot reach OBS at ${url}: ${messageOf(error)}` };
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message || error.constructor.name;
-  return String(error);
-}
-
-async function isFile(file: string): Promise<boolean> {
-  try {
-    return (await stat(file)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new AppError('OBS_UNREACHABLE', `${what} got no answer within ${ms} ms`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

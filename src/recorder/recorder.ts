@@ -20,6 +20,20 @@ export interface RecorderStatus {
   lastError: { code: string; message: string } | null;
   /** Backend version (OBS Studio / obs-websocket), when known. */
   version: string | null;
+  /** How the running recording is cut into parts (RECORDING_SEGMENT_SECONDS); null or absent: one file. */
+  segmentation?: RecorderSegmentation | null;
+}
+
+/** How a recording is cut into parts, for status pages. */
+export interface RecorderSegmentation {
+  /** OBS: `split-request`, `auto-split`, or `one-file` (with `reason`); see obs-split-settings.ts. */
+  mode: string;
+  /** How long a part lasts, when cut by time. */
+  seconds: number | null;
+  /** How large a part grows, when cut by size (MB). */
+  sizeMb: number | null;
+  /** Why a segmented recording could not be cut (it is one file). */
+  reason: string | null;
 }
 
 /** A recording has begun. */

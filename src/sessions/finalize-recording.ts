@@ -12,7 +12,8 @@ import { isFile, uniquePath } from './session-files.js';
 /**
  * The file step of finalisation: moves the recorder's file into the session folder, validates
  * and measures it with ffprobe, hashes it, makes a thumbnail, and stores the recording as
- * `ready` — or as `failed` with the error's code. Never throws for a bad file.
+ * `ready` — or as `failed` with the error's code. Never throws for a bad file. Returns the
+ * parts a segmented recording was joined from (in order), for its upload in parts.
  */
 export async function finalizeRecordingFile(input: {
   repo: SessionRepository;
@@ -21,16 +22,18 @@ export async function finalizeRecordingFile(input: {
   source: string | null;
   interrupted: boolean;
   logger: Logger;
-}): Promise<void> {
+}): Promise<{ parts?: string[] }> {
   const { repo, recording, folder, source, interrupted, logger } = input;
+  let parts: string[] | undefined;
   try {
     if (!source) throw new AppError('FILE_NOT_FOUND', 'the recorder reported no file for this recording');
     await mkdir(folder, { recursive: true });
     if (!(await isFile(source))) {
       // A segmented recording: its closed parts become the one file (after Stop, or after a crash).
-      const parts = await listSegmentFiles(source);
-      if (parts.length > 0) {
-        const joined = await joinSegments(parts, source);
+      const found = await listSegmentFiles(source);
+      if (found.length > 0) {
+        const joined = await joinSegments(found, source);
+        parts = joined.parts;
         logger.info(
           { recordingId: recording.id, parts: joined.parts.length, duration: joined.joinedDuration },
           'recorded parts joined',
@@ -74,6 +77,7 @@ export async function finalizeRecordingFile(input: {
       { recordingId: recording.id, filePath, duration: probe.duration, size: probe.size },
       'recording ready',
     );
+    return parts ? { parts } : {};
   } catch (error) {
     const appError = isAppError(error) ? error : toAppError(error, 'finalising the recording failed');
     logger.error({ err: error, recordingId: recording.id }, 'recording could not be finalised');
@@ -81,5 +85,6 @@ export async function finalizeRecordingFile(input: {
       state: 'failed',
       error: { code: appError.code, message: appError.message },
     });
+    return parts ? { parts } : {};
   }
 }

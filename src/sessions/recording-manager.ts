@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError, isAppError, toAppError } from '../errors/index.js';
+import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import type {
   Recorder,
@@ -11,10 +11,19 @@ import type {
   RecordingSegmentEvent,
   RecordingStartedEvent,
 } from '../recorder/index.js';
-import { SessionRepository, type Db, type RecordingRecord, type SessionRecord } from '../store/index.js';
+import { listSegmentFiles } from '../recorder/index.js';
+import { SessionRepository, type RecordingRecord, type SessionRecord } from '../store/index.js';
 import { stopOrphanRecorder } from './stop-orphan-recorder.js';
 import { finalizeRecordingFile } from './finalize-recording.js';
-import { RecordingUploads, type RecordingUploadEvent } from './recording-uploads.js';
+import {
+  createExternalRecording,
+  managerStatus,
+  trackFinalization,
+  type ManagerStatus,
+  type RecordingManagerEvents,
+  type RecordingManagerOptions,
+} from './recording-manager-support.js';
+import { RecordingUploads } from './recording-uploads.js';
 import { MetadataWriter } from './metadata-writer.js';
 import { removeSegments, stamp, uniqueBaseName } from './session-files.js';
 import { SessionCatalog, type RecordingView, type SessionView } from './session-catalog.js';
@@ -24,54 +33,15 @@ import {
   activeRecording,
   canApply,
   transition,
-  type ManagerState,
   type RecordingEvent,
   type RecordingPhase,
 } from './recording-state-machine.js';
 
-/** What `status()` reports: enough for the station API's GET /api/status. */
-export interface ManagerStatus {
-  state: ManagerState;
-  recording: boolean;
-  recorder: RecorderStatus;
-  session: { id: string; name: string } | null;
-  recordingId: string | null;
-  startedAt: string | null;
-  elapsedSeconds: number | null;
-  autoUpload: boolean;
-}
-
-/** The manager's typed events. */
-export interface RecordingManagerEvents {
-  /** Recording state or recorder connection changed. */
-  state: [ManagerStatus];
-  /** A recording was created or changed (started, finalizing, ready, failed, upload state). */
-  recording: [RecordingView];
-  /** An upload of a recording changed state. */
-  upload: [RecordingUploadEvent];
-  /** An upload of a recording made progress (not persisted). */
-  'upload-progress': [RecordingUploadEvent];
-}
-
-/** Options of the RecordingManager; defaults in brackets. */
-export interface RecordingManagerOptions {
-  recorder: Recorder;
-  /** The station database (station migrations applied). */
-  db: Db;
-  /** RECORDINGS_PATH: one folder per session. */
-  recordingsPath: string;
-  /** The upload service; without it nothing is uploaded. */
-  uploads?: UploadQueue | undefined;
-  /** VULTR_AUTO_UPLOAD: enqueue each recording when it is ready [false]. */
-  autoUpload?: boolean;
-  /** auto_process sent with automatic uploads [true]. */
-  autoProcess?: boolean;
-  logger?: Logger;
-  /** The clock for times the manager stamps (start, stop, elapsed) [the system clock]. */
-  now?: () => Date;
-  /** Fields added to a session's metadata file (the retention part's deletions and disk stops). */
-  metadataExtras?: (sessionId: string) => Record<string, unknown>;
-}
+export type {
+  ManagerStatus,
+  RecordingManagerEvents,
+  RecordingManagerOptions,
+} from './recording-manager-support.js';
 
 /**
  * Starts and stops recordings, one at a time, in named session folders; keeps each session's
@@ -169,23 +139,13 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
   }
 
   status(): ManagerStatus {
-    const active = activeRecording(this.phase);
-    const recording = active ? this.repo.getRecording(active.recordingId) : undefined;
-    const session = active ? this.repo.getSession(active.sessionId) : undefined;
-    const startedAt = recording?.startedAt ?? null;
-    return {
-      state: this.phase.name,
-      recording: active !== undefined,
-      recorder: this.recorder.status(),
-      session: session ? { id: session.id, name: session.name } : null,
-      recordingId: recording?.id ?? null,
-      startedAt,
-      elapsedSeconds:
-        startedAt === null
-          ? null
-          : Math.max(0, Math.round((this.now().getTime() - Date.parse(startedAt)) / 1000)),
+    return managerStatus({
+      phase: this.phase,
+      repo: this.repo,
+      recorder: this.recorder,
+      now: this.now(),
       autoUpload: this.autoUpload && this.uploads !== undefined,
-    };
+    });
   }
 
   /**
@@ -341,18 +301,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       if (event.outputPath)
         recording = this.repo.updateRecording(orphan.id, { sourcePath: event.outputPath });
     } else {
-      const startedAt = new Date(event.startedAt);
-      const name = `${this.recorder.kind === 'obs' ? 'OBS' : 'Recording'} ${stamp(startedAt)}`;
-      const folder = path.join(this.recordingsPath, name);
-      await mkdir(folder, { recursive: true });
-      const session = this.repo.ensureSession(name, folder);
-      recording = this.repo.createRecording({
-        sessionId: session.id,
-        recorder: this.recorder.kind,
-        external: true,
-        startedAt: event.startedAt,
-        sourcePath: event.outputPath,
-      });
+      recording = await this.externalRecording(event.startedAt, event.startedAt, event.outputPath);
     }
     if (!canApply(this.phase, 'adopted')) {
       // We started a recording of our own meanwhile: this one waits as an orphan for its file.
@@ -394,18 +343,14 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       let recording = target;
       if (!recording) {
         // A stop we never saw the start of: a session of its own, so the file is not lost.
-        const name = `${this.recorder.kind === 'obs' ? 'OBS' : 'Recording'} ${stamp(new Date(event.stoppedAt))}`;
-        const folder = path.join(this.recordingsPath, name);
-        await mkdir(folder, { recursive: true });
-        const session = this.repo.ensureSession(name, folder);
-        recording = this.repo.createRecording({
-          sessionId: session.id,
-          recorder: this.recorder.kind,
-          external: true,
-          startedAt: event.startedAt ?? event.stoppedAt,
-          sourcePath: event.outputPath,
-        });
+        recording = await this.externalRecording(
+          event.stoppedAt,
+          event.startedAt ?? event.stoppedAt,
+          event.outputPath,
+        );
       }
+      // The recorder closed every part: the part task learns the count now, before the local join.
+      await this.recordingUploads?.closeParts(recording.id, { segments: event.segments });
       this.repo.updateRecording(recording.id, {
         state: 'finalizing',
         stoppedAt: event.stoppedAt,
@@ -433,6 +378,19 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       this.announce(active.recordingId);
     }
     this.emitState();
+  }
+
+  /** A session of its own for a recording started outside StreamAI. */
+  private externalRecording(namedAt: string, startedAt: string, sourcePath: string | null | undefined) {
+    const kind = this.recorder.kind;
+    return createExternalRecording({
+      repo: this.repo,
+      kind,
+      root: this.recordingsPath,
+      namedAt,
+      startedAt,
+      sourcePath,
+    });
   }
 
   /** Recordings a previous run left open that the (connected) recorder is not recording: finish them. */
@@ -466,7 +424,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     const recording = this.repo.getRecording(recordingId);
     const session = recording ? this.repo.getSession(recording.sessionId) : undefined;
     if (!recording || !session) throw new AppError('RECORDING_NOT_FOUND', `no recording ${recordingId}`);
-    await finalizeRecordingFile({
+    const joined = await finalizeRecordingFile({
       repo: this.repo,
       recording,
       folder: session.folder,
@@ -476,27 +434,18 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     });
     await this.writeMetadata(session.id);
     const view = this.announce(recordingId);
-    // Sent part by part while recording: only the count (and the joined file) is left to tell.
+    // Sent part by part while recording: the parts a restart found, the count and the joined file
+    // are left to tell (an earlier run may have joined them already: the parts are still on disk).
+    const segments = joined.parts ?? (source ? await listSegmentFiles(source) : []);
     const sentAsParts =
-      (await this.recordingUploads?.closeParts(
-        recordingId,
-        view.state === 'ready' ? (view.filePath ?? undefined) : undefined,
-      )) ?? false;
+      (await this.recordingUploads?.closeParts(recordingId, {
+        segments,
+        joinedFilePath: view.state === 'ready' ? (view.filePath ?? undefined) : undefined,
+      })) ?? false;
     // Joined and verified, and not needed for an upload in parts: the parts can go.
     if (view.state === 'ready' && !sentAsParts && source) await removeSegments(source, this.logger);
-    if (view.state === 'ready' && !sentAsParts && this.autoUpload && this.uploads) {
-      try {
-        await this.upload(recordingId, { autoProcess: this.autoProcess });
-      } catch (error) {
-        this.logger.error({ err: error, recordingId }, 'auto-upload could not be enqueued');
-        const appError = isAppError(error) ? error : toAppError(error, 'enqueueing the upload failed');
-        this.repo.updateRecording(recordingId, {
-          uploadState: 'failed',
-          uploadError: { code: appError.code, message: appError.message },
-        });
-        await this.writeMetadata(session.id);
-        this.announce(recordingId);
-      }
+    if (view.state === 'ready' && !sentAsParts && this.autoUpload) {
+      await this.recordingUploads?.autoUpload(view, this.autoProcess);
     }
     return this.getRecording(recordingId) ?? view;
   }
@@ -540,17 +489,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
   }
 
   private track(id: string, promise: Promise<RecordingView>): void {
-    const guarded = promise.catch((error: unknown) => {
-      this.logger.error({ err: error, recordingId: id }, 'finalisation failed');
-      throw error;
-    });
-    guarded.catch(() => undefined);
-    this.finalizing.set(id, guarded);
-    void guarded
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.finalizing.get(id) === guarded) this.finalizing.delete(id);
-      });
+    trackFinalization(this.finalizing, id, promise, this.logger);
   }
 
   private guard(promise: Promise<unknown>): void {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AppError } from '../errors/index.js';
+import { AppError, isAppError, toAppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { SessionRepository } from '../store/index.js';
 import type { RecordingView } from './session-catalog.js';
@@ -24,6 +24,14 @@ export interface RecordingUploadEvent {
   error: { code: string; message: string } | null;
 }
 
+/** A recording sent in parts: its task (undefined if it could not be opened) and how many parts it has so far. */
+interface PartUpload {
+  task: Promise<string | undefined>;
+  count: number;
+  /** Part indexes handed to the task by this process (each once). */
+  handed: Set<number>;
+}
+
 /** What the upload follower needs from the manager. */
 export interface RecordingUploadsOptions {
   repo: SessionRepository;
@@ -44,7 +52,7 @@ export class RecordingUploads {
   /** Recordings whose upload is being enqueued right now. */
   private readonly enqueueing = new Set<string>();
   /** Segmented recordings sent part by part: the task (undefined if it could not be opened) and the parts handed. */
-  private readonly partUploads = new Map<string, { task: Promise<string | undefined>; count: number }>();
+  private readonly partUploads = new Map<string, PartUpload>();
 
   constructor(private readonly options: RecordingUploadsOptions) {}
 
@@ -78,6 +86,8 @@ export class RecordingUploads {
         sessionName: recording.sessionName,
         recordingId: recording.id,
         autoProcess,
+        // Our recorder closed it and finalisation measured it: no growth check before sending.
+        knownComplete: true,
       });
     } finally {
       this.enqueueing.delete(recording.id);
@@ -88,48 +98,110 @@ export class RecordingUploads {
     return task.id;
   }
 
+  /** Auto-upload of a ready recording; a failure to enqueue is stored as the recording's upload failure. */
+  async autoUpload(recording: RecordingView, autoProcess: boolean): Promise<void> {
+    const { repo, logger, writeMetadata, announce } = this.options;
+    try {
+      await this.upload(recording, autoProcess);
+    } catch (error) {
+      logger.error({ err: error, recordingId: recording.id }, 'auto-upload could not be enqueued');
+      const appError = isAppError(error) ? error : toAppError(error, 'enqueueing the upload failed');
+      repo.updateRecording(recording.id, {
+        uploadState: 'failed',
+        uploadError: { code: appError.code, message: appError.message },
+      });
+      await writeMetadata(recording.sessionId);
+      announce(recording.id);
+    }
+  }
+
   /**
    * A part of a recording closed while it records: the recording's one task is opened at the
    * first part, and each part is handed to it in order (CONTRACTS.md "Segmented recordings").
    * Nothing happens with a queue that does not take parts: the joined file is sent after Stop.
    */
   addPart(recording: RecordingView, part: { index: number; filePath: string }, autoProcess: boolean): void {
-    const { queue, logger } = this.options;
-    const add = queue.addRecordingPart?.bind(queue);
-    if (!queue.openRecordingUpload || !add) return;
+    if (!this.takesParts()) return;
     let entry = this.partUploads.get(recording.id);
     if (!entry) {
-      entry = { task: this.openPartTask(recording, autoProcess), count: 0 };
+      entry = { task: this.openPartTask(recording, autoProcess), count: 0, handed: new Set() };
       this.partUploads.set(recording.id, entry);
     }
-    entry.count += 1;
+    entry.count = Math.max(entry.count, part.index + 1);
+    this.handParts(entry, [part]);
+  }
+
+  /**
+   * The recording's parts are all closed (`segments`, in order: at the recorder's stop, or the
+   * parts a restart found on disk) and/or its local joined file is there: tells its part task
+   * the count and the file. After a restart the task is found through the recording's
+   * `uploadTaskId`, and parts it already has are not handed twice (the queue ignores an index
+   * it knows). False when the recording was not sent in parts (the caller uploads the file).
+   */
+  async closeParts(
+    recordingId: string,
+    input: { segments?: readonly string[] | undefined; joinedFilePath?: string | undefined },
+  ): Promise<boolean> {
+    const { queue, logger } = this.options;
+    const entry = this.partUploads.get(recordingId) ?? this.adoptPartTask(recordingId);
+    if (!entry || !queue.closeRecordingUpload) return false;
+    if (input.segments && input.segments.length > 0) {
+      this.handParts(
+        entry,
+        input.segments.map((filePath, index) => ({ index, filePath })),
+      );
+      entry.count = input.segments.length;
+    }
+    const taskId = await entry.task;
+    if (taskId === undefined) return false;
+    if (entry.count === 0) return true; // nothing closed yet: the count comes with the parts
+    try {
+      queue.closeRecordingUpload(taskId, {
+        count: entry.count,
+        ...(input.joinedFilePath !== undefined ? { joinedFilePath: input.joinedFilePath } : {}),
+      });
+    } catch (error) {
+      logger.error({ err: error, taskId }, 'the recording upload could not be closed');
+      return false;
+    }
+    if (input.joinedFilePath !== undefined) this.partUploads.delete(recordingId);
+    logger.info({ recordingId, taskId, parts: entry.count }, 'recording upload closed');
+    return true;
+  }
+
+  private takesParts(): boolean {
+    const { queue } = this.options;
+    return queue.openRecordingUpload !== undefined && queue.addRecordingPart !== undefined;
+  }
+
+  /** Hands parts to the task in order, once it is open. */
+  private handParts(entry: PartUpload, all: Array<{ index: number; filePath: string }>): void {
+    const { queue, logger } = this.options;
+    const parts = all.filter((p) => !entry.handed.has(p.index));
+    for (const part of parts) entry.handed.add(part.index);
+    if (parts.length === 0) return;
     entry.task = entry.task.then((taskId) => {
       if (taskId === undefined) return undefined;
-      try {
-        add(taskId, part);
-      } catch (error) {
-        logger.error({ err: error, taskId, part }, 'a recorded part could not be handed to the upload');
+      for (const part of parts) {
+        try {
+          queue.addRecordingPart?.(taskId, part);
+        } catch (error) {
+          logger.error({ err: error, taskId, part }, 'a recorded part could not be handed to the upload');
+        }
       }
       return taskId;
     });
   }
 
-  /**
-   * After Stop: tells the recording's part task how many parts there are (and the joined file).
-   * False when the recording was not sent in parts (the caller uploads the file instead).
-   */
-  async closeParts(recordingId: string, joinedFilePath: string | undefined): Promise<boolean> {
-    const entry = this.partUploads.get(recordingId);
-    if (!entry) return false;
-    this.partUploads.delete(recordingId);
-    const taskId = await entry.task;
-    if (taskId === undefined || !this.options.queue.closeRecordingUpload) return false;
-    this.options.queue.closeRecordingUpload(taskId, {
-      count: entry.count,
-      ...(joinedFilePath !== undefined ? { joinedFilePath } : {}),
-    });
-    this.options.logger.info({ recordingId, taskId, parts: entry.count }, 'recording upload closed');
-    return true;
+  /** After a restart: the part task a previous run opened for this recording, if it is still open. */
+  private adoptPartTask(recordingId: string): PartUpload | undefined {
+    if (!this.takesParts()) return undefined;
+    const taskId = this.options.repo.getRecording(recordingId)?.uploadTaskId;
+    const task = taskId ? this.options.queue.get(taskId) : undefined;
+    if (!task?.parts || isFinalUploadState(task.state)) return undefined;
+    const entry: PartUpload = { task: Promise.resolve(task.id), count: 0, handed: new Set() };
+    this.partUploads.set(recordingId, entry);
+    return entry;
   }
 
   private async openPartTask(recording: RecordingView, autoProcess: boolean): Promise<string | undefined> {
@@ -143,6 +215,7 @@ export class RecordingUploads {
         sessionName: recording.sessionName,
         autoProcess,
         fileName: path.basename(recording.sourcePath ?? `${recording.id}.mkv`),
+        ...(recording.sourcePath ? { filePath: recording.sourcePath } : {}),
       });
     } catch (error) {
       logger.error({ err: error, recordingId: recording.id }, 'the recording upload could not be opened');

@@ -21,6 +21,8 @@ export interface UploadTaskView {
   lastError: { code: string; message: string } | null;
   createdAt: string;
   completedAt: string | null;
+  /** A segmented recording's task: its parts ("3 of 4 parts on the server") and backlog. */
+  parts?: { total: number | null; uploaded: number; waiting: number; waitingBytes: number } | undefined;
 }
 
 /** The fields of an upload progress report the manager passes on. */
@@ -37,7 +39,7 @@ export interface UploadProgressView {
 export interface UploadQueue {
   enqueue(
     filePath: string,
-    options?: { sessionName?: string; recordingId?: string; autoProcess?: boolean },
+    options?: { sessionName?: string; recordingId?: string; autoProcess?: boolean; knownComplete?: boolean },
   ): Promise<UploadTaskView>;
   get(taskId: string): UploadTaskView | undefined;
   on(event: 'state', listener: (task: UploadTaskView) => void): unknown;
@@ -54,10 +56,16 @@ export interface UploadQueue {
     sessionName: string;
     autoProcess: boolean;
     fileName: string;
+    /** Where the joined recording will be (the task shows it as its file). */
+    filePath?: string;
   }): Promise<string>;
-  /** Uploads a closed part at once (in order per task). */
+  /** Uploads a closed part at once (in order per task); an index handed again is ignored. */
   addRecordingPart?(taskId: string, part: { index: number; filePath: string }): void;
-  /** No more parts: `count` were sent; `joinedFilePath` is the local joined recording. */
+  /**
+   * No more parts: the recording has `count`; `joinedFilePath` is the local joined recording
+   * (what a target that takes no parts gets). Called at the recorder's stop with the count, and
+   * again once the joined file is there.
+   */
   closeRecordingUpload?(taskId: string, options: { count: number; joinedFilePath?: string }): void;
 }
 

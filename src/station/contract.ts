@@ -25,6 +25,32 @@ export const ProcessingViewSchema = Type.Object({
   outputs: Type.Array(Type.Object({ name: Type.String(), size: Type.Number() })),
 });
 
+/** UPLOAD_TARGET=s3: where the task's object is in the bucket, how far, and whether processing started. */
+export const S3TaskViewSchema = Type.Object({
+  bucket: Type.String(),
+  key: Type.String(),
+  /** The S3 endpoint; null: AWS's default for the region. */
+  endpoint: Nullable(Type.String()),
+  /** The multipart upload in progress, while there is one. */
+  upload_id: Nullable(Type.String()),
+  /** Parts the bucket confirmed, of part_count (null before the multipart upload is created). */
+  parts_in_bucket: Type.Number(),
+  part_count: Nullable(Type.Number()),
+  /** Once completed: the object's ETag, its manifest, and how it was verified. */
+  etag: Nullable(Type.String()),
+  manifest_key: Nullable(Type.String()),
+  verified_by: Nullable(Type.Union([Type.Literal('etag'), Type.Literal('read-back')])),
+  /** POST /process-object on the processing server after the upload; null when not asked for. */
+  processing_start: Nullable(
+    Type.Object({
+      state: Type.Union([Type.Literal('pending'), Type.Literal('started'), Type.Literal('failed')]),
+      attempts: Type.Number(),
+      last_error: Nullable(ErrorInfo),
+      next_attempt_at: Nullable(Type.String()),
+    }),
+  ),
+});
+
 /** One upload task (snake_case, as the original /api/vultr routes did). */
 export const UploadViewSchema = Type.Object({
   task_id: Type.String(),
@@ -41,12 +67,27 @@ export const UploadViewSchema = Type.Object({
   sha256: Nullable(Type.String()),
   /** How the server confirmed it: sha256 (same digest reported), size (accepted, no checksum reported), none. */
   verified_by: Nullable(Type.Union([Type.Literal('sha256'), Type.Literal('size'), Type.Literal('none')])),
-  /** The processing server this task goes to (its status and retries use it). */
+  /** The processing server this task goes to (its status and retries use it); UPLOAD_TARGET=s3: `s3://<bucket>/<prefix>`. */
   target_url: Nullable(Type.String()),
+  /** UPLOAD_TARGET=s3: the bucket's state of the task; null for tasks sent to a server. */
+  s3: Nullable(S3TaskViewSchema),
   last_error: Nullable(ErrorInfo),
   created_at: Type.String(),
   completed_at: Nullable(Type.String()),
   processing: Nullable(ProcessingViewSchema),
+  /**
+   * A segmented recording's task (sent part by part while it records): "3 of 4 parts on the
+   * server" (`total` null while recording) and the backlog (`waiting` parts, `waiting_bytes`).
+   */
+  parts: Type.Optional(
+    Type.Object({
+      total: Nullable(Type.Number()),
+      uploaded: Type.Number(),
+      waiting: Type.Number(),
+      waiting_bytes: Type.Number(),
+      mode: Type.Union([Type.Literal('parts'), Type.Literal('joined')]),
+    }),
+  ),
 });
 
 export const RecordingViewSchema = Type.Object({

@@ -26,11 +26,43 @@ export function uploadView(
     sha256: task.sha256,
     verified_by: task.verifiedBy,
     target_url: task.target?.url ?? null,
+    s3: s3View(task),
     // A completed task's error is history (kept in its history lines), not its state.
     last_error: task.state === 'completed' ? null : task.lastError,
     created_at: task.createdAt,
     completed_at: task.completedAt,
     processing,
+    ...(task.parts
+      ? {
+          parts: {
+            total: task.parts.total,
+            uploaded: task.parts.uploaded,
+            waiting: task.parts.waiting,
+            waiting_bytes: task.parts.waitingBytes,
+            mode: task.parts.mode,
+          },
+        }
+      : {}),
+  };
+}
+
+function s3View(task: UploadTask): UploadView['s3'] {
+  const s3 = task.s3;
+  if (!s3) return null;
+  const p = s3.processing;
+  return {
+    bucket: s3.bucket,
+    key: s3.key,
+    endpoint: s3.endpoint,
+    upload_id: s3.uploadId,
+    parts_in_bucket: s3.partsInBucket,
+    part_count: s3.partCount,
+    etag: task.object?.etag ?? null,
+    manifest_key: task.object?.manifestKey ?? null,
+    verified_by: task.object?.verifiedBy ?? null,
+    processing_start: p
+      ? { state: p.state, attempts: p.attempts, last_error: p.lastError, next_attempt_at: p.nextAttemptAt }
+      : null,
   };
 }
 

@@ -12,3 +12,5 @@ export * from './state-counts.js';
 export * from './s3-upload-journal-repository.js';
 export * from './ingest-state/index.js';
 export { pgIngestMigrations, migratePg, type PgMigration } from './pg-migrations/index.js';
+export * from './s3-process-request-repository.js';
+export * from './upload-part-repository.js';

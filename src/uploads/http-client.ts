@@ -204,7 +204,7 @@ export class UploadHttpClient {
   async short(
     method: 'GET' | 'HEAD' | 'POST' | 'DELETE' | 'PATCH',
     pathOrUrl: string,
-    options: { headers?: Record<string, string>; signal?: AbortSignal; what: string },
+    options: { headers?: Record<string, string>; body?: string; signal?: AbortSignal; what: string },
   ): Promise<HttpAnswer> {
     const timeout = AbortSignal.timeout(this.settings.requestTimeoutMs);
     const silence = new AbortController();
@@ -214,6 +214,7 @@ export class UploadHttpClient {
       const res = await request(this.resolve(pathOrUrl), {
         method,
         headers: { ...this.authHeaders(), ...options.headers },
+        ...(options.body !== undefined ? { body: options.body } : {}),
         dispatcher: this.agent,
         signal: AbortSignal.any(signals),
       });

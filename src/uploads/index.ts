@@ -29,3 +29,6 @@ export { processingFromRemote, type ProcessingView } from './remote-processing.j
 export { keepWasmAtBaselineTier } from './wasm-tier.js';
 export { withStoredObject } from './s3-target.js';
 export type { StoredObject } from './transport.js';
+export { partsText, confirmationText as partsConfirmationText } from './task-view.js';
+export { withParts, partsView, type OpenRecordingOptions } from './recording-parts.js';
+export type { UploadParts } from './upload-types.js';

@@ -4,7 +4,7 @@ import { bodyBuffers, fileBody } from './file-body.js';
 import { errorFromAnswer, type UploadHttpClient } from './http-client.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { StallWatchdog } from './stall-watchdog.js';
-import type { Transport, TransportJob, TransportResult } from './transport.js';
+import { partFields, type Transport, type TransportJob, type TransportResult } from './transport.js';
 
 /** A quoted multipart parameter: raw UTF-8 (what browsers send) with quotes and newlines escaped. */
 function quoted(value: string): string {
@@ -72,12 +72,14 @@ export class MultipartTransport implements Transport {
   async upload(job: TransportJob): Promise<TransportResult> {
     job.onConfirmed(0);
     const boundary = `----streamai${randomBytes(12).toString('hex')}`;
-    const fields = {
+    const fields: Record<string, string> = {
       task_id: job.taskId,
       session_name: job.sessionName ?? '',
       auto_process: job.autoProcess ? 'true' : 'false',
       upload_time: originalUploadTime(new Date()),
     };
+    // A part's fields go before the file too: the server checks them before it streams in.
+    for (const [name, value] of Object.entries(partFields(job))) if (value !== null) fields[name] = value;
     // The digest is computed on the bytes as they go and sent as a field after the file; its
     // length (64 hex digits) is fixed, so Content-Length is known before it is.
     const { head, tail: sizedTail } = multipartFrame(boundary, fields, job.fileName, {

@@ -1,12 +1,24 @@
 import type { Logger } from '../logging/index.js';
-import { S3UploadJournalRepository, type Db } from '../store/index.js';
+import {
+  S3ProcessRequestRepository,
+  S3UploadJournalRepository,
+  type Db,
+  type S3UploadRecord,
+} from '../store/index.js';
+// object-keys.ts, not the part's index: the index loads the AWS SDK, which this file must not.
+import { recordingKey } from '../object-storage/object-keys.js';
+import { processingStartOf, S3ProcessingStarter, type S3ProcessingOptions } from './s3-processing.js';
+import { parseS3Target, type S3TaskState } from './s3-task-target.js';
 import type { S3Transport, S3TransportOptions } from './s3-transport.js';
 import type { StoredObject } from './transport.js';
 import type { UploadTask } from './upload-types.js';
 
 /** The object a completed S3 task wrote (bucket, key, ETag, manifest), from the journal. */
 export function storedObjectOf(journal: S3UploadJournalRepository, taskId: string): StoredObject | undefined {
-  const upload = journal.find(taskId)?.upload;
+  return objectOf(journal.find(taskId)?.upload);
+}
+
+function objectOf(upload: S3UploadRecord | undefined): StoredObject | undefined {
   if (upload?.state !== 'completed' || upload.etag === null || upload.manifestKey === null) return undefined;
   return {
     bucket: upload.bucket,
@@ -17,11 +29,41 @@ export function storedObjectOf(journal: S3UploadJournalRepository, taskId: strin
   };
 }
 
-/** The task with its `object` when it is a completed S3 task (for readers without a service). */
+/**
+ * The task with its `s3` state (bucket, key, parts in the bucket, processing start) when it is
+ * an S3 task, and its `object` once completed; other tasks as they are. Reads the journal only
+ * (no AWS SDK).
+ */
+export function withS3State<T extends UploadTask | undefined>(
+  journal: S3UploadJournalRepository,
+  requests: S3ProcessRequestRepository,
+  task: T,
+): T {
+  if (task === undefined) return task;
+  const target = task.target?.protocol === 's3' ? task.target : undefined;
+  if (task.protocol !== 's3' && !target) return task;
+  const found = journal.find(task.id);
+  const upload = found?.upload;
+  const object = task.state === 'completed' ? objectOf(upload) : undefined;
+  const recorded = target ? parseS3Target(target.url) : undefined;
+  const place = upload ?? recorded;
+  if (!place) return object ? { ...task, object } : task;
+  const partCount = upload ? Math.max(1, Math.ceil(upload.size / upload.partSize)) : null;
+  const s3: S3TaskState = {
+    bucket: place.bucket,
+    key: upload?.key ?? recordingKey(recorded?.prefix ?? '', task.id, task.fileName),
+    endpoint: target?.endpoint ?? null,
+    uploadId: upload?.state === 'uploading' ? upload.uploadId : null,
+    partsInBucket: upload?.state === 'completed' ? (partCount ?? 0) : (found?.parts.length ?? 0),
+    partCount,
+    processing: processingStartOf(requests.get(task.id)),
+  };
+  return { ...task, ...(object ? { object } : {}), s3 };
+}
+
+/** `withS3State` for readers without an upload service (the CLI's upload-status). */
 export function withStoredObject<T extends UploadTask | undefined>(db: Db, task: T): T {
-  if (task?.protocol !== 's3' || task.state !== 'completed') return task;
-  const object = storedObjectOf(new S3UploadJournalRepository(db), task.id);
-  return object ? { ...task, object } : task;
+  return withS3State(new S3UploadJournalRepository(db), new S3ProcessRequestRepository(db), task);
 }
 
 /**
@@ -33,12 +75,28 @@ export function withStoredObject<T extends UploadTask | undefined>(db: Db, task:
 export class S3Target {
   private transport: Promise<S3Transport> | undefined;
   private readonly journal: S3UploadJournalRepository;
+  private readonly requests: S3ProcessRequestRepository;
+  /** Asks the processing server to process completed objects, when one is configured. */
+  private readonly starter: S3ProcessingStarter | undefined;
 
   constructor(
     private readonly options: S3TransportOptions,
     private readonly logger: Logger,
+    processing?: Omit<S3ProcessingOptions, 'db' | 'logger'>,
   ) {
     this.journal = new S3UploadJournalRepository(options.db);
+    this.requests = new S3ProcessRequestRepository(options.db);
+    this.starter = processing && new S3ProcessingStarter({ ...processing, db: options.db, logger });
+  }
+
+  /** Starts asking for the processing requests left pending (after a restart). */
+  start(): void {
+    this.starter?.start();
+  }
+
+  /** Every state move of the service's tasks: a completed S3 task may need processing. */
+  afterMove(task: UploadTask): void {
+    if (task.protocol === 's3' && task.state === 'completed') this.starter?.afterUpload(this.decorate(task));
   }
 
   /** The transport, loaded once. */
@@ -50,6 +108,11 @@ export class S3Target {
   /** The object a completed task wrote (bucket, key, ETag, manifest), from the journal. */
   storedObject(taskId: string): StoredObject | undefined {
     return storedObjectOf(this.journal, taskId);
+  }
+
+  /** The task with its `s3` state and `object` (see `withS3State`). */
+  decorate(task: UploadTask): UploadTask {
+    return withS3State(this.journal, this.requests, task);
   }
 
   /**
@@ -69,6 +132,7 @@ export class S3Target {
   }
 
   async close(): Promise<void> {
+    await this.starter?.close();
     if (this.transport) (await this.transport.catch(() => undefined))?.close();
   }
 }

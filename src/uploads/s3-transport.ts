@@ -12,7 +12,6 @@ import {
   s3Url,
 } from '../object-storage/index.js';
 import { fileBody } from './file-body.js';
-import { sha256File } from './file-checks.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import type { StoredObject, Transport, TransportJob, TransportResult } from './transport.js';
@@ -62,23 +61,24 @@ export class S3Transport implements Transport {
   async upload(job: TransportJob): Promise<TransportResult> {
     const bucket = this.options.s3.bucket;
     const key = recordingKey(this.options.s3.prefix, job.taskId, job.fileName);
-    // The digest goes into x-amz-meta-sha256 when the upload is created and keys the journal,
-    // so it is needed before the first part (the server transports hash while sending instead).
-    const sha256 = job.sha256 ?? (await sha256File(job.filePath, job.signal));
+    // The uploader hashes the file once before the first part (sha256 for x-amz-meta-sha256,
+    // which is fixed at creation, and every part's MD5 in the same read).
     const result = await this.uploader.upload({
       taskId: job.taskId,
       filePath: job.filePath,
       size: job.size,
-      sha256,
+      sha256: job.sha256,
       key,
       contentType: contentTypeOf(job.fileName),
       metadata: { 'streamai-task-id': job.taskId },
       signal: job.signal,
+      ...(job.beforeComplete ? { beforeComplete: job.beforeComplete } : {}),
       onBytes: job.onBytes,
       onConfirmed: job.onConfirmed,
       onUploadId: (uploadId) => job.onRemoteUrl(s3Url(bucket, key, uploadId)),
       ...(job.onNote ? { note: job.onNote } : {}),
     });
+    const sha256 = result.sha256;
     const manifestKey = await putManifest(
       this.client,
       {

@@ -11,6 +11,7 @@ const healthSchema = z.looseObject({
       tus: z.union([z.boolean(), z.looseObject({ endpoint: z.string().optional() })]).optional(),
       checksum: z.array(z.string()).optional(),
       maxUploadBytes: z.number().optional(),
+      recordingParts: z.boolean().optional(),
     })
     .optional(),
 });
@@ -20,6 +21,11 @@ export interface ServerCapabilities {
   /** Where tus uploads are created, when the server advertises tus; else undefined. */
   tusEndpoint: string | undefined;
   maxUploadBytes: number | undefined;
+  /**
+   * The server joins a segmented recording's parts (CONTRACTS.md "Segmented recordings"):
+   * `capabilities.recordingParts` in its /health. A server without it gets the joined file.
+   */
+  recordingParts: boolean;
   /** The parsed body, for `streamai test` and `upload-status`. */
   health: unknown;
 }
@@ -40,19 +46,27 @@ export async function probeServer(http: UploadHttpClient, signal?: AbortSignal):
     );
   }
   if (answer.status >= 500 || answer.status === 429) throw errorFromAnswer(answer, 'health check');
-  if (answer.status !== 200) return { tusEndpoint: undefined, maxUploadBytes: undefined, health: undefined };
+  if (answer.status !== 200)
+    return { tusEndpoint: undefined, maxUploadBytes: undefined, recordingParts: false, health: undefined };
   let body: unknown;
   try {
     body = JSON.parse(answer.text);
   } catch {
-    return { tusEndpoint: undefined, maxUploadBytes: undefined, health: undefined };
+    return { tusEndpoint: undefined, maxUploadBytes: undefined, recordingParts: false, health: undefined };
   }
   const parsed = healthSchema.safeParse(body);
-  if (!parsed.success) return { tusEndpoint: undefined, maxUploadBytes: undefined, health: body };
+  if (!parsed.success) {
+    return { tusEndpoint: undefined, maxUploadBytes: undefined, recordingParts: false, health: body };
+  }
   const tus = parsed.data.capabilities?.tus;
   const endpoint =
     tus === true ? '/files/' : tus && typeof tus === 'object' ? (tus.endpoint ?? '/files/') : undefined;
-  return { tusEndpoint: endpoint, maxUploadBytes: parsed.data.capabilities?.maxUploadBytes, health: body };
+  return {
+    tusEndpoint: endpoint,
+    maxUploadBytes: parsed.data.capabilities?.maxUploadBytes,
+    recordingParts: parsed.data.capabilities?.recordingParts === true,
+    health: body,
+  };
 }
 
 const statusSchema = z.looseObject({

@@ -24,9 +24,13 @@ export class TargetClients {
     return this.client(this.settings.apiUrl);
   }
 
-  /** The target of a task (this service's server for tasks from before targets were recorded). */
+  /**
+   * The target of a task (this service's server for tasks from before targets were recorded,
+   * and for S3 tasks, whose target is a bucket: the server is the one that processes them).
+   */
   of(record: Pick<UploadTaskRecord, 'targetUrl' | 'targetProtocol'>): TaskTarget {
-    const url = record.targetUrl ?? this.settings.apiUrl;
+    const url =
+      record.targetUrl === null || record.targetProtocol === 's3' ? this.settings.apiUrl : record.targetUrl;
     const protocol =
       record.targetProtocol === 'tus' ||
       record.targetProtocol === 'multipart' ||

@@ -1,4 +1,6 @@
+import { formatBytes } from '../config/index.js';
 import type { UploadTaskRecord } from '../store/index.js';
+import { targetView } from './s3-task-target.js';
 import { isUploadState } from './upload-state-machine.js';
 import type { UploadTask, UploadVerification } from './upload-types.js';
 
@@ -27,10 +29,7 @@ export function toTask(record: UploadTaskRecord): UploadTask {
         ? record.verifiedBy
         : null,
     protocol,
-    target:
-      record.targetUrl === null
-        ? null
-        : { url: record.targetUrl, protocol: protocolSetting(record.targetProtocol) },
+    target: targetView(record),
     remoteUrl: record.remoteUrl,
     lastError:
       record.lastErrorCode === null
@@ -43,10 +42,6 @@ export function toTask(record: UploadTaskRecord): UploadTask {
   };
 }
 
-function protocolSetting(value: string | null): 'auto' | 'tus' | 'multipart' {
-  return value === 'tus' || value === 'multipart' ? value : 'auto';
-}
-
 /** A duration for history lines: "1.5 s", "42 s". */
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
@@ -56,8 +51,27 @@ export function seconds(ms: number): string {
  * What the server's confirmation of a completed task proves, in the words the history, the
  * CLI and the page use: a digest only when the server reported the same one.
  */
-export function confirmationText(task: Pick<UploadTask, 'sha256' | 'verifiedBy'>): string {
+export function confirmationText(task: Pick<UploadTask, 'sha256' | 'verifiedBy' | 'parts'>): string {
+  const parts = task.parts;
+  if (parts?.mode === 'parts' && task.verifiedBy !== null) {
+    // The server checked each part's digest and joined them itself: say that, not a whole-file digest.
+    const each =
+      task.verifiedBy === 'sha256' ? 'each sha256 confirmed by the server' : 'accepted by the server';
+    return `${parts.uploaded} parts, ${each}, joined there`;
+  }
   return verificationText(task.verifiedBy, task.sha256);
+}
+
+/** "3 of 4 parts on the server" (total unknown while recording: "3 parts on the server so far"), and the backlog. */
+export function partsText(parts: NonNullable<UploadTask['parts']>): string {
+  const on =
+    parts.total === null
+      ? `${parts.uploaded} part${parts.uploaded === 1 ? '' : 's'} on the server so far`
+      : `${parts.uploaded} of ${parts.total} parts on the server`;
+  const backlog = parts.waiting > 0 ? `, ${parts.waiting} waiting (${formatBytes(parts.waitingBytes)})` : '';
+  return parts.mode === 'joined'
+    ? 'the joined recording is sent after Stop (the target takes no parts)'
+    : `${on}${backlog}`;
 }
 
 export function verificationText(verifiedBy: UploadVerification | null, sha256: string | null): string {

@@ -15,6 +15,13 @@ export interface TransportJob {
   autoProcess: boolean;
   /** The station's recording, when the task is one (the S3 manifest names it). */
   recordingId?: string | null;
+  /**
+   * Set when the file is one part of a segmented recording (CONTRACTS.md "Segmented
+   * recordings"): sent with `task_id` = the recording's task, `recording_id`, `segment_index`,
+   * `segment_count` (the last part only) and `recording_file_name`; the server keeps it under
+   * `statusId` (`<task>.part-<index>`), which is what its /status is asked about.
+   */
+  part?: TransportPart;
   /** A resumable upload's URL from an earlier attempt or process (tus), else null. */
   remoteUrl: string | null;
   signal: AbortSignal;
@@ -32,6 +39,38 @@ export interface TransportJob {
   onBytes: (bytes: number) => void;
   /** A line for the task's history (e.g. how much of a multipart upload a resume found). */
   onNote?: (message: string) => void;
+}
+
+/** What a part upload declares besides the task's fields (see `TransportJob.part`). */
+export interface TransportPart {
+  index: number;
+  /** The recording's part count, sent on the last part only; null on the others. */
+  count: number | null;
+  recordingFileName: string;
+  /** The id the server stores the part under: `<task>.part-<index>`. */
+  statusId: string;
+  /**
+   * The last part already went out before the count was known: send it again with the count
+   * (the server keeps one copy) instead of taking the server's copy as the end.
+   */
+  resend: boolean;
+}
+
+/** The form fields / tus metadata a part adds (strings; absent ones null). */
+export function partFields(job: Pick<TransportJob, 'part' | 'recordingId'>): Record<string, string | null> {
+  const part = job.part;
+  if (!part) return {};
+  return {
+    recording_id: job.recordingId ?? null,
+    segment_index: String(part.index),
+    segment_count: part.count === null ? null : String(part.count),
+    recording_file_name: part.recordingFileName,
+  };
+}
+
+/** The id to ask the server's /status about for a job: the part's own, or the task's. */
+export function statusIdOf(job: Pick<TransportJob, 'part' | 'taskId'>): string {
+  return job.part?.statusId ?? job.taskId;
 }
 
 /** An object a transport wrote into a bucket (S3): what session_metadata.json records. */

@@ -8,7 +8,13 @@ import { PrefixDigest } from './prefix-digest.js';
 import { fetchRemoteStatus } from './server-api.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { StallWatchdog } from './stall-watchdog.js';
-import type { Transport, TransportJob, TransportResult } from './transport.js';
+import {
+  partFields,
+  statusIdOf,
+  type Transport,
+  type TransportJob,
+  type TransportResult,
+} from './transport.js';
 
 const TUS_VERSION = '1.0.0';
 
@@ -61,14 +67,17 @@ export class TusTransport implements Transport {
         job.onConfirmed(job.size);
         const digest =
           where.sha256 ??
-          (await fetchRemoteStatus(this.http, job.taskId, job.signal).catch(() => undefined))?.sha256;
+          (await fetchRemoteStatus(this.http, statusIdOf(job), job.signal).catch(() => undefined))?.sha256;
         return { sha256: await sha256File(job.filePath, job.signal), serverSha256: digest ?? null };
       } else offset = where.offset;
     }
     if (url === null) {
       // The server may already hold it all (a crash after the last PATCH, before we recorded it):
       // its /status then says so, and sending it again would only be refused or duplicated.
-      const known = await fetchRemoteStatus(this.http, job.taskId, job.signal).catch(() => undefined);
+      const known =
+        job.part?.resend === true
+          ? undefined
+          : await fetchRemoteStatus(this.http, statusIdOf(job), job.signal).catch(() => undefined);
       if (known?.sha256 !== undefined && known.state !== 'receiving' && known.state !== 'failed') {
         job.onConfirmed(job.size);
         return { sha256: await sha256File(job.filePath, job.signal), serverSha256: known.sha256 };
@@ -180,6 +189,7 @@ export class TusTransport implements Transport {
           auto_process: job.autoProcess ? 'true' : 'false',
           sha256: job.sha256,
           upload_time: originalUploadTime(new Date()),
+          ...partFields(job),
         }),
         'content-length': '0',
       },

@@ -1,10 +1,11 @@
 import { rm, stat } from 'node:fs/promises';
 import { AppError, isAppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import type { UploadTaskRecord } from '../store/index.js';
+import type { UploadPartRepository, UploadTaskRecord } from '../store/index.js';
 import { compressFile } from './compress-file.js';
 import { confirmUpload } from './confirm-upload.js';
 import { assertMediaFile, assertNotGrowing, statUploadable, type FileFingerprint } from './file-checks.js';
+import { PartAttempt } from './part-attempt.js';
 import { ProgressMeter } from './progress-meter.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { S3Target } from './s3-target.js';
@@ -28,6 +29,8 @@ export interface AttemptDeps {
   emitProgress: (progress: UploadProgress) => void;
   /** UPLOAD_TARGET=s3: every task goes into the bucket through this transport. */
   s3?: S3Target | undefined;
+  /** Segmented recordings' parts (station v9): such a task runs the part flow (part-attempt.ts). */
+  parts?: UploadPartRepository | undefined;
 }
 
 /** The file as it will be sent: the original or its compressed copy, with its digest if an earlier attempt computed it. */
@@ -54,12 +57,41 @@ const differs = (a: FileFingerprint, b: FileFingerprint): boolean =>
  * the task as the stopper wants it.
  */
 export class AttemptPipeline {
-  constructor(private readonly deps: AttemptDeps) {}
+  private readonly partFlow: PartAttempt | undefined;
+
+  constructor(private readonly deps: AttemptDeps) {
+    this.partFlow = deps.parts
+      ? new PartAttempt({
+          moves: deps.moves,
+          parts: deps.parts,
+          settings: deps.settings,
+          targets: deps.targets,
+          limiter: deps.limiter,
+          logger: deps.logger,
+          s3Target: deps.s3 !== undefined,
+          move: (run, taskId, to, message, changes) => this.move(run, taskId, to, message, changes),
+          note: (run, taskId, message, changes) => this.note(run, taskId, message, changes),
+          progressHooks: (run, taskId, size, base, total) =>
+            this.progressHooks(run, taskId, size, base, total),
+        })
+      : undefined;
+  }
 
   async run(taskId: string, run: RunningAttempt): Promise<void> {
     const signal = run.controller.signal;
-    const attempt = this.deps.moves.record(taskId).attempts + 1;
+    let attempt = this.deps.moves.record(taskId).attempts + 1;
+    const recording = this.deps.parts?.recording(taskId);
     try {
+      if (recording && this.partFlow) {
+        // A segmented recording: its parts, unless the target takes none and the joined file is there.
+        const asFile = recording.mode === 'joined' && recording.joinedFilePath !== null;
+        if (!asFile) {
+          if (recording.mode === 'joined') return; // waits for Stop (closeRecordingUpload)
+          const outcome = await this.partFlow.run(taskId, run, recording);
+          if (outcome !== 'as-file') return;
+        }
+        attempt = this.deps.moves.record(taskId).attempts + 1;
+      }
       this.move(
         run,
         taskId,
@@ -81,7 +113,9 @@ export class AttemptPipeline {
         }
         return;
       }
-      this.failOrRetry(run, taskId, attempt, error);
+      // The part flow keeps its count of attempts in the task (reset once a part is on the server).
+      const tries = recording ? Math.max(1, this.deps.moves.record(taskId).attempts) : attempt;
+      this.failOrRetry(run, taskId, tries, error);
     }
   }
 
@@ -288,7 +322,7 @@ export class AttemptPipeline {
       `uploading via ${protocol}${remoteUrl ? ` (resuming ${remoteUrl})` : ''}${attempt > 1 ? `, attempt ${attempt}` : ''}`,
       { protocol, remoteUrl },
     );
-    const progress = this.progressHooks(run, taskId, file.size);
+    const progress = this.progressHooks(run, taskId, file.size, 0, file.size);
     const transport =
       protocol === 's3' && this.deps.s3
         ? await this.deps.s3.load()
@@ -380,6 +414,8 @@ export class AttemptPipeline {
     run: RunningAttempt,
     taskId: string,
     size: number,
+    base: number,
+    total: number,
   ): Pick<TransportJob, 'onConfirmed' | 'onBytes'> {
     const meter = new ProgressMeter();
     let confirmed = 0;
@@ -388,7 +424,8 @@ export class AttemptPipeline {
     let lastSaved = 0;
     const report = (force: boolean): void => {
       const now = performance.now();
-      const bytes = Math.min(size, confirmed + inflight);
+      // `base`: bytes of a recording's parts already on the server; `total`: all bytes known.
+      const bytes = base + Math.min(size, confirmed + inflight);
       meter.add(bytes, now);
       if (!force && now - lastEmit < 200) return;
       lastEmit = now;
@@ -400,9 +437,9 @@ export class AttemptPipeline {
         taskId,
         state: 'uploading',
         bytesSent: bytes,
-        totalBytes: size,
+        totalBytes: total,
         rateBytesPerSecond: Math.round(meter.rate()),
-        etaSeconds: meter.eta(bytes, size),
+        etaSeconds: meter.eta(bytes, total),
       });
     };
     return {

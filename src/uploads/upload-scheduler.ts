@@ -47,6 +47,8 @@ export class UploadScheduler {
   private readonly running = new Map<string, RunningAttempt>();
   private readonly queue: string[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Running tasks asked for again meanwhile (a recording's part added): run once more after. */
+  private readonly again = new Set<string>();
   /** Tasks another live process holds: watched until they finish or are let go. */
   private readonly foreign = new Set<string>();
   private foreignTimer: NodeJS.Timeout | undefined;
@@ -110,7 +112,11 @@ export class UploadScheduler {
   /** Queues the task now, or arms a timer for its next attempt. No-op for finished or running tasks. */
   schedule(task: UploadTask): void {
     if (!this.started || this.closed || isFinished(task.state)) return;
-    if (this.running.has(task.id) || this.queue.includes(task.id) || this.timers.has(task.id)) return;
+    if (this.running.has(task.id)) {
+      this.again.add(task.id);
+      return;
+    }
+    if (this.queue.includes(task.id) || this.timers.has(task.id)) return;
     const due =
       task.state === 'retry_wait' && task.nextAttemptAt ? Date.parse(task.nextAttemptAt) - Date.now() : 0;
     if (due > 0) {
@@ -159,7 +165,10 @@ export class UploadScheduler {
           repo.release(id, this.owner);
           // A retry is scheduled only now: while the attempt ran, the task counted as running.
           const after = repo.get(id);
-          if (after?.state === 'retry_wait') this.schedule(toTask(after));
+          const wanted = this.again.delete(id);
+          if (after && (after.state === 'retry_wait' || wanted)) {
+            this.schedule(toTask(after));
+          }
           this.pump();
         });
     }

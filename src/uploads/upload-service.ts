@@ -3,18 +3,25 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
-import { UploadTaskRepository, type Db, type UploadTaskRecord } from '../store/index.js';
+import {
+  UploadPartRepository,
+  UploadTaskRepository,
+  type Db,
+  type UploadTaskRecord,
+} from '../store/index.js';
+import { RecordingPartsDesk, withParts, type OpenRecordingOptions } from './recording-parts.js';
 import { TargetClients } from './target-clients.js';
 import { RateLimiter } from './rate-limiter.js';
 import { S3Target } from './s3-target.js';
+import { recordedTarget } from './s3-task-target.js';
 import { statUploadable } from './file-checks.js';
 import { fetchRemoteStatus } from './server-api.js';
-import { newTaskId } from './task-id.js';
+import { newQueuedTask } from './new-task.js';
 import { TaskMoves } from './task-moves.js';
 import { toTask } from './task-view.js';
 import { transportFor } from './transports.js';
 import { AttemptPipeline } from './upload-attempt.js';
-import { DEFAULT_LEASE_MS } from './upload-settings.js';
+import { DEFAULT_LEASE_MS, NO_SERVER_URL } from './upload-settings.js';
 import { UploadScheduler } from './upload-scheduler.js';
 import { FINISHED_STATES, canMove, isFinished, isUploadState } from './upload-state-machine.js';
 import type {
@@ -91,6 +98,8 @@ export interface EnqueueOptions {
  */
 export class UploadService extends EventEmitter<UploadServiceEvents> {
   private readonly repo: UploadTaskRepository;
+  private readonly parts: UploadPartRepository;
+  private readonly desk: RecordingPartsDesk;
   private readonly settings: UploadSettings;
   private readonly logger: Logger;
   private readonly targets: TargetClients;
@@ -107,6 +116,8 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   constructor(options: { db: Db; settings: UploadSettings; logger?: Logger }) {
     super();
     this.repo = new UploadTaskRepository(options.db);
+    this.parts = new UploadPartRepository(options.db);
+    this.desk = new RecordingPartsDesk(this.repo, this.parts, recordedTarget(options.settings));
     this.settings = options.settings;
     this.logger = (options.logger ?? silentLogger()).child({ part: 'uploads' });
     this.targets = new TargetClients(options.settings);
@@ -129,9 +140,20 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
               limiter,
             },
             this.logger,
+            // After each completed upload, the processing server (when there is one) is asked
+            // to process the object (POST /process-object); the task's history shows how it went.
+            options.settings.apiUrl === NO_SERVER_URL
+              ? undefined
+              : {
+                  http: this.targets.own,
+                  serverUrl: options.settings.apiUrl,
+                  settings: options.settings,
+                  note: (taskId, message) => this.moves.note(taskId, message),
+                },
           );
     this.moves = new TaskMoves(this.repo, this.logger, (view) => {
       const task = this.withObject(view);
+      this.s3?.afterMove(task);
       this.emit('state', task);
       if (isFinished(task.state)) this.settle(task);
     });
@@ -143,6 +165,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       logger: this.logger,
       emitProgress: (progress) => this.emit('progress', progress),
       s3: this.s3,
+      parts: this.parts,
     });
     this.scheduler = new UploadScheduler({
       repo: this.repo,
@@ -158,6 +181,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   start(): void {
     if (this.closed) return;
     this.scheduler.start();
+    this.s3?.start();
   }
 
   /** Stops the workers; running uploads are interrupted and stay resumable for the next start. */
@@ -221,34 +245,20 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     }
     const now = new Date().toISOString();
     const record = this.repo.insert(
-      {
-        id: newTaskId(),
-        filePath: absolute,
-        fileName: path.basename(absolute),
-        fileSize: fingerprint.size,
-        fileMtimeMs: fingerprint.mtimeMs,
-        sessionName: options.sessionName ?? null,
-        recordingId: options.recordingId ?? null,
-        autoProcess: options.autoProcess ?? true,
-        state: 'queued',
-        attempts: 0,
-        nextAttemptAt: null,
-        bytesSent: 0,
-        size: fingerprint.size,
-        sha256: null,
-        protocol: null,
-        remoteUrl: null,
-        uploadPath: null,
-        compressionRatio: null,
-        lastErrorCode: null,
-        lastErrorMessage: null,
-        leaseOwner: null,
-        targetUrl: this.settings.apiUrl,
-        targetProtocol: this.settings.protocol,
-        knownComplete: options.knownComplete === true,
-        createdAt: now,
-        completedAt: null,
-      },
+      newQueuedTask(
+        {
+          filePath: absolute,
+          fileName: path.basename(absolute),
+          fileSize: fingerprint.size,
+          fileMtimeMs: fingerprint.mtimeMs,
+          sessionName: options.sessionName ?? null,
+          recordingId: options.recordingId ?? null,
+          autoProcess: options.autoProcess ?? true,
+          ...recordedTarget(this.settings),
+          knownComplete: options.knownComplete === true,
+        },
+        now,
+      ),
       'enqueued',
     );
     const task = toTask(record);
@@ -263,11 +273,53 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
     return record ? this.withObject(toTask(record)) : undefined;
   }
 
-  /** An S3 task's object (bucket, key, ETag, manifest) once completed. */
+  /**
+   * An S3 task's state in the bucket, and its object (bucket, key, ETag, manifest) once
+   * completed; a recording's parts.
+   */
   private withObject(task: UploadTask): UploadTask {
-    const object =
-      task.protocol === 's3' && task.state === 'completed' ? this.s3?.storedObject(task.id) : undefined;
-    return object ? { ...task, object } : task;
+    return withParts(this.parts, this.s3 ? this.s3.decorate(task) : task);
+  }
+
+  /**
+   * Segmented recordings (CONTRACTS.md): opens the recording's ONE task and returns its id.
+   * Parts follow with `addRecordingPart`, the count with `closeRecordingUpload`.
+   */
+  openRecordingUpload(options: OpenRecordingOptions): Promise<string> {
+    if (this.closed) return Promise.reject(new AppError('INVALID_STATE', 'the upload service is closed'));
+    const record = this.desk.open(options);
+    const task = this.withObject(toTask(record));
+    this.logger.info({ taskId: task.id, recordingId: options.recordingId }, 'recording upload opened');
+    this.emit('state', task);
+    return Promise.resolve(task.id);
+  }
+
+  /**
+   * A closed part of the recording: stored in the task store and sent at once (after the parts
+   * before it). A part index handed again (after a restart) is ignored. Throws TASK_NOT_FOUND,
+   * FILE_NOT_FOUND, EMPTY_FILE.
+   */
+  addRecordingPart(taskId: string, part: { index: number; filePath: string }): void {
+    if (this.desk.add(taskId, part)) this.logger.debug({ taskId, index: part.index }, 'recording part added');
+    this.wake(taskId);
+  }
+
+  /**
+   * The recording stopped after `count` parts; `joinedFilePath` is its local joined file (sent
+   * instead of the parts when the target takes none). May be called again to add the file.
+   */
+  closeRecordingUpload(taskId: string, options: { count: number; joinedFilePath?: string }): void {
+    this.desk.close(taskId, options);
+    this.logger.info({ taskId, parts: options.count }, 'recording upload closed');
+    this.wake(taskId);
+  }
+
+  /** Emits the task's view and has it run (again, once the running attempt ended). */
+  private wake(taskId: string): void {
+    const task = this.get(taskId);
+    if (!task) return;
+    this.emit('state', task);
+    this.scheduler.schedule(task);
   }
 
   /** Most recent first. */

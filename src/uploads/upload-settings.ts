@@ -3,6 +3,9 @@ import type { Config } from '../config/index.js';
 import { AppError } from '../errors/index.js';
 import type { UploadSettings } from './upload-types.js';
 
+/** The server URL of UPLOAD_TARGET=s3 without VULTR_API_URL: never dialled (no processing server). */
+export const NO_SERVER_URL = 'http://no-server.invalid';
+
 /** How long a task's lease lasts unless renewed (see upload-scheduler.ts). */
 export const DEFAULT_LEASE_MS = 15_000;
 
@@ -13,7 +16,7 @@ export const DEFAULT_LEASE_MS = 15_000;
 export function uploadSettingsFromConfig(config: Config, apiUrl?: string): UploadSettings {
   const s3 = config.storage.uploadTarget === 's3' ? config.storage.s3 : undefined;
   // UPLOAD_TARGET=s3 needs no server; the URL is never dialled for uploads then.
-  const url = apiUrl ?? config.upload.apiUrl ?? (s3 ? 'http://no-server.invalid' : undefined);
+  const url = apiUrl ?? config.upload.apiUrl ?? (s3 ? NO_SERVER_URL : undefined);
   if (url === undefined) {
     throw new AppError(
       'CONFIG_INVALID',

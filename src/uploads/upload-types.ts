@@ -1,4 +1,5 @@
 import type { Config, S3Config } from '../config/index.js';
+import type { S3TaskState } from './s3-task-target.js';
 import type { StoredObject } from './transport.js';
 
 /** Where an upload task is in its life; see `upload-state-machine.ts` for the allowed moves. */
@@ -32,8 +33,15 @@ export interface UploadTask {
    */
   verifiedBy: UploadVerification | null;
   protocol: 'tus' | 'multipart' | 's3' | null;
-  /** The server this task goes to (status, retry and resumes use it), and the protocol setting it was enqueued with. */
-  target: { url: string; protocol: 'auto' | 'tus' | 'multipart' } | null;
+  /**
+   * Where this task goes: the server (status, retry and resumes use it) and the protocol setting
+   * it was enqueued with; or, UPLOAD_TARGET=s3, `s3://<bucket>/<prefix>` with protocol `s3` and
+   * the S3 endpoint (null: AWS's default for the region).
+   */
+  target:
+    | { url: string; protocol: 'auto' | 'tus' | 'multipart' }
+    | { url: string; protocol: 's3'; endpoint: string | null }
+    | null;
   remoteUrl: string | null;
   lastError: { code: string; message: string } | null;
   /** Compressed size / original size when VULTR_COMPRESS was used, else null. */
@@ -43,6 +51,25 @@ export interface UploadTask {
   completedAt: string | null;
   /** UPLOAD_TARGET=s3, once completed: the object's bucket, key, ETag and manifest. */
   object?: StoredObject;
+  /** UPLOAD_TARGET=s3: bucket, key, parts in the bucket, and whether processing was started. */
+  s3?: S3TaskState;
+  /** A segmented recording's task (sent part by part while it records): where its parts stand. */
+  parts?: UploadParts;
+}
+
+/**
+ * The parts of a segmented recording's task ("3 of 4 parts on the server"). `waiting` parts
+ * (and `waitingBytes`) are the backlog: closed locally, not yet on the server (it grows when
+ * VULTR_UPLOAD_MAX_RATE is below the recording's bitrate; nothing is dropped).
+ */
+export interface UploadParts {
+  /** How many parts the recording has; null while it records. */
+  total: number | null;
+  uploaded: number;
+  waiting: number;
+  waitingBytes: number;
+  /** `parts`: sent part by part; `joined`: the target takes no parts, the joined file goes after Stop. */
+  mode: 'parts' | 'joined';
 }
 
 /** What `enqueue()` answers: the task, and a note when the options given could not be applied. */

@@ -31,6 +31,13 @@ export interface ObsStudioOptions {
   password?: string;
   /** Bound on each wait: Xvfb ready, websocket answering [60 s]. */
   timeoutMs?: number;
+  /**
+   * The profile's output mode [simple]. OBS 29 splits recordings into files only in Advanced
+   * mode; `advanced` records MKV with x264 at `bitrateKbps` (CBR, a keyframe every second).
+   */
+  outputMode?: 'simple' | 'advanced';
+  /** Advanced mode's video bitrate [1000 kb/s]. */
+  bitrateKbps?: number;
 }
 
 async function freePort(): Promise<number> {
@@ -124,13 +131,23 @@ function globalIni(port: number, password: string): string {
   ].join('\n');
 }
 
-function profileIni(recordDir: string): string {
+function profileIni(recordDir: string, mode: 'simple' | 'advanced'): string {
   return [
     '[General]',
     'Name=StreamAI',
     '',
     '[Output]',
-    'Mode=Simple',
+    `Mode=${mode === 'advanced' ? 'Advanced' : 'Simple'}`,
+    '',
+    // Advanced mode: a standard recording using the stream encoder (its settings in streamEncoder.json).
+    '[AdvOut]',
+    'RecType=Standard',
+    `RecFilePath=${recordDir}`,
+    'RecFormat=mkv',
+    'Encoder=obs_x264',
+    'RecEncoder=none',
+    'RecTracks=1',
+    'TrackIndex=1',
     '',
     '[SimpleOutput]',
     `FilePath=${recordDir}`,
@@ -229,7 +246,15 @@ export async function startObsStudio(t?: TestContext, options: ObsStudioOptions 
   await mkdir(path.join(config, 'basic', 'scenes'), { recursive: true });
   const port = await freePort();
   await writeFile(path.join(config, 'global.ini'), globalIni(port, password));
-  await writeFile(path.join(config, 'basic', 'profiles', 'StreamAI', 'basic.ini'), profileIni(recordDir));
+  const profile = path.join(config, 'basic', 'profiles', 'StreamAI');
+  await writeFile(path.join(profile, 'basic.ini'), profileIni(recordDir, options.outputMode ?? 'simple'));
+  const encoder = {
+    rate_control: 'CBR',
+    bitrate: options.bitrateKbps ?? 1000,
+    keyint_sec: 1,
+    preset: 'ultrafast',
+  };
+  await writeFile(path.join(profile, 'streamEncoder.json'), JSON.stringify(encoder));
   await writeFile(path.join(config, 'basic', 'scenes', 'StreamAI.json'), sceneCollection());
 
   const { child: xvfb, display } = await startXvfb(timeoutMs);

@@ -126,7 +126,12 @@ test('with API keys: every route but /health answers 401 without a valid key; /h
   const parsed = JSON.parse(text) as {
     capabilities: { tus: boolean; checksum: string[]; maxUploadBytes: number };
   };
-  assert.deepEqual(parsed.capabilities, { tus: true, checksum: ['sha256'], maxUploadBytes: 50 * 1024 ** 3 });
+  assert.deepEqual(parsed.capabilities, {
+    tus: true,
+    checksum: ['sha256'],
+    maxUploadBytes: 50 * 1024 ** 3,
+    recordingParts: true,
+  });
 
   const attempts: Array<[string, Record<string, string>]> = [
     ['none', {}],

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { test } from 'node:test';
 import {
+  digestFile,
   MAX_PARTS,
   MIN_PART_BYTES,
   multipartEtag,
@@ -14,6 +17,8 @@ import {
   s3Url,
 } from '../../src/object-storage/index.js';
 import { isRetryable } from '../../src/uploads/index.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { s3TargetUrl, parseS3Target } from '../../src/uploads/s3-task-target.js';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -42,6 +47,50 @@ test('the multipart ETag is the MD5 of the parts’ binary MD5s and their count'
   const expected = `${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-2`;
   assert.equal(multipartEtag(parts.map((p) => p.toString('hex'))), expected);
   assert.equal(normalizeEtag('"ABC123-2"'), 'abc123-2');
+});
+
+test('one read of the file gives its sha256 and every part’s MD5', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'clip.bin');
+  const bytes = Buffer.concat([Buffer.alloc(5 * MIB, 7), Buffer.alloc(5 * MIB, 8), Buffer.alloc(123, 9)]);
+  await writeFile(file, bytes);
+  const plan = planParts(bytes.length, 5 * MIB);
+
+  const digest = await digestFile(file, bytes.length, plan);
+
+  assert.equal(digest.sha256, createHash('sha256').update(bytes).digest('hex'));
+  assert.deepEqual(
+    digest.partMd5s,
+    [0, 1, 2].map((n) =>
+      createHash('md5')
+        .update(bytes.subarray(n * 5 * MIB, (n + 1) * 5 * MIB))
+        .digest('hex'),
+    ),
+  );
+  await assert.rejects(digestFile(file, bytes.length + 10, plan), { code: 'FILE_CHANGED' });
+});
+
+test('an S3 task records the bucket, prefix and endpoint as its target, not a server', () => {
+  const url = s3TargetUrl({
+    bucket: 'rec-1',
+    prefix: 'enregistrements été/',
+    endpoint: 'https://ewr1.vultrobjects.com',
+  });
+  assert.equal(
+    url,
+    's3://rec-1/enregistrements%20%C3%A9t%C3%A9/?endpoint=https%3A%2F%2Fewr1.vultrobjects.com',
+  );
+  assert.deepEqual(parseS3Target(url), {
+    bucket: 'rec-1',
+    prefix: 'enregistrements été/',
+    endpoint: 'https://ewr1.vultrobjects.com',
+  });
+  assert.deepEqual(parseS3Target(s3TargetUrl({ bucket: 'b', prefix: '', endpoint: undefined })), {
+    bucket: 'b',
+    prefix: '',
+    endpoint: null,
+  });
+  assert.equal(parseS3Target('https://ingest.example.com'), undefined);
 });
 
 test('a recording key stays in its folder; s3:// URLs carry bucket, key and UploadId', () => {

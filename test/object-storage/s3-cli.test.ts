@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { tempDir } from '../helpers/temp-dir.js';
 import { runCli, spawnCli } from '../uploads/run-cli.js';
 import { makeBigClip, sha256Of } from '../uploads/upload-fixtures.js';
+import { startProcessObjectRecorder } from './process-object-recorder.js';
 import { startS3PartProxy } from './s3-part-proxy.js';
 import { objectSha256, openUploads, sharedSwift } from './s3-fixtures.js';
 
@@ -73,6 +74,33 @@ test('streamai upload puts a recording with an accented name into the bucket', a
   assert.equal(await objectSha256(shared.client, bucket, key), await sha256Of(file));
 });
 
+test('streamai upload with a processing server: the object is in the bucket, then the server is asked to process it before the command exits', async (t) => {
+  const dir = await tempDir(t);
+  const bucket = await shared.swift.createBucket();
+  const server = await startProcessObjectRecorder(t);
+  const file = await makeBigClip(path.join(dir, 'talk.mkv'), 1 * MIB);
+  const env = cliEnv(dir, bucket, { VULTR_API_URL: server.url, VULTR_API_KEY: 'k' });
+
+  const { code, stdout, stderr } = await runCli(['upload', file], env, dir);
+
+  assert.equal(code, 0, stderr);
+  const taskId = stdout.trim().split('\n')[0] ?? '';
+  assert.deepEqual(
+    server.processObjects().map((r) => r.body),
+    [
+      {
+        key: `recordings/${taskId}/talk.mkv`,
+        sha256: await sha256Of(file),
+        task_id: taskId,
+        filename: 'talk.mkv',
+      },
+    ],
+  );
+  const status = await runCli(['upload-status', taskId], env, dir);
+  assert.match(status.stdout, /^processing: started on the server \(POST \/process-object\)$/m);
+  assert.match(status.stdout, /^server: processing \(25%\)$/m, 'then followed on the server');
+});
+
 test('wrong credentials: streamai upload fails at once with a clear error, no retry loop', async (t) => {
   const dir = await tempDir(t);
   const bucket = await shared.swift.createBucket();
@@ -138,4 +166,8 @@ test('SIGKILL of streamai upload mid-upload: the rerun resumes, at most one part
     status.stdout,
     new RegExp(`^bucket: s3://${bucket}/${key} {2}ETag [0-9a-f]{32}-6 {2}manifest `, 'm'),
   );
+  assert.match(status.stdout, new RegExp(`^target: s3://${bucket}/recordings/ at ${proxy.endpoint}$`, 'm'));
+  assert.match(status.stdout, new RegExp(`^parts: 6 of 6 in the bucket, key ${key}$`, 'm'));
+  const list = await runCli(['uploads'], env, dir);
+  assert.match(list.stdout, new RegExp(`^${taskId} +completed .* 6/6 parts → s3://${bucket}/${key}$`, 'm'));
 });

@@ -29,6 +29,11 @@ test('a recording with an accented name reaches the bucket byte-identical, verif
 
   assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
   assert.equal(task.protocol, 's3');
+  assert.deepEqual(
+    task.target,
+    { url: `s3://${bucket}/recordings/`, protocol: 's3', endpoint: shared.swift.endpoint },
+    'the target is the bucket, not a server',
+  );
   const object = task.object;
   assert.ok(object, 'the task result names the object');
   assert.equal(object.bucket, bucket);

@@ -99,11 +99,15 @@ test('finds the silences where they are, cuts them out, and reports numbers that
   assert.ok(updates.some((u) => u.some((s) => s.state === 'running' && s.progress > 0 && s.progress < 1)));
 });
 
-test('silence settings are honoured: nothing is cut when no pause is as long as the minimum', async (t) => {
+test('silence settings are honoured: nothing is cut when no pause is as long as the minimum, and a run from scratch leaves no edit of an earlier run', async (t) => {
   const dir = await tempDir(t);
   const input = await makeTalkClip(path.join(dir, 'talk.mkv'));
   const outputDir = path.join(dir, 'outputs');
+  // An earlier run with other settings cut the pauses and wrote an edit.
+  const earlier = await runPipeline(input, outputDir, settings);
+  assert.equal(earlier.report.edited_output, 'edited.mp4');
   const { report, outputs } = await runPipeline(input, outputDir, { ...settings, silenceMinSeconds: 2.5 });
+  await assert.rejects(stat(path.join(outputDir, 'edited.mp4')), { code: 'ENOENT' });
   assert.deepEqual(report.silences, []);
   assert.equal(report.segments_removed, 0);
   assert.equal(report.edited_output, null);

@@ -65,14 +65,20 @@ export async function flashTimes(file: string): Promise<number[]> {
   return times;
 }
 
-/** Start times of the loud beeps of a file's audio (decoded to 48 kHz mono samples). */
-export async function beepTimes(file: string): Promise<number[]> {
+/** A file's first audio stream decoded to 48 kHz mono float samples. */
+export async function decodeMono(file: string): Promise<Float32Array> {
   const { stdout } = await run(
     ffmpegPath,
     ['-v', 'error', '-i', file, '-map', '0:a:0', '-ac', '1', '-ar', '48000', '-f', 'f32le', '-'],
     { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
   );
-  const samples = new Float32Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 4));
+  // A copy: the Buffer's bytes may not sit on a 4-byte boundary.
+  return new Float32Array(new Uint8Array(stdout).buffer, 0, Math.floor(stdout.length / 4));
+}
+
+/** Start times of the loud beeps of a file's audio (decoded to 48 kHz mono samples). */
+export async function beepTimes(file: string): Promise<number[]> {
+  const samples = await decodeMono(file);
   const onsets: number[] = [];
   let lastLoud = -Infinity;
   for (let i = 0; i < samples.length; i += 1) {
@@ -84,13 +90,14 @@ export async function beepTimes(file: string): Promise<number[]> {
   return onsets;
 }
 
-/** The sha256 of every video packet of a file, with its presentation time and key flag. */
+/** The sha256 of every packet of a file's first video (or audio) stream, with its time and key flag. */
 export async function videoPackets(
   file: string,
+  stream: 'v:0' | 'a:0' = 'v:0',
 ): Promise<Array<{ pts: number; key: boolean; hash: string }>> {
   const { stdout } = await run(
     ffprobePath,
-    ['-v', 'error', '-select_streams', 'v:0', '-show_packets', '-show_data_hash', 'sha256'].concat([
+    ['-v', 'error', '-select_streams', stream, '-show_packets', '-show_data_hash', 'sha256'].concat([
       '-show_entries',
       'packet=pts_time,flags,data_hash',
       '-of',

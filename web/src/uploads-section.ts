@@ -7,6 +7,7 @@ import { api, messageOf } from './api.js';
 import type { ProcessingView, UploadView } from './api-types.js';
 import { $, el, placeInOrder, setText } from './dom.js';
 import { formatBytes, formatDateTime, formatDuration } from './format.js';
+import { s3Detail } from './s3-detail.js';
 import { renderMedia } from './task-media.js';
 
 const ACTIVE = ['queued', 'uploading', 'retry_wait', 'validating', 'compressing'];
@@ -84,8 +85,30 @@ function update(u: UploadView): void {
   if (item.history.open) void loadHistory(item);
 }
 
+/**
+ * A recording sent part by part while it records: "3 of 4 parts on the server" and the backlog
+ * waiting (it grows when the upload rate is below the recording's bitrate; nothing is dropped).
+ */
+function partsOf(u: UploadView): string {
+  const p = u.parts;
+  if (!p) return '';
+  if (p.mode === 'joined') return ' · the joined recording is sent after Stop';
+  const on =
+    p.total === null
+      ? `${p.uploaded} part${p.uploaded === 1 ? '' : 's'} on the server so far`
+      : `${p.uploaded} of ${p.total} parts on the server`;
+  const backlog = p.waiting > 0 ? ` · ${p.waiting} waiting (${formatBytes(p.waiting_bytes)})` : '';
+  return ` · ${on}${backlog}`;
+}
+
 function detailOf(u: UploadView, percent: number): string {
-  const where = u.target_url ? ` · to ${u.target_url}` : '';
+  if (u.s3) return s3Detail(u, u.s3, percent);
+  const where = `${partsOf(u)}${u.target_url ? ` · to ${u.target_url}` : ''}`;
+  if (u.state === 'completed' && u.parts?.mode === 'parts') {
+    const each =
+      u.verified_by === 'sha256' ? 'each sha256 confirmed by the server' : 'accepted by the server';
+    return `${formatBytes(u.size)} · ${u.parts.uploaded} parts, ${each}, joined there`;
+  }
   if (u.state === 'completed') {
     // Say what the server confirmed, no more: a digest only when it reported the same one.
     const confirmed =
@@ -97,7 +120,7 @@ function detailOf(u: UploadView, percent: number): string {
   if (u.state !== 'uploading') return `${formatBytes(u.bytes_sent)} of ${formatBytes(u.size)}${where}`;
   const rate = u.rate_bytes_per_second > 0 ? ` · ${formatBytes(u.rate_bytes_per_second)}/s` : '';
   const eta = u.eta_seconds === null ? '' : ` · ETA ${formatDuration(u.eta_seconds)}`;
-  return `${percent.toFixed(0)}%${rate}${eta}`;
+  return `${percent.toFixed(0)}%${rate}${eta}${partsOf(u)}`;
 }
 
 function create(u: UploadView): Item {

@@ -7,6 +7,8 @@ import { stationV5UploadTargets } from './station-v5-upload-targets.js';
 import { stationV6Webhooks } from './station-v6-webhooks.js';
 import { stationV7ObjectStorageJournal } from './station-v7-object-storage-journal.js';
 import { stationV8Transcripts } from './station-v8-transcripts.js';
+import { stationV9UploadParts } from './station-v9-upload-parts.js';
+import { stationV10S3ProcessRequests } from './station-v10-s3-process-requests.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
@@ -21,4 +23,6 @@ export const stationMigrations: Migration[] = [
   stationV6Webhooks,
   stationV7ObjectStorageJournal,
   stationV8Transcripts,
+  stationV9UploadParts,
+  stationV10S3ProcessRequests,
 ];
