@@ -144,6 +144,32 @@ test('the same task_id sent to both nodes at once is stored once and processed o
   assert.equal(doneCounts(cluster.workers).get('same-on-both'), 1, 'processed once');
 });
 
+test('the same task_id with other bytes on the other node: one is stored, the other answers 409, the stored one is never overwritten', async () => {
+  const first = await makeClip(path.join(dir, 'first.mp4'), { seconds: 1, width: 160, height: 120 });
+  const other = await makeClip(path.join(dir, 'other.mp4'), { seconds: 1, width: 176, height: 144 });
+  const [nodeA, nodeB] = cluster.nodes;
+  assert.ok(nodeA && nodeB);
+  const stored = await postUpload(
+    nodeA.url,
+    { task_id: 'contested', auto_process: 'false', sha256: await sha256File(first) },
+    { name: 'take.mp4', path: first, contentType: 'video/mp4' },
+    auth,
+  );
+  assert.equal(stored.status, 200, JSON.stringify(stored.json));
+  const refused = await postUpload(
+    nodeB.url,
+    { task_id: 'contested', auto_process: 'false', sha256: await sha256File(other) },
+    { name: 'take.mp4', path: other, contentType: 'video/mp4' },
+    auth,
+  );
+  assert.equal(refused.status, 409, JSON.stringify(refused.json));
+  const keys = (await bucketKeys()).filter((k) => k.includes('contested/') && k.endsWith('take.mp4'));
+  assert.equal(keys.length, 1);
+  assert.equal(await objectSha256(keys[0] ?? ''), await sha256File(first), 'the first bytes are still there');
+  const status = await statusOf(nodeB.url, 'contested');
+  assert.equal((status.upload as { sha256?: string }).sha256, await sha256File(first));
+});
+
 test('a node SIGKILLed in the middle of a tus upload: streamai upload resumes through the other node and completes, verified', async () => {
   // A real video the client accepts (ffprobe), ~23 MB: several S3 parts, cheap to make.
   const recording = await makeRawVideo(path.join(dir, 'station-take.mkv'), 8);
