@@ -149,19 +149,17 @@ test('the same task_id with other bytes on the other node: one is stored, the ot
   const other = await makeClip(path.join(dir, 'other.mp4'), { seconds: 1, width: 176, height: 144 });
   const [nodeA, nodeB] = cluster.nodes;
   assert.ok(nodeA && nodeB);
-  const stored = await postUpload(
-    nodeA.url,
-    { task_id: 'contested', auto_process: 'false', sha256: await sha256File(first) },
-    { name: 'take.mp4', path: first, contentType: 'video/mp4' },
-    auth,
-  );
+  // The recording `file` as task "contested", its name take.mp4, to one node.
+  const send = async (url: string, file: string) =>
+    postUpload(
+      url,
+      { task_id: 'contested', auto_process: 'false', sha256: await sha256File(file) },
+      { name: 'take.mp4', path: file, contentType: 'video/mp4' },
+      auth,
+    );
+  const stored = await send(nodeA.url, first);
   assert.equal(stored.status, 200, JSON.stringify(stored.json));
-  const refused = await postUpload(
-    nodeB.url,
-    { task_id: 'contested', auto_process: 'false', sha256: await sha256File(other) },
-    { name: 'take.mp4', path: other, contentType: 'video/mp4' },
-    auth,
-  );
+  const refused = await send(nodeB.url, other);
   assert.equal(refused.status, 409, JSON.stringify(refused.json));
   const keys = (await bucketKeys()).filter((k) => k.includes('contested/') && k.endsWith('take.mp4'));
   assert.equal(keys.length, 1);
