@@ -93,6 +93,7 @@ export class IngestServer {
         maxUploadBytes: options.maxUploadBytes,
         diskReserveBytes: options.diskReserveBytes,
         tasks: state.tasks,
+        lockTask: (taskId, work) => state.lockTask(taskId, work),
         logger,
         processor: this.processor,
         storage,

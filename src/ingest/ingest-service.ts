@@ -90,6 +90,8 @@ export class IngestService {
       maxUploadBytes: number;
       diskReserveBytes: number;
       tasks: IngestTaskStore;
+      /** The state's cross-process task lock (IngestState.lockTask); absent: this process's lock only. */
+      lockTask?: <T>(taskId: string, work: () => Promise<T>) => Promise<T>;
       logger: Logger;
       processor: UploadProcessor | undefined;
       /** Absent: the data dir (INGEST_STORAGE=fs). */
@@ -109,9 +111,15 @@ export class IngestService {
       storage: this.storage,
       incomingDir: this.paths.incomingDir,
       logger: options.logger,
-      locked: (taskId, work) => this.lock.run(taskId, work),
+      locked: (taskId, work) => this.locked(taskId, work),
       storeJoined: (task, tempPath) => this.storeJoined(task, tempPath),
     });
+  }
+
+  /** Runs `work` under the task's lock: this process's, then the one shared by every node. */
+  private locked<T>(taskId: string, work: () => Promise<T>): Promise<T> {
+    const shared = this.options.lockTask;
+    return this.lock.run(taskId, () => (shared ? shared(taskId, work) : work()));
   }
 
   /** Waits for background work (recording joins, inputs being fetched) before the database closes. */
@@ -287,7 +295,7 @@ export class IngestService {
       }
       const segment = upload.segment;
       if (segment) await this.recordings.open(segment, upload);
-      const result = await this.lock.run(upload.taskId, () => this.store(upload));
+      const result = await this.locked(upload.taskId, () => this.store(upload));
       if (segment) this.recordings.joinWhenComplete(segment.recordingTaskId);
       else if (result.created) await this.enqueue(result.task);
       return result;
