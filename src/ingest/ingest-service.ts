@@ -82,7 +82,6 @@ export class IngestService {
   readonly storage: IngestStorage;
   private readonly lock = new TaskLock();
   private tus: TusStorage | undefined;
-  private readonly enqueues = new Set<Promise<void>>();
 
   constructor(
     private readonly options: {
@@ -122,10 +121,9 @@ export class IngestService {
     return this.lock.run(taskId, () => (shared ? shared(taskId, work) : work()));
   }
 
-  /** Waits for background work (recording joins, inputs being fetched) before the database closes. */
+  /** Waits for background work (recording joins) before the database closes. */
   async close(): Promise<void> {
     await this.recordings.close();
-    await Promise.allSettled([...this.enqueues]);
   }
 
   /** The tus side of the storage (created once, by the tus routes, with the upload expiry). */
@@ -321,21 +319,17 @@ export class IngestService {
   /** Hands a received task to the processor (when there is one and the task asked for it). */
   private async enqueue(task: IngestTask): Promise<void> {
     if (!this.options.processor || !task.autoProcess || !task.filePath) return;
-    const queued = this.requestProcessing(task)
-      .catch((error: unknown) => {
-        // The file is safely stored either way; processing can be asked for again.
-        this.options.logger.error({ err: error, taskId: task.taskId }, 'could not queue processing');
-      })
-      .finally(() => this.enqueues.delete(queued));
-    this.enqueues.add(queued);
-    // On disk the job is queued before the upload's answer; from a bucket the input is
-    // downloaded first, which the answer does not wait for.
-    if (this.storage.kind === 'fs') await queued;
+    try {
+      await this.requestProcessing(task);
+    } catch (error) {
+      // The file is safely stored either way; processing can be asked for again.
+      this.options.logger.error({ err: error, taskId: task.taskId }, 'could not queue processing');
+    }
   }
 
   /**
-   * Queues processing of a received task: its input where processing reads it on this machine
-   * (s3: downloaded into the scratch folder first), its outputs into the task's output folder.
+   * Queues processing of a received task, with the paths its run reads and writes on the
+   * machine that runs it (s3: scratch paths the run hooks fill from, and empty into, the bucket).
    */
   async requestProcessing(task: IngestTask): Promise<void> {
     const processor = this.options.processor;
