@@ -376,9 +376,8 @@ export class IngestService {
     );
     const task = await this.tasks.get(upload.taskId);
     if (!task) throw new AppError('INTERNAL_ERROR', 'the task vanished while it was stored');
-    // Another node sharing DATABASE_URL recorded this task first (the database keeps one): the
-    // same bytes are the same upload, other bytes a conflict; either way it is not stored twice.
     if (!recorded) {
+      // Another node recorded this task first (the lock above is this process's only).
       if (task.sha256 === upload.sha256) return { task, created: false };
       throw conflict(upload.taskId);
     }
