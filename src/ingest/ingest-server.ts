@@ -55,12 +55,12 @@ export class IngestServer {
   private state: IngestState | undefined;
   private processor: UploadProcessor | undefined;
   private storage: IngestStorage | undefined;
+  /** DATABASE_URL: the tus lock and upload metadata every node shares (src/cluster). */
+  private sharing: TusSharing<MetadataValue> | undefined;
   private service: IngestService | undefined;
   private baseUrl = '';
   private notify: ReturnType<typeof startIngestNotifier>;
   private metrics: ReturnType<typeof createIngestMetrics> | undefined;
-  /** DATABASE_URL: the tus lock and upload metadata every node shares (src/cluster). */
-  private sharing: TusSharing<MetadataValue> | undefined;
 
   constructor(private readonly options: IngestServerOptions) {}
 
@@ -81,7 +81,7 @@ export class IngestServer {
         : undefined);
       // Entries of uploads abandoned past their expiry (the bucket's .info still has them).
       void sharing?.prune(options.tusExpirationMs).catch(() => undefined);
-      const settings = options.storage ?? { kind: 'fs' };
+      const settings: IngestStorageSettings = options.storage ?? { kind: 'fs' };
       const storage = (this.storage = await createIngestStorage(
         dataDir,
         sharing?.cache && !settings.tusCache ? { ...settings, tusCache: sharing.cache } : settings,
@@ -93,6 +93,7 @@ export class IngestServer {
         maxUploadBytes: options.maxUploadBytes,
         diskReserveBytes: options.diskReserveBytes,
         tasks: state.tasks,
+        lockTask: (taskId, work) => state.lockTask(taskId, work),
         logger,
         processor: this.processor,
         storage,

@@ -82,7 +82,6 @@ export class IngestService {
   readonly storage: IngestStorage;
   private readonly lock = new TaskLock();
   private tus: TusStorage | undefined;
-  private readonly enqueues = new Set<Promise<void>>();
 
   constructor(
     private readonly options: {
@@ -90,6 +89,8 @@ export class IngestService {
       maxUploadBytes: number;
       diskReserveBytes: number;
       tasks: IngestTaskStore;
+      /** The state's cross-process task lock (IngestState.lockTask); absent: this process's lock only. */
+      lockTask?: <T>(taskId: string, work: () => Promise<T>) => Promise<T>;
       logger: Logger;
       processor: UploadProcessor | undefined;
       /** Absent: the data dir (INGEST_STORAGE=fs). */
@@ -109,15 +110,20 @@ export class IngestService {
       storage: this.storage,
       incomingDir: this.paths.incomingDir,
       logger: options.logger,
-      locked: (taskId, work) => this.lock.run(taskId, work),
+      locked: (taskId, work) => this.locked(taskId, work),
       storeJoined: (task, tempPath) => this.storeJoined(task, tempPath),
     });
   }
 
-  /** Waits for background work (recording joins, inputs being fetched) before the database closes. */
+  /** Runs `work` under the task's lock: this process's, then the one shared by every node. */
+  private locked<T>(taskId: string, work: () => Promise<T>): Promise<T> {
+    const shared = this.options.lockTask;
+    return this.lock.run(taskId, () => (shared ? shared(taskId, work) : work()));
+  }
+
+  /** Waits for background work (recording joins) before the database closes. */
   async close(): Promise<void> {
     await this.recordings.close();
-    await Promise.allSettled([...this.enqueues]);
   }
 
   /** The tus side of the storage (created once, by the tus routes, with the upload expiry). */
@@ -287,7 +293,7 @@ export class IngestService {
       }
       const segment = upload.segment;
       if (segment) await this.recordings.open(segment, upload);
-      const result = await this.lock.run(upload.taskId, () => this.store(upload));
+      const result = await this.locked(upload.taskId, () => this.store(upload));
       if (segment) this.recordings.joinWhenComplete(segment.recordingTaskId);
       else if (result.created) await this.enqueue(result.task);
       return result;
@@ -313,21 +319,17 @@ export class IngestService {
   /** Hands a received task to the processor (when there is one and the task asked for it). */
   private async enqueue(task: IngestTask): Promise<void> {
     if (!this.options.processor || !task.autoProcess || !task.filePath) return;
-    const queued = this.requestProcessing(task)
-      .catch((error: unknown) => {
-        // The file is safely stored either way; processing can be asked for again.
-        this.options.logger.error({ err: error, taskId: task.taskId }, 'could not queue processing');
-      })
-      .finally(() => this.enqueues.delete(queued));
-    this.enqueues.add(queued);
-    // On disk the job is queued before the upload's answer; from a bucket the input is
-    // downloaded first, which the answer does not wait for.
-    if (this.storage.kind === 'fs') await queued;
+    try {
+      await this.requestProcessing(task);
+    } catch (error) {
+      // The file is safely stored either way; processing can be asked for again.
+      this.options.logger.error({ err: error, taskId: task.taskId }, 'could not queue processing');
+    }
   }
 
   /**
-   * Queues processing of a received task: its input where processing reads it on this machine
-   * (s3: downloaded into the scratch folder first), its outputs into the task's output folder.
+   * Queues processing of a received task, with the paths its run reads and writes on the
+   * machine that runs it (s3: scratch paths the run hooks fill from, and empty into, the bucket).
    */
   async requestProcessing(task: IngestTask): Promise<void> {
     const processor = this.options.processor;
@@ -374,9 +376,8 @@ export class IngestService {
     );
     const task = await this.tasks.get(upload.taskId);
     if (!task) throw new AppError('INTERNAL_ERROR', 'the task vanished while it was stored');
-    // Another node sharing DATABASE_URL recorded this task first (the database keeps one): the
-    // same bytes are the same upload, other bytes a conflict; either way it is not stored twice.
     if (!recorded) {
+      // Another node recorded this task first (the lock above is this process's only).
       if (task.sha256 === upload.sha256) return { task, created: false };
       throw conflict(upload.taskId);
     }

@@ -5,7 +5,7 @@ import { writeOutput } from './step-output.js';
 import { probeDuration, type MediaInfo } from './probe-step.js';
 import type { SilentSegment } from './audio-analysis-step.js';
 import { EVEN_DIMENSIONS, h264EncoderArgs } from './web-step.js';
-import { readVideoPackets } from './video-packets.js';
+import { readVideoPackets, type VideoPackets } from './video-packets.js';
 import { planSmartCut, runSmartCut, type SmartCutResult } from './smart-cut.js';
 
 /** Output name of the edit step. */
@@ -121,24 +121,28 @@ export async function makeEdit(
   let fallbackReason: string | null = null;
   if (media.video && options.mode === 'reencode') fallbackReason = 'a full re-encode was asked for';
   else if (media.video) {
-    const video = await readVideoPackets(input, { ...limits, onProgress: undefined });
-    const plan = planSmartCut(kept, media, video);
-    if (plan.ok) {
-      let result: SmartCutResult | undefined;
-      const file = await writeOutput(outputDir, EDITED_NAME, async (tmp) => {
-        result = await runSmartCut(input, tmp, media, video, plan, limits);
-      });
-      const edited = await probeDuration(file, limits);
-      return {
-        ...summary(original, edited, cuts, removed),
-        edit_mode: 'smart',
-        edit_fallback_reason: null,
-        reencoded_seconds: result?.reencodedSeconds ?? 0,
-        audio_reencoded_seconds: result?.audio?.reencodedSeconds ?? 0,
-        audio_max_shift_seconds: result?.audio?.maxShiftSeconds ?? 0,
-      };
+    const source = await smartCutSource(input, outputDir, media, kept, limits);
+    try {
+      const plan = planSmartCut(source.kept, source.media, source.video);
+      if (plan.ok) {
+        let result: SmartCutResult | undefined;
+        const file = await writeOutput(outputDir, EDITED_NAME, async (tmp) => {
+          result = await runSmartCut(source.file, tmp, source.media, source.video, plan, limits);
+        });
+        const edited = await probeDuration(file, limits);
+        return {
+          ...summary(original, edited, cuts, removed),
+          edit_mode: 'smart',
+          edit_fallback_reason: null,
+          reencoded_seconds: result?.reencodedSeconds ?? 0,
+          audio_reencoded_seconds: result?.audio?.reencodedSeconds ?? 0,
+          audio_max_shift_seconds: result?.audio?.maxShiftSeconds ?? 0,
+        };
+      }
+      fallbackReason = plan.reason;
+    } finally {
+      if (source.file !== input) await rm(source.file, { force: true });
     }
-    fallbackReason = plan.reason;
   }
 
   const hasVideo = media.video !== null;
@@ -182,6 +186,54 @@ export async function makeEdit(
   } finally {
     await rm(script, { force: true });
   }
+}
+
+// A picture that starts up to this late is moved to the file's start for the smart cut (see below).
+const MAX_LEAD_SECONDS = 0.1;
+
+/**
+ * What the smart cut reads. Matroska written by ffmpeg starts the picture 21 ms in, behind the
+ * audio's priming frame, and the split and join need it at the start: such a file is first
+ * remuxed (stream copy, to a hidden MP4 beside the outputs) with both streams moved back by that
+ * lead, so A/V keep their relation and the priming becomes the MP4's edit list, as in files
+ * ffmpeg writes as MP4. The kept ranges move with it.
+ */
+async function smartCutSource(
+  input: string,
+  outputDir: string,
+  media: MediaInfo,
+  kept: Range[],
+  limits: RunLimits,
+): Promise<{ file: string; media: MediaInfo; video: VideoPackets; kept: Range[] }> {
+  const quiet = { ...limits, onProgress: undefined };
+  const video = await readVideoPackets(input, quiet);
+  const lead = video.frames[0] ?? 0;
+  if (lead <= 0.001 || lead > MAX_LEAD_SECONDS) return { file: input, media, video, kept };
+  const file = path.join(outputDir, '.edit-source.mp4');
+  const streams = ['-map', '0:v:0', ...(media.audio ? ['-map', '0:a:0'] : [])];
+  await runFfmpeg(
+    [
+      '-v',
+      'error',
+      '-itsoffset',
+      (-lead).toFixed(6),
+      '-i',
+      input,
+      ...streams,
+      '-c',
+      'copy',
+      '-f',
+      'mp4',
+      file,
+    ],
+    { ...quiet, durationSeconds: 0 },
+  );
+  return {
+    file,
+    media: { ...media, durationSeconds: media.durationSeconds - lead },
+    video: await readVideoPackets(file, quiet),
+    kept: kept.map((r) => ({ start: Math.max(0, r.start - lead), end: r.end - lead })),
+  };
 }
 
 function summary(

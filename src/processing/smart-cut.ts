@@ -61,8 +61,8 @@ export function planSmartCut(
     return { ok: false, reason: 'open GOPs (frames reference the previous keyframe interval)' };
   if (video.keyframes.length === 0 || video.frames.length === 0)
     return { ok: false, reason: 'no keyframes found' };
-  // Matroska written by ffmpeg (OBS muxes with it too) starts the picture 21 ms late, behind the audio's
-  // priming; the split and join assume it starts with the file, and lost sync on such files.
+  // The split and join assume the picture starts with the file. The edit step moves a picture
+  // that starts a little late (Matroska written by ffmpeg: 21 ms) to the start; a later one stays.
   const first = video.frames[0] ?? 0;
   if (first > 0.001)
     return { ok: false, reason: `the picture starts ${first.toFixed(3)} s after the file's start` };
@@ -179,7 +179,10 @@ export async function runSmartCut(
       return next;
     };
     let n = 0;
-    for (const group of groupPieces(plan.pieces)) {
+    // A piece of one picture is encoded alone: the concat filter takes a segment's length from
+    // the mean gap between its pictures, so the next piece would overlap a one-picture one.
+    const single = (p: Piece): boolean => framesIn(video.frames, p.start, p.end) < 2;
+    for (const group of groupPieces(plan.pieces, single)) {
       if (group.kind === 'copy') {
         for (const piece of group.pieces) {
           for (let j = 0; j < edges.length - 1; j += 1) {
@@ -208,7 +211,9 @@ export async function runSmartCut(
         const seek = onKey
           ? ['-noaccurate_seek', '-ss', (p.start + margin).toFixed(6)]
           : ['-ss', (p.start - margin).toFixed(6)];
-        seek.push('-t', (p.end - p.start).toFixed(6));
+        // The duration counts from the first frame read, so it ends a margin short of the next
+        // piece's first frame (in millisecond clocks that frame may sit 0.3 ms early).
+        seek.push('-t', (p.end - p.start - (onKey ? margin : 0)).toFixed(6));
         run.inputs.push('-threads', '1', ...seek, '-i', input);
         run.chains.push(`[${index}:v:0]setpts=PTS-STARTPTS[v${index}]`);
         return `[v${index}]`;
@@ -319,15 +324,32 @@ function audioSamplesEncoded(plan: AudioCutPlan): number {
   return plan.segments.reduce((s, seg) => s + (seg.kind === 'encode' ? seg.samples : 0), 0);
 }
 
-/** Consecutive pieces of the same kind, in edit order. */
-function groupPieces(pieces: Piece[]): Array<{ kind: Piece['kind']; pieces: Piece[] }> {
+/** Consecutive pieces of the same kind, in edit order; a piece `alone` says so is a group of its own. */
+function groupPieces(
+  pieces: Piece[],
+  alone: (piece: Piece) => boolean,
+): Array<{ kind: Piece['kind']; pieces: Piece[] }> {
   const groups: Array<{ kind: Piece['kind']; pieces: Piece[] }> = [];
+  let open = false;
   for (const piece of pieces) {
     const last = groups[groups.length - 1];
-    if (last && last.kind === piece.kind) last.pieces.push(piece);
+    const single = piece.kind === 'encode' && alone(piece);
+    if (last && open && last.kind === piece.kind && !single) last.pieces.push(piece);
     else groups.push({ kind: piece.kind, pieces: [piece] });
+    open = !single;
   }
   return groups;
+}
+
+/** How many of the sorted frame times fall in [start, end). */
+function framesIn(frames: number[], start: number, end: number): number {
+  let count = 0;
+  for (let t = firstAtOrAfter(frames, start); t !== undefined && t < end - 1e-4;) {
+    count += 1;
+    if (count >= 2) break; // enough to know
+    t = firstAtOrAfter(frames, t + 1e-3);
+  }
+  return count;
 }
 
 /** libx264 settings that produce pieces a decoder can play between the source's own GOPs. */

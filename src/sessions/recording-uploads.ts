@@ -122,7 +122,8 @@ export class RecordingUploads {
    */
   addPart(recording: RecordingView, part: { index: number; filePath: string }, autoProcess: boolean): void {
     if (!this.takesParts()) return;
-    let entry = this.partUploads.get(recording.id);
+    // After a restart an OBS recording goes on: its parts join the task a previous run opened.
+    let entry = this.partUploads.get(recording.id) ?? this.adoptPartTask(recording.id);
     if (!entry) {
       entry = { task: this.openPartTask(recording, autoProcess), count: 0, handed: new Set() };
       this.partUploads.set(recording.id, entry);

@@ -447,6 +447,8 @@ export class Station extends EventEmitter<StationEvents> {
       this.emit('upload', this.uploadView(task));
       this.emit('status', this.status());
     });
+    // An S3 task's processing request answered (s3.processing_start): the page shows it at once.
+    uploads.on('changed', (task) => this.emit('upload', this.uploadView(task)));
     watcher.on('change', (taskId: string, view: ProcessingView) => {
       if (view.state === 'done' && view.outputs.some((o) => o.name === TRANSCRIPT_OUTPUT))
         void this.indexTranscript(taskId);

@@ -1,4 +1,4 @@
-/** SQLite store: databases, migrations and typed repositories. No SQL leaves this folder. */
+/** The databases: SQLite (station and embedded ingest), PostgreSQL (ingest state at DATABASE_URL), migrations and typed stores. No SQL leaves this folder. */
 export { openDatabase, migrate, type Db, type Migration } from './open-database.js';
 export { ingestMigrations } from './migrations/ingest-migrations.js';
 export { stationMigrations } from './migrations/station-migrations.js';

@@ -101,9 +101,15 @@ export class S3ProcessingStarter {
     if (this.closed) return;
     clearTimeout(this.timer);
     this.timer = undefined;
-    // One pass at a time; a kick during a pass reschedules after it.
+    // One pass at a time; a kick during a pass reschedules after it. A pass that failed (the
+    // database, say) is logged and does not stop the next one.
     const previous = this.running ?? Promise.resolve();
-    this.running = previous.then(() => this.pass()).finally(() => this.schedule());
+    this.running = previous
+      .then(() => this.pass())
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error }, 'process-object requests: a pass failed'),
+      )
+      .finally(() => this.schedule());
   }
 
   private schedule(): void {

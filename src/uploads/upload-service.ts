@@ -148,7 +148,10 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
                   http: this.targets.own,
                   serverUrl: options.settings.apiUrl,
                   settings: options.settings,
-                  note: (taskId, message) => this.moves.note(taskId, message),
+                  note: (taskId, message) => {
+                    const record = this.moves.note(taskId, message);
+                    this.emit('changed', this.withObject(toTask(record)));
+                  },
                 },
           );
     this.moves = new TaskMoves(this.repo, this.logger, (view) => {

@@ -96,6 +96,11 @@ export interface UploadProgress {
 export interface UploadServiceEvents {
   progress: [UploadProgress];
   state: [UploadTask];
+  /**
+   * A completed task changed without a state move (UPLOAD_TARGET=s3: the processing server was
+   * asked to process its object, and answered): for views, not for counting completions.
+   */
+  changed: [UploadTask];
 }
 
 /**

@@ -144,6 +144,30 @@ test('the same task_id sent to both nodes at once is stored once and processed o
   assert.equal(doneCounts(cluster.workers).get('same-on-both'), 1, 'processed once');
 });
 
+test('the same task_id with other bytes on the other node: one is stored, the other answers 409, the stored one is never overwritten', async () => {
+  const first = await makeClip(path.join(dir, 'first.mp4'), { seconds: 1, width: 160, height: 120 });
+  const other = await makeClip(path.join(dir, 'other.mp4'), { seconds: 1, width: 176, height: 144 });
+  const [nodeA, nodeB] = cluster.nodes;
+  assert.ok(nodeA && nodeB);
+  // The recording `file` as task "contested", its name take.mp4, to one node.
+  const send = async (url: string, file: string) =>
+    postUpload(
+      url,
+      { task_id: 'contested', auto_process: 'false', sha256: await sha256File(file) },
+      { name: 'take.mp4', path: file, contentType: 'video/mp4' },
+      auth,
+    );
+  const stored = await send(nodeA.url, first);
+  assert.equal(stored.status, 200, JSON.stringify(stored.json));
+  const refused = await send(nodeB.url, other);
+  assert.equal(refused.status, 409, JSON.stringify(refused.json));
+  const keys = (await bucketKeys()).filter((k) => k.includes('contested/') && k.endsWith('take.mp4'));
+  assert.equal(keys.length, 1);
+  assert.equal(await objectSha256(keys[0] ?? ''), await sha256File(first), 'the first bytes are still there');
+  const status = await statusOf(nodeB.url, 'contested');
+  assert.equal((status.upload as { sha256?: string }).sha256, await sha256File(first));
+});
+
 test('a node SIGKILLed in the middle of a tus upload: streamai upload resumes through the other node and completes, verified', async () => {
   // A real video the client accepts (ffprobe), ~23 MB: several S3 parts, cheap to make.
   const recording = await makeRawVideo(path.join(dir, 'station-take.mkv'), 8);
@@ -174,6 +198,7 @@ test('a node SIGKILLed in the middle of a tus upload: streamai upload resumes th
     },
     60_000,
   );
+  assert.ok((await cluster.sharedCacheRows()) >= 1, 'the upload metadata is in the cache the nodes share');
   const victim = cluster.nodes.find((n) => n.name === holder);
   assert.ok(victim, `the lock holder ${holder} is one of the nodes`);
   victim.child.kill('SIGKILL');
@@ -202,6 +227,7 @@ test('a node SIGKILLed in the middle of a tus upload: streamai upload resumes th
   );
   assert.equal(stored.length, 1, stored.join(', '));
   assert.equal(await objectSha256(stored[0] ?? ''), expected);
+  assert.equal(await cluster.sharedCacheRows(), 0, 'completed uploads leave nothing in the shared cache');
 });
 
 async function objectSha256(key: string): Promise<string> {

@@ -38,6 +38,8 @@ export interface Cluster {
   addWorker(): Promise<WorkerProcess>;
   /** The node whose PostgreSQL session holds a tus upload lock now, if any. */
   lockHolder(): Promise<string | undefined>;
+  /** Rows of the tus upload metadata cache the nodes share (streamai_tus_cache). */
+  sharedCacheRows(): Promise<number>;
 }
 
 export interface ClusterOptions {
@@ -127,6 +129,15 @@ export async function startCluster(scope: CleanupScope, options: ClusterOptions)
     return worker;
   };
 
+  const query = async <T extends pg.QueryResultRow>(sql: string): Promise<pg.QueryResult<T>> => {
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      return await client.query<T>(sql);
+    } finally {
+      await client.end();
+    }
+  };
   const cluster: Cluster = {
     postgres,
     swift,
@@ -136,17 +147,17 @@ export async function startCluster(scope: CleanupScope, options: ClusterOptions)
     workers: [],
     addWorker,
     lockHolder: async () => {
-      const client = new pg.Client({ connectionString: postgres.url });
-      await client.connect();
-      try {
-        const result = await client.query<{ application_name: string }>(
-          `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-           WHERE l.locktype = 'advisory' AND l.granted`,
-        );
-        return result.rows[0]?.application_name.replace(/^streamai-/, '');
-      } finally {
-        await client.end();
-      }
+      const result = await query<{ application_name: string }>(
+        `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'streamai-node-%'`,
+      );
+      return result.rows[0]?.application_name.replace(/^streamai-/, '');
+    },
+    sharedCacheRows: async () => {
+      const result = await query<{ n: string }>(`SELECT count(*) AS n FROM streamai_tus_cache`).catch(() => ({
+        rows: [{ n: '0' }],
+      })); // no table yet: no upload cached yet
+      return Number(result.rows[0]?.n ?? 0);
     },
   };
   await Promise.all(Array.from({ length: options.workers }, () => addWorker()));

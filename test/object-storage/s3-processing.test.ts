@@ -118,14 +118,19 @@ test('a server that keeps its files on disk cannot process an object: said once,
   assert.equal(processing?.attempts, 1);
 });
 
-test('the station API shows an S3 task like the others: target, key, parts in the bucket, processing started', async (t) => {
+test('the station API and the page show an S3 task like the others: target, key, parts in the bucket, processing start (live)', async (t) => {
   const bucket = await shared.swift.createBucket();
-  const server = await startProcessObjectRecorder(t);
+  const server = await startProcessObjectRecorder(t, [422]);
   const { url, server: station } = await startStation(t, {
     ...shared.swift.env(bucket),
     VULTR_API_URL: server.url,
     VULTR_UPLOAD_CHUNK_SIZE: '5MiB',
   });
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+  const problems = pageProblems(page);
+  await page.goto(url);
+  await page.locator('#connection', { hasText: 'Connected' }).waitFor();
   const started = await call(`${url}/api/recording/start`, {
     method: 'POST',
     json: { sessionName: 'Bucket' },
@@ -134,56 +139,45 @@ test('the station API shows an S3 task like the others: target, key, parts in th
   await new Promise((resolve) => setTimeout(resolve, 2500));
   assert.equal((await call(`${url}/api/recording/stop`, { method: 'POST' })).status, 200);
 
-  type View = Record<string, unknown> & { s3: Record<string, unknown> | null };
-  let upload: View | undefined;
-  await eventually(
-    async () => {
-      const list = await call(`${url}/api/vultr/uploads?limit=5`);
-      upload = (list.body.uploads as View[])[0];
-      return (upload?.s3?.processing_start as { state?: string } | null)?.state === 'started';
-    },
-    60_000,
-    'the upload and its processing start',
+  // The server's refusal reaches the open page by itself (no reload): the upload stays completed.
+  const row = page.locator('#uploads-list li[data-state="completed"]');
+  await row
+    .locator('.detail', { hasText: 'processing not started, the server refused it' })
+    .waitFor({ timeout: 60_000 });
+  const taskId = (await row.getAttribute('data-task-id')) ?? '';
+  const detail = (await row.locator('.detail').textContent()) ?? '';
+  assert.match(detail, /ETag verified in the bucket/);
+  const key = `recordings/${taskId}/`;
+  assert.ok(
+    detail.includes(`to s3://${bucket}/recordings/ at ${shared.swift.endpoint} · key ${key}`),
+    detail,
   );
+
+  type View = Record<string, unknown> & { s3: Record<string, unknown> | null };
+  const list = await call(`${url}/api/vultr/uploads?limit=5`);
+  const upload = (list.body.uploads as View[]).find((u) => u.task_id === taskId);
   assert.ok(upload);
-  const taskId = String(upload.task_id);
   assert.equal(upload.state, 'completed');
   assert.equal(upload.protocol, 's3');
   assert.equal(upload.target_url, `s3://${bucket}/recordings/`);
   const s3 = upload.s3 ?? {};
   assert.equal(s3.bucket, bucket);
   assert.equal(s3.endpoint, shared.swift.endpoint);
-  assert.equal(s3.key, `recordings/${taskId}/${String(upload.file_name)}`);
+  assert.equal(s3.key, `${key}${String(upload.file_name)}`);
   assert.equal(s3.parts_in_bucket, s3.part_count);
   assert.equal(s3.verified_by, 'etag');
   assert.match(String(s3.etag), /^[0-9a-f]{32}-\d+$/);
-  assert.equal(
-    server.processObjects()[0]?.body && (server.processObjects()[0]?.body as { task_id: string }).task_id,
-    taskId,
-  );
-
+  assert.equal((server.processObjects()[0]?.body as { task_id?: string } | null)?.task_id, taskId);
   const status = await call(`${url}/api/vultr/upload/status/${taskId}`);
   assert.equal(status.status, 200);
-  assert.deepEqual((status.body.s3 as { processing_start: unknown }).processing_start, {
-    state: 'started',
-    attempts: 1,
-    last_error: null,
-    next_attempt_at: null,
-  });
-
-  // The page says where it went and what was checked; while uploading, how many parts are there.
-  const browser = await launchChromium(t);
-  const page = await browser.newPage();
-  const problems = pageProblems(page);
-  await page.goto(url);
-  const row = page.locator(`#uploads-list li[data-task-id="${taskId}"][data-state="completed"]`);
-  await row.waitFor();
-  const detail = (await row.locator('.detail').textContent()) ?? '';
-  assert.match(detail, /ETag verified in the bucket/);
-  assert.ok(
-    detail.includes(`to s3://${bucket}/recordings/ at ${shared.swift.endpoint} · key ${String(s3.key)}`),
-    detail,
+  const start = (status.body.s3 as { processing_start: Record<string, unknown> }).processing_start;
+  assert.deepEqual(
+    { state: start.state, attempts: start.attempts, next: start.next_attempt_at },
+    { state: 'failed', attempts: 1, next: null },
   );
+  assert.equal((start.last_error as { code: string }).code, 'CHECKSUM_MISMATCH');
+
+  // While uploading, the page says how many parts the bucket holds.
   const view = station.station.listUploads(5).find((u) => u.task_id === taskId);
   assert.ok(view?.s3);
   station.station.emit('upload', {

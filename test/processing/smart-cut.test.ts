@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -88,20 +89,34 @@ test(`smart cut: A/V stay together within half an AAC frame on both sides of eac
   );
 });
 
-test('Matroska whose picture starts after the file (as ffmpeg writes it) is not smart-cut: the full re-encode keeps A/V together', async (t) => {
+test('Matroska whose picture starts after the file (as ffmpeg writes it: 21 ms behind the audio priming) is smart-cut too, A/V within half an AAC frame', async (t) => {
   const dir = await tempDir(t);
   const input = await makeMarkerClip(path.join(dir, 'markers.mkv'));
   const media = await probeMedia(input, limits);
   const edit = await makeEdit(input, dir, media, MARKER_SILENCES, { padSeconds: 0.05 }, limits);
-  assert.equal(edit.edit_mode, 'reencode');
-  assert.match(edit.edit_fallback_reason ?? '', /picture starts 0\.02\d s after/);
+  assert.equal(edit.edit_mode, 'smart', JSON.stringify(edit));
   const output = path.join(dir, 'edited.mp4');
   const [flashes, beeps] = await Promise.all([flashTimes(output), beepTimes(output)]);
   assert.equal(flashes.length, MARKERS.length, `flashes at ${flashes.join(', ')}`);
-  flashes.forEach((flash, i) => {
+  assert.equal(beeps.length, MARKERS.length, `beeps at ${beeps.join(', ')}`);
+  const kept = keptRanges(edit.cuts, media.durationSeconds);
+  MARKERS.forEach((marker, i) => {
     const beep = beeps[i] ?? NaN;
-    assert.ok(Math.abs(flash - beep) <= FRAME + 0.002, `marker ${i}: flash ${flash} s, beep ${beep} s`);
+    const flash = flashes[i] ?? NaN;
+    assert.ok(Math.abs(flash - beep) <= 512 / 48000 + 0.002, `marker ${i}: flash ${flash} s, beep ${beep} s`);
+    // Where the kept ranges put it (the source's picture is 21 ms late: within a frame).
+    let at = 0;
+    for (const r of kept) {
+      if (marker >= r.end) at += r.end - r.start;
+      else if (marker >= r.start) at += marker - r.start;
+    }
+    assert.ok(Math.abs(flash - at) <= FRAME + 0.002, `marker ${i} at ${flash} s, expected ${at} s`);
   });
+  // The hidden remux it was cut from is gone.
+  assert.deepEqual(
+    (await readdir(dir)).filter((n) => n.startsWith('.')),
+    [],
+  );
 });
 
 test('a source the smart cut cannot match (MPEG-4 Part 2 video) falls back to a full re-encode and says why', async (t) => {

@@ -12,8 +12,11 @@ import {
 } from '../../src/recorder/index.js';
 import { RecordingManager, probeRecording, type RecordingView } from '../../src/sessions/index.js';
 import { openDatabase, stationMigrations } from '../../src/store/index.js';
+import { UploadService } from '../../src/uploads/index.js';
+import { startIngestServer } from '../helpers/ingest-server.js';
 import { startObsStudio, type ObsStudio } from '../helpers/obs-studio.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { testSettings } from '../uploads/upload-fixtures.js';
 
 /*
  * OBS 29 (Debian's; obs-websocket 5.1, no SplitRecordFile) splits a recording only with its own
@@ -61,7 +64,13 @@ async function profileValues(): Promise<Array<string | null>> {
   return values;
 }
 
-async function station(t: TestContext, existingDir?: string, beforeStart?: (recorder: ObsRecorder) => void) {
+/** A station on `dir` (a new one by default), uploading to `ingestUrl` when given. */
+async function station(
+  t: TestContext,
+  existingDir?: string,
+  beforeStart?: (recorder: ObsRecorder) => void,
+  ingestUrl?: string,
+) {
   const dir = existingDir ?? (await tempDir(t));
   const db = openDatabase(path.join(dir, 'streamai.db'), stationMigrations);
   const recorder = new ObsRecorder({
@@ -76,14 +85,24 @@ async function station(t: TestContext, existingDir?: string, beforeStart?: (reco
     splitSizeMb: 1,
     stateFile: path.join(dir, 'obs-recording-parts.json'),
   });
-  const manager = new RecordingManager({ recorder, db, recordingsPath: path.join(dir, 'recordings') });
+  const uploads = ingestUrl
+    ? new UploadService({ db, settings: testSettings(path.join(dir, 'data'), ingestUrl) })
+    : undefined;
+  uploads?.start();
+  const manager = new RecordingManager({
+    recorder,
+    db,
+    recordingsPath: path.join(dir, 'recordings'),
+    ...(uploads ? { uploads, autoUpload: true } : {}),
+  });
   t.after(async () => {
     await manager.close();
+    await uploads?.close();
     if (db.open) db.close();
   });
   beforeStart?.(recorder);
   await manager.start();
-  return { dir, db, recorder, manager };
+  return { dir, db, recorder, manager, uploads };
 }
 
 /** Keeps every reported part by a hard link (the station removes parts once joined), by index. */
@@ -118,8 +137,13 @@ async function until(
  * The station goes away while OBS records on, until OBS has closed a part no station watched
  * (its next file appears beside the one it closed).
  */
-async function goAway(first: { manager: RecordingManager; db: { close(): void } }): Promise<void> {
+async function goAway(first: {
+  manager: RecordingManager;
+  uploads: UploadService | undefined;
+  db: { close(): void };
+}): Promise<void> {
   await first.manager.close();
+  await first.uploads?.close();
   first.db.close();
   let files: string[] = [];
   await until(
@@ -216,11 +240,12 @@ test('OBS 29 auto-split: parts are reported while recording, each plays, the ses
   assert.deepEqual(await profileValues(), userSettings, 'user settings after Stop');
 });
 
-test('OBS 29 auto-split, station restarted mid-recording: the new station goes on collecting the same parts, one joined file', async (t) => {
+test('OBS 29 auto-split, station restarted mid-recording: the new station goes on collecting and uploading the same parts, one task, one joined file', async (t) => {
   const dir = await tempDir(t);
   const kept = path.join(dir, 'kept');
   await mkdir(kept);
-  const first = await station(t, dir);
+  const ingest = await startIngestServer(t);
+  const first = await station(t, dir, undefined, ingest.url);
   const one = keepParts(first.recorder, kept);
   const started = await first.manager.startRecording('restart me');
   await until(() => one.parts.size >= 1, 'a part before the restart');
@@ -228,7 +253,7 @@ test('OBS 29 auto-split, station restarted mid-recording: the new station goes o
 
   let two: ReturnType<typeof keepParts> | undefined;
   // Listening before it connects: the new station reports the parts collected before it, too.
-  const second = await station(t, dir, (recorder) => (two = keepParts(recorder, kept)));
+  const second = await station(t, dir, (recorder) => (two = keepParts(recorder, kept)), ingest.url);
   assert.ok(two);
   assert.equal(second.manager.status().recordingId, started.id, 'the running recording adopted');
   await until(() => two!.parts.size > one.parts.size, 'the parts closed meanwhile are collected');
@@ -246,7 +271,25 @@ test('OBS 29 auto-split, station restarted mid-recording: the new station goes o
   const joined = await probeRecording(stopped.filePath ?? '');
   t.diagnostic(`${two!.parts.size} parts, joined ${joined.duration} s, parts ${sum} s`);
   assert.ok(Math.abs(joined.duration - sum) <= 1 / 30 + 1e-3, `joined ${joined.duration} s, parts ${sum} s`);
-  assert.deepEqual(await readdir(obs.recordDir), [], "nothing left in OBS's folder");
+
+  // One recording, one task: the parts sent before the restart and after it.
+  const done = await second.uploads!.waitFor(stopped.uploadTaskId ?? '');
+  assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
+  assert.equal(done.parts?.total, indices.length);
+  assert.deepEqual(
+    second.uploads!.list(10).map((task) => task.id),
+    [done.id],
+    'no second task for the recording',
+  );
+  let left: string[] = ['?'];
+  await until(
+    () => left.length === 0,
+    "nothing left in OBS's folder once the server has it",
+    15_000,
+    async () => {
+      left = await readdir(obs.recordDir);
+    },
+  );
 });
 
 test('OBS 29 auto-split, OBS killed mid-recording: the closed parts are kept and the recording is joined from them when OBS is back', async (t) => {
@@ -309,4 +352,46 @@ test('OBS 29 auto-split, stopped in OBS while no station watched: the next stati
   // Every part, the ones closed while no station watched too (a second of slack: frames in flight).
   assert.ok((recording?.duration ?? 0) >= recorded - 1, `joined ${recording?.duration} s of ${recorded} s`);
   assert.deepEqual(await readdir(obs.recordDir), [], "nothing left in OBS's folder");
+});
+
+test('OBS 29 auto-split with auto-upload: parts reach the ingest server while OBS records; after Stop the server joins them into one recording', async (t) => {
+  const ingest = await startIngestServer(t);
+  const { recorder, manager, uploads } = await station(t, undefined, undefined, ingest.url);
+  assert.ok(uploads);
+  let reported = 0;
+  recorder.on('segment', () => (reported += 1));
+
+  const started = await manager.startRecording('parts up');
+  let taskId: string | undefined;
+  await until(
+    () => taskId !== undefined,
+    'a part on the server while recording',
+    60_000,
+    async () => {
+      const id = manager.getRecording(started.id)?.uploadTaskId;
+      const task = id ? uploads.get(id) : undefined;
+      if (task?.parts && task.parts.uploaded >= 1) taskId = task.id;
+    },
+  );
+  assert.equal(manager.status().recording, true, 'still recording');
+  const during = (await (await fetch(`${ingest.url}/status/${taskId}`)).json()) as Record<string, unknown>;
+  assert.equal(during['state'], 'receiving');
+
+  const stopped = await manager.stopRecording();
+  assert.equal(stopped.state, 'ready', JSON.stringify(stopped.error));
+  const done = await uploads.waitFor(taskId ?? '');
+  assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
+  assert.equal(done.parts?.total, reported, 'every part OBS closed, counted once');
+  const server = (await (await fetch(`${ingest.url}/status/${taskId}`)).json()) as Record<string, unknown>;
+  assert.equal(server['parts_received'], reported);
+  const folder = path.join(ingest.dataDir, taskId ?? '');
+  const files = (await readdir(folder)).filter((f) => f.endsWith('.mkv'));
+  assert.equal(files.length, 1, `one joined file on the server: ${files.join(', ')}`);
+  const joined = await probeRecording(path.join(folder, files[0] ?? ''));
+  const local = await probeRecording(stopped.filePath ?? '');
+  t.diagnostic(`${reported} parts, server ${joined.duration} s, local ${local.duration} s`);
+  assert.ok(
+    Math.abs(joined.duration - local.duration) <= 1 / 30 + 1e-3,
+    `${joined.duration} vs ${local.duration}`,
+  );
 });

@@ -148,3 +148,32 @@ test('an unreachable or refused DATABASE_URL stops start-up with one line naming
     /does not exist/,
   );
 });
+
+test('a task lock holds across nodes: two completions of one task run one after the other', async (t) => {
+  const url = await pgServer.freshDatabase();
+  const a = await openPgIngestState(url);
+  const b = await openPgIngestState(url);
+  t.after(() => Promise.all([a.close(), b.close()]));
+  const trace: string[] = [];
+  const complete = (node: typeof a, name: string) =>
+    node.lockTask('one-task', async () => {
+      trace.push(`${name} in`);
+      await new Promise((r) => setTimeout(r, 100));
+      trace.push(`${name} out`);
+    });
+  // Another task's lock is a different lock (it completes while one-task is held, or after).
+  const other = b.lockTask('other-task', async () => void trace.push('other'));
+  await Promise.all([complete(a, 'a'), complete(b, 'b'), other]);
+  const ins = trace.filter((s) => s !== 'other');
+  assert.ok(trace.includes('other'));
+  assert.ok(
+    (ins[0] === 'a in' && ins[1] === 'a out') || (ins[0] === 'b in' && ins[1] === 'b out'),
+    `never both inside: ${trace.join(', ')}`,
+  );
+  // A failing holder releases the lock.
+  await assert.rejects(
+    a.lockTask('one-task', async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
+  assert.equal(await b.lockTask('one-task', async () => 'free'), 'free');
+});

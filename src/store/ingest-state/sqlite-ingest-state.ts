@@ -41,6 +41,8 @@ export function sqliteIngestState(db: Db, ownsDb = false): IngestState & { db: D
     tasks: promised(new IngestTaskRepository(db)),
     jobs: sqliteJobStore(db),
     webhooks: sqliteWebhookStore(db),
+    // One process owns the file; the ingest service's own per-task lock covers it.
+    lockTask: (_taskId, work) => work(),
     countByState: async (table) => countByState(db, table),
     close: async () => {
       if (ownsDb) db.close();

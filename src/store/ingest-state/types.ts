@@ -36,6 +36,12 @@ export interface IngestState {
   readonly tasks: IngestTaskStore;
   readonly jobs: ProcessingJobStore;
   readonly webhooks: WebhookStore;
+  /**
+   * Runs `work` while holding the task's lock across every process sharing this state (PostgreSQL:
+   * an advisory lock; SQLite: one process owns the file, so `work` just runs). Completing an
+   * upload holds it from "is the task received?" to "recorded", so two nodes never both store it.
+   */
+  lockTask<T>(taskId: string, work: () => Promise<T>): Promise<T>;
   /** Rows per state of one table (states with no rows are absent). */
   countByState(table: IngestCountedTable): Promise<Record<string, number>>;
   /** Closes the database (the pool, for PostgreSQL). */
