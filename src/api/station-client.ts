@@ -9,7 +9,7 @@ import {
   type RecordingView,
   type StatusView,
   type UploadStatusAnswer,
-} from '../station/index.js';
+} from '../station/contract.js'; // the contract alone: the station face loads the whole station
 
 /** The running station's base URL as seen from this machine (a wildcard bind is reached on loopback). */
 export function stationUrl(config: Config): string {

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createLogger } from '../logging/index.js';
 import { parseIntegerOption, runAction, untilStopSignal } from './run-action.js';
 
 interface IngestCommandOptions {
@@ -25,6 +24,7 @@ export function registerIngestCommands(program: Command): void {
           // Imported here so that other commands do not load the server (see lazyAction).
           const { IngestServer, ingestOptionsFromConfig } = await import('../ingest/index.js');
           const { processorFromConfig } = await import('../processing/index.js');
+          const { createLogger } = await import('../logging/index.js');
           const options = ingestOptionsFromConfig(config);
           options.createProcessor = processorFromConfig(config);
           if (opts.host !== undefined) options.host = opts.host;

@@ -1,6 +1,6 @@
-import { loadConfig, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { AppError, exitCodeFor, isAppError } from '../errors/index.js';
-import { createLogger, type Logger } from '../logging/index.js';
+import type { Logger } from '../logging/index.js';
 
 export interface CommandContext {
   config: Config;
@@ -19,6 +19,12 @@ export function runAction<A extends unknown[]>(
   return async (...args: A) => {
     let logger: Logger | undefined;
     try {
+      // Imported when a command runs, not at start: `--version` and `--help` then load neither
+      // zod and dotenv (the configuration) nor pino (the logger).
+      const [{ loadConfig }, { createLogger }] = await Promise.all([
+        import('../config/index.js'),
+        import('../logging/index.js'),
+      ]);
       const config = loadConfig();
       logger = createLogger({
         level: config.logLevel,

@@ -17,7 +17,6 @@ import {
   type UploadSettings,
   type UploadTask,
 } from '../uploads/index.js';
-import { StationClient, stationUrl } from '../api/station-client.js';
 import { buildStationParts, uploadExitCode } from '../composition/index.js';
 import { parseIntegerOption, type CommandContext } from './run-action.js';
 
@@ -261,6 +260,8 @@ export async function uploadStatusAction(
     let remoteError: { code: string; message: string } | undefined;
     if (ctx.config.upload.apiUrl === undefined) {
       // No server configured: a running station (with its embedded ingest server) may know.
+      // Imported here: the client's response schemas (TypeBox) are not needed by `streamai upload`.
+      const { StationClient, stationUrl } = await import('../api/station-client.js');
       const viaStation = task
         ? await new StationClient(stationUrl(ctx.config), ctx.config.station.apiToken, 5000)
             .uploadStatus(taskId)

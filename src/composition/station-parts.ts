@@ -3,7 +3,9 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import { createRecorder, type Recorder, type RecorderKind } from '../recorder/index.js';
 import { RecordingManager, SessionCatalog } from '../sessions/index.js';
-import { openDatabase, stationMigrations, type Db } from '../store/index.js';
+import type { Db } from '../store/index.js';
+import { openDatabase } from '../store/open-database.js';
+import { stationMigrations } from '../store/migrations/station-migrations.js';
 import { UploadService, uploadSettingsFromConfig, type UploadSettings } from '../uploads/index.js';
 import { UploadTaskCatalog } from './upload-task-catalog.js';
 

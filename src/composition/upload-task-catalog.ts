@@ -1,4 +1,6 @@
-import { UploadPartRepository, UploadTaskRepository, type Db } from '../store/index.js';
+import type { Db } from '../store/index.js';
+import { UploadPartRepository } from '../store/upload-part-repository.js';
+import { UploadTaskRepository } from '../store/upload-task-repository.js';
 import {
   isFinished,
   isUploadState,

@@ -12,7 +12,8 @@ import type {
   RecordingStartedEvent,
 } from '../recorder/index.js';
 import { listSegmentFiles } from '../recorder/index.js';
-import { SessionRepository, type RecordingRecord, type SessionRecord } from '../store/index.js';
+import type { RecordingRecord, SessionRecord } from '../store/index.js';
+import { SessionRepository } from '../store/session-repository.js';
 import { stopOrphanRecorder } from './stop-orphan-recorder.js';
 import { finalizeRecordingFile } from './finalize-recording.js';
 import {

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { SessionRepository, type Db, type RecordingRecord, type SessionRecord } from '../store/index.js';
+import type { Db, RecordingRecord, SessionRecord } from '../store/index.js';
+import { SessionRepository } from '../store/session-repository.js';
 import { buildSessionMetadata, type SessionMetadata } from './session-metadata.js';
 
 /** The metadata file in each session folder. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, isAppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Db, S3ProcessRequestRecord } from '../store/index.js';
-import { S3ProcessRequestRepository } from '../store/index.js';
+import { S3ProcessRequestRepository } from '../store/s3-process-request-repository.js';
 import { errorFromAnswer, type HttpAnswer, type UploadHttpClient } from './http-client.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import type { S3ProcessingStart } from './s3-task-target.js';

@@ -1,10 +1,7 @@
 import type { Logger } from '../logging/index.js';
-import {
-  S3ProcessRequestRepository,
-  S3UploadJournalRepository,
-  type Db,
-  type S3UploadRecord,
-} from '../store/index.js';
+import type { Db, S3UploadRecord } from '../store/index.js';
+import { S3ProcessRequestRepository } from '../store/s3-process-request-repository.js';
+import { S3UploadJournalRepository } from '../store/s3-upload-journal-repository.js';
 // object-keys.ts, not the part's index: the index loads the AWS SDK, which this file must not.
 import { recordingKey } from '../object-storage/object-keys.js';
 import { processingStartOf, S3ProcessingStarter, type S3ProcessingOptions } from './s3-processing.js';

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Config } from '../config/index.js';
 import type { Db } from '../store/index.js';
-import { S3UploadJournalRepository } from '../store/index.js';
+import { S3UploadJournalRepository } from '../store/s3-upload-journal-repository.js';
 import {
   ResumableMultipartUploader,
   createS3Client,

@@ -3,12 +3,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
-import {
-  UploadPartRepository,
-  UploadTaskRepository,
-  type Db,
-  type UploadTaskRecord,
-} from '../store/index.js';
+import type { Db, UploadTaskRecord } from '../store/index.js';
+import { UploadPartRepository } from '../store/upload-part-repository.js';
+import { UploadTaskRepository } from '../store/upload-task-repository.js';
 import { RecordingPartsDesk, withParts, type OpenRecordingOptions } from './recording-parts.js';
 import { TargetClients } from './target-clients.js';
 import { RateLimiter } from './rate-limiter.js';
