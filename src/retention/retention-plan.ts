@@ -20,6 +20,13 @@ export interface RetentionCandidate {
     state: string;
     /** The digest the server (or bucket) confirmed, or null when it reported none. */
     confirmedSha256: string | null;
+    /**
+     * A recording sent part by part while it recorded: how many parts the server confirmed,
+     * each by its own sha256, and joined there (the task completed only then); otherwise null
+     * or absent. The local file is the station's own lossless join of those same parts, so its
+     * bytes differ from the server's join (muxer headers) while its content does not.
+     */
+    confirmedParts?: number | null;
   } | null;
 }
 
@@ -59,8 +66,9 @@ export const GB = 1e9;
 /**
  * Why a recording may not be deleted, or undefined when it may: only a finalised (`ready`)
  * recording with a local file, whose upload completed and whose sha256 the server confirmed
- * equal to the recording's own. A failed upload, one in progress, a server that reported no
- * digest, or a compressed upload (other digest) all keep the file.
+ * equal to the recording's own — or, for a recording sent in parts, every part's. A failed
+ * upload, one in progress, a server that reported no digest, or a compressed upload (other
+ * digest) all keep the file.
  */
 export function keepReason(c: RetentionCandidate): KeepReason | undefined {
   if (c.state === 'recording') return 'being recorded';
@@ -69,8 +77,17 @@ export function keepReason(c: RetentionCandidate): KeepReason | undefined {
   if (!c.upload) return 'not uploaded';
   if (c.upload.state === 'failed' || c.upload.state === 'cancelled') return 'upload failed';
   if (c.upload.state !== 'completed') return 'upload not finished';
-  if (!c.sha256 || c.upload.confirmedSha256 !== c.sha256) return 'server did not confirm the sha256';
-  return undefined;
+  if (!c.sha256) return 'server did not confirm the sha256';
+  if (c.upload.confirmedSha256 === c.sha256) return undefined;
+  if ((c.upload.confirmedParts ?? 0) > 0) return undefined;
+  return 'server did not confirm the sha256';
+}
+
+/** "sent in 3 parts, each sha256 confirmed" (a recording sent part by part while it recorded). */
+function partsText(count: number): string {
+  return count === 1
+    ? 'sent as 1 part, its sha256 confirmed'
+    : `sent in ${count} parts, each sha256 confirmed`;
 }
 
 /**
@@ -98,7 +115,9 @@ export function planRetention(
   const due: PlannedDeletion[] = [];
   const upcoming: PlannedDeletion[] = [];
   const confirmed = (c: RetentionCandidate): string =>
-    `sha256 ${c.sha256?.slice(0, 12)}… confirmed by the server (${c.upload?.taskId})`;
+    c.upload?.confirmedSha256 === c.sha256
+      ? `sha256 ${c.sha256?.slice(0, 12)}… confirmed by the server (${c.upload?.taskId})`
+      : `${partsText(c.upload?.confirmedParts ?? 0)} by the server and joined there (${c.upload?.taskId})`;
 
   if (policy.kind === 'delete-after-days') {
     for (const c of deletable) {

@@ -32,7 +32,7 @@ export interface RetentionStation {
   listRecordings(limit: number): StationRecordingLike[];
   /** The upload tasks, for how the server confirmed each (`verifiedBy`, src/uploads). */
   readonly uploadService: {
-    get(taskId: string): { state: string; sha256: string | null; verifiedBy: string | null } | undefined;
+    get(taskId: string): ConfirmableTask | undefined;
   };
   recordingFile(id: string, which: 'video'): { path: string };
   stopRecording(): Promise<unknown>;
@@ -58,10 +58,26 @@ export interface RetentionServiceOptions {
  * (`verifiedBy: 'sha256'`); a server of the original's kind that checked only the size, or
  * nothing, confirmed no digest.
  */
-function confirmedDigest(
-  task: { state: string; sha256: string | null; verifiedBy: string | null } | undefined,
-): string | null {
+function confirmedDigest(task: ConfirmableTask | undefined): string | null {
   return task?.state === 'completed' && task.verifiedBy === 'sha256' ? task.sha256 : null;
+}
+
+/** What retention reads of an upload task (src/uploads' UploadTask fits it). */
+interface ConfirmableTask {
+  state: string;
+  sha256: string | null;
+  verifiedBy: string | null;
+  parts?: { mode: string; total: number | null; uploaded: number } | undefined;
+}
+
+/**
+ * A recording sent part by part: the number of parts when the task completed with every part's
+ * sha256 confirmed (part uploads complete only once the server joined them); otherwise null.
+ */
+function confirmedParts(task: ConfirmableTask | undefined): number | null {
+  const parts = task?.parts;
+  if (confirmedDigest(task) === null || !parts || parts.mode !== 'parts') return null;
+  return parts.total !== null && parts.total > 0 && parts.uploaded === parts.total ? parts.total : null;
 }
 
 function policyText(p: RetentionPolicy): string {
@@ -215,6 +231,7 @@ export class RetentionService {
               taskId: r.upload.task_id,
               state: r.upload.state,
               confirmedSha256: confirmedDigest(station.uploadService.get(r.upload.task_id)),
+              confirmedParts: confirmedParts(station.uploadService.get(r.upload.task_id)),
             }
           : null,
       };

@@ -43,6 +43,28 @@ test('only a finalised recording whose sha256 the server confirmed may be delete
   );
 });
 
+test('a recording sent in parts may be deleted once every part was confirmed, and the reason says so', () => {
+  // The server's join and the station's differ in bytes (muxer headers), so the task's digest
+  // (the server's joined file) is not the local file's; the parts' digests are what was checked.
+  const parts = (confirmedParts: number | null): Partial<RetentionCandidate> => ({
+    upload: { taskId: 'tp', state: 'completed', confirmedSha256: 'c'.repeat(64), confirmedParts },
+  });
+  assert.equal(keepReason(rec('p', '2026-01-01T00:00:00Z', parts(4))), undefined);
+  assert.equal(
+    keepReason(rec('q', '2026-01-01T00:00:00Z', parts(null))),
+    'server did not confirm the sha256',
+  );
+  const plan = planRetention(
+    { kind: 'max-gb', gigabytes: 0.1 },
+    [rec('p', '2026-01-01T00:00:00Z', parts(4))],
+    new Date('2026-01-02'),
+  );
+  assert.match(
+    plan.due[0]!.reason,
+    /sent in 4 parts, each sha256 confirmed by the server and joined there \(tp\)/,
+  );
+});
+
 test('keep deletes nothing', () => {
   const plan = planRetention({ kind: 'keep' }, [rec('a', '2020-01-01T00:00:00Z')], new Date('2026-01-01'));
   assert.deepEqual(plan.due, []);

@@ -54,7 +54,11 @@ test('max-gb deletes a recording once the server confirmed its sha256, and the m
   assert.equal(retention.policy, 'max-gb:0.000001');
   const [deleted] = retention.deleted as Array<{ recording_id: string; reason: string; sha256: string }>;
   assert.equal(deleted?.recording_id, id);
-  assert.match(deleted!.reason, /max-gb:0\.000001: .*sha256 [0-9a-f]{12}… confirmed by the server/);
+  // Recorded in parts (RECORDING_SEGMENT_SECONDS' default): every part's sha256 was confirmed.
+  assert.match(
+    deleted!.reason,
+    /max-gb:0\.000001: .*(sha256 [0-9a-f]{12}…|parts?, (each|its) sha256) confirmed by the server/,
+  );
   await assert.rejects(access(file), { code: 'ENOENT' });
   const video = await call(`${url}/api/recordings/${id}/video`);
   assert.equal(video.status, 404);
