@@ -172,9 +172,15 @@ test('the ingest server SIGKILLed mid-upload (multipart): the upload completes, 
     await waitForBytes(server.proxy, attemptStart + rng.int(64 * 1024, SIZE - 1), `attempt ${k} to progress`);
     await server.killAndRestart(figures);
     figures.count('kills');
-    // Nothing half-received is ever shown in a task folder.
+    // Nothing half-received is ever shown in a task folder. A kill that lands after the last
+    // byte (the proxy counts bytes forwarded, the kill takes a moment) may find the body
+    // complete: then the restarted server shows the one verified copy, and nothing is left to kill.
     const entries = await readdir(path.join(server.dataDir, task.id)).catch(() => []);
-    assert.deepEqual(entries, [], `after kill ${k}: no file in the task folder yet`);
+    if (entries.length > 0) {
+      await assertOneVerifiedCopy(server.dataDir, task.id, path.basename(file), digest);
+      figures.count('kills just after completion');
+      break;
+    }
   }
   await sleep(100);
   const final = await settled(service, task.id);
