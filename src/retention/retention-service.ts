@@ -80,6 +80,19 @@ function confirmedParts(task: ConfirmableTask | undefined): number | null {
   return parts.total !== null && parts.total > 0 && parts.uploaded === parts.total ? parts.total : null;
 }
 
+/** A recording's upload as the planner sees it: its task read once, for both confirmations. */
+function uploadOf(
+  upload: { task_id: string; state: string },
+  task: ConfirmableTask | undefined,
+): NonNullable<RetentionCandidate['upload']> {
+  return {
+    taskId: upload.task_id,
+    state: upload.state,
+    confirmedSha256: confirmedDigest(task),
+    confirmedParts: confirmedParts(task),
+  };
+}
+
 function policyText(p: RetentionPolicy): string {
   if (p.kind === 'keep') return 'keep';
   return p.kind === 'max-gb' ? `max-gb:${p.gigabytes}` : `delete-after-days:${p.days}`;
@@ -226,14 +239,7 @@ export class RetentionService {
         state: r.state,
         recordedAt: r.date,
         sha256: r.sha256,
-        upload: r.upload
-          ? {
-              taskId: r.upload.task_id,
-              state: r.upload.state,
-              confirmedSha256: confirmedDigest(station.uploadService.get(r.upload.task_id)),
-              confirmedParts: confirmedParts(station.uploadService.get(r.upload.task_id)),
-            }
-          : null,
+        upload: r.upload ? uploadOf(r.upload, station.uploadService.get(r.upload.task_id)) : null,
       };
     });
   }
