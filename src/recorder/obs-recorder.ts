@@ -18,6 +18,11 @@ import {
 } from './obs-helpers.js';
 import { ObsParts, type PartsHost } from './obs-parts.js';
 import {
+  resolveObsOptions,
+  type ObsRecorderOptions,
+  type ResolvedObsOptions,
+} from './obs-recorder-options.js';
+import {
   applyProfile,
   planSegments,
   segmentationOf,
@@ -34,33 +39,7 @@ import type {
   StartRecordingOptions,
 } from './recorder.js';
 
-/** Options of the OBS recorder; defaults in brackets. */
-export interface ObsRecorderOptions {
-  host: string;
-  port: number;
-  password?: string | undefined;
-  logger?: Logger;
-  /** First reconnect delay, doubled after each failure up to reconnectMaxMs [500 ms]. */
-  reconnectInitialMs?: number;
-  /** [10 s] */
-  reconnectMaxMs?: number;
-  /** Bound on each websocket request and on the identify handshake [10 s]. */
-  requestTimeoutMs?: number;
-  /** How long OBS may take to report the file complete after StopRecord [30 s]. */
-  stopTimeoutMs?: number;
-  /** RECORDING_SEGMENT_SECONDS: cut the recording into parts of N seconds; 0 = one file [0]. */
-  segmentSeconds?: number;
-  /**
-   * Cut by size (MB) instead of time where OBS's own splitting is used (OBS 29, which cuts by whole
-   * minutes only). Not a setting of its own: it lets tests make parts in seconds.
-   */
-  splitSizeMb?: number;
-  /**
-   * Where a segmented recording's follow state is kept (the station's data folder), so a station
-   * restarted while OBS records goes on collecting that recording's parts [none].
-   */
-  stateFile?: string;
-}
+export type { ObsRecorderOptions } from './obs-recorder-options.js';
 
 /** obs-websocket's request status when the output is not running. */
 const OUTPUT_NOT_RUNNING = 501;
@@ -86,13 +65,7 @@ interface ActiveRecording {
  */
 export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorder {
   readonly kind = 'obs' as const;
-  private readonly options: Required<
-    Omit<ObsRecorderOptions, 'password' | 'logger' | 'splitSizeMb' | 'stateFile'>
-  > & {
-    password: string | undefined;
-    splitSizeMb: number | undefined;
-    stateFile: string | undefined;
-  };
+  private readonly options: ResolvedObsOptions;
   private readonly logger: Logger;
   private client: OBSWebSocket | undefined;
   private connected = false;
@@ -111,18 +84,7 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
 
   constructor(options: ObsRecorderOptions) {
     super();
-    this.options = {
-      host: options.host,
-      port: options.port,
-      password: options.password,
-      reconnectInitialMs: options.reconnectInitialMs ?? 500,
-      reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
-      segmentSeconds: options.segmentSeconds ?? 0,
-      splitSizeMb: options.splitSizeMb,
-      stateFile: options.stateFile,
-    };
+    this.options = resolveObsOptions(options);
     this.logger = options.logger ?? silentLogger();
     this.reconnectDelay = this.options.reconnectInitialMs;
   }
