@@ -49,7 +49,10 @@ async function lastByte(tusDir: string): Promise<boolean> {
   const names = (await readdir(tusDir)).filter((n) => !n.endsWith('.json'));
   const infos = names.map((n) => ({ n, info: statSync(path.join(tusDir, n), { throwIfNoEntry: false }) }));
   const active = infos.filter((x) => x.info && x.info.size < SIZE).map((x) => x.n);
-  assert.equal(active.length, 1, `one unfinished tus upload in ${tusDir}: ${names.join(', ')}`);
+  assert.ok(active.length <= 1, `at most one unfinished tus upload in ${tusDir}: ${names.join(', ')}`);
+  // Already completed and moved into its task folder before this first look (the last 256 KiB
+  // travel in a moment): the same "gone" as below, counted as a kill just after completion.
+  if (active.length === 0) return false;
   const file = path.join(tusDir, active[0] ?? '');
   while (Date.now() < deadline) {
     const info = statSync(file, { throwIfNoEntry: false });
