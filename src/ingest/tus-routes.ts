@@ -24,6 +24,12 @@ export const TUS_PATH = '/files';
 /** Response header carrying the sha256 (hex) of a completed upload, on its final PATCH/POST and on HEAD. */
 export const UPLOAD_SHA256_HEADER = 'Upload-Sha256';
 
+/**
+ * How long a task may be receiving without its tus record before a sweep forgets it (see the
+ * sweep); at most half the expiry, so that an expired upload's task still goes at the next sweep.
+ */
+const SWEEP_GRACE_MS = 60_000;
+
 /** The metadata an upload declares, validated. */
 interface TusDeclaration {
   /** The task the bytes are stored under: the upload's, or `<T>.part-<i>` for a recording's part. */
@@ -406,7 +412,12 @@ export const tusRoutes: FastifyPluginAsync<
     if (closed) return;
     try {
       const removed = await tus.cleanUpExpiredUploads();
+      // A task begun just now may not have its tus record yet: creation writes the task row
+      // (onUploadCreate) before the store writes the record. Forgetting it here would leave
+      // its upload without a task; a later sweep forgets it if the record never comes.
+      const begunBefore = Date.now() - Math.min(SWEEP_GRACE_MS, ctx.expirationMs / 2);
       for (const task of await tasks.listReceiving('tus')) {
+        if (Date.parse(task.updatedAt) > begunBefore) continue;
         const stillThere = await store.exists(task.uploadRef);
         if (!stillThere) await tasks.deleteReceiving(task.taskId, task.uploadRef);
       }

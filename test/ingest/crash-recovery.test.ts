@@ -235,3 +235,44 @@ test('multipart: a verified file in place after a crash is received at restart; 
   assert.deepEqual(await visibleUploads(badDir), []);
   assert.equal((await statusOf(bad.url, 'mp-crash-bad')).code, 404);
 });
+
+test('tus: the expiry sweep keeps a task begun just now whose tus record is not written yet, and forgets an old one without a record', async (t) => {
+  // Creation writes the task row before the store writes the upload's record; a sweep running
+  // in between (one runs as the server starts listening) once forgot the new task, leaving its
+  // upload without one (seen in CI as a file that start-up recovery no longer knew about).
+  const dataDir = path.join(await tempDir(t), 'data');
+  const db = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
+  const begin = (taskId: string, now: Date): void => {
+    new IngestTaskRepository(db).beginReceiving(
+      {
+        taskId,
+        protocol: 'tus',
+        uploadRef: randomBytes(16).toString('hex'),
+        fileName: 'talk.mkv',
+        sessionName: null,
+        autoProcess: false,
+        uploadTime: null,
+        declaredSize: 1024,
+        declaredSha256: null,
+      },
+      now,
+    );
+  };
+  try {
+    begin('sweep-new', new Date());
+    begin('sweep-old', new Date(Date.now() - 2 * 3600 * 1000));
+  } finally {
+    db.close();
+  }
+  const { server } = await startIngestServer(t, { dataDir });
+  // close() waits for the sweep that started with the server.
+  await server.close();
+  const reopened = openDatabase(path.join(dataDir, 'ingest.db'), ingestMigrations);
+  try {
+    const repo = new IngestTaskRepository(reopened);
+    assert.equal(repo.get('sweep-new')?.state, 'receiving');
+    assert.equal(repo.get('sweep-old'), undefined);
+  } finally {
+    reopened.close();
+  }
+});
