@@ -62,13 +62,13 @@ export interface RecordingFinishedEvent {
   segments?: string[] | undefined;
 }
 
-/** A part of a segmented recording is closed (complete and playable) while recording goes on. */
+/** A part of a segmented recording: closed (complete and playable), or opened (`segment-open`), while recording goes on. */
 export interface RecordingSegmentEvent {
   /** The recording's `outputPath` (the file the parts will be joined into). */
   outputPath: string;
   /** 0-based, in recording order. */
   index: number;
-  /** The closed part. */
+  /** The part's file. */
   path: string;
 }
 
@@ -89,6 +89,13 @@ export interface RecorderEvents {
   lost: [RecordingLostEvent];
   /** A segmented recording closed a part (see RECORDING_SEGMENT_SECONDS). */
   segment: [RecordingSegmentEvent];
+  /**
+   * A segmented recording opened a part that it writes append-only (MPEG-TS: a byte once
+   * written never changes), so every prefix of the file is final and may be sent while it
+   * grows. Emitted once per part, before that part's `segment`; never for a part whose
+   * container rewrites its head on close (Matroska, MP4).
+   */
+  'segment-open': [RecordingSegmentEvent];
 }
 
 /** Where and under what name to record. */
