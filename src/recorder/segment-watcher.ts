@@ -68,8 +68,11 @@ export class SegmentWatcher {
       this.format,
       // ffmpeg 5.1 keeps a part's bytes in its buffer until the part closes (the file stays
       // empty while it grows); flushing after each packet puts an MPEG-TS part on disk as it is
-      // written — whole 188-byte TS packets — so it can be sent while it grows.
-      ...(this.format === 'mpegts' ? ['-segment_format_options', 'flush_packets=1'] : []),
+      // written — whole 188-byte TS packets — so it can be sent while it grows. One AAC frame
+      // per PES (pes_payload_size=0, ~3 % larger parts): with several, a part's duration, read
+      // from the last PES's timestamp, misses the rest of its frames (~20 ms on the last part),
+      // and joins are checked against the parts' durations within a frame.
+      ...(this.format === 'mpegts' ? ['-segment_format_options', 'flush_packets=1:pes_payload_size=0'] : []),
       '-reset_timestamps',
       '1',
       '-segment_list',

@@ -115,6 +115,11 @@ test('encoded parts are MPEG-TS, each announced open once before it closes; a co
   const joinedPath = path.join(dir, 'joined.mkv');
   const joined = await joinSegments(parts, joinedPath);
   assert.equal(joined.parts.length, parts.length);
+  // As long as its parts to the millisecond Matroska keeps (a server checks within one frame).
+  assert.ok(
+    Math.abs(joined.joinedDuration - joined.partsDuration) <= 0.002,
+    `joined ${joined.joinedDuration} s, parts ${joined.partsDuration} s`,
+  );
   const probe = await probeRecording(joinedPath);
   assert.match(probe.technical.container ?? '', /matroska/);
   assert.equal(probe.technical.video?.codec, 'h264');
