@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { copyFile, mkdir, readFile, truncate } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -13,6 +13,9 @@ import {
   type RecordingFinishedEvent,
   type RecordingSegmentEvent,
 } from '../../src/recorder/index.js';
+import { SEGMENT_LIST_FILE } from '../../src/recorder/segments.js';
+import { SegmentWatcher } from '../../src/recorder/segment-watcher.js';
+import { silentLogger } from '../../src/logging/index.js';
 import { probeRecording } from '../../src/sessions/index.js';
 import { joinSegments } from '../../src/sessions/join-segments.js';
 import { makeClip } from '../helpers/make-media.js';
@@ -179,4 +182,36 @@ test('a url: (copied) source keeps Matroska parts and announces none open', asyn
     assert.match((await probeRecording(part)).technical.container ?? '', /matroska/);
   }
   assert.deepEqual(opened, [], 'Matroska parts are rewritten on close: never sent while open');
+});
+
+test('the watcher: a part that opens while another closes, or opens and closes between two looks, is announced open once, before its close; none opens after ffmpeg exited', async (t) => {
+  const dir = await tempDir(t);
+  const watcher = new SegmentWatcher(path.join(dir, 'rec.mkv'), silentLogger(), 'mpegts');
+  await watcher.prepare();
+  const file = (i: number) => path.join(watcher.folder, `part0000${i}.ts`);
+  const list = path.join(watcher.folder, SEGMENT_LIST_FILE);
+  const seen: string[] = [];
+  const until = async (count: number) => {
+    for (let i = 0; i < 200 && seen.length < count; i += 1) await sleep(20);
+    assert.ok(seen.length >= count, `${seen.join(' ')}: waited for ${count} events`);
+  };
+  await writeFile(file(0), '');
+  watcher.watch(
+    (s) => seen.push(`closed ${s.index}`),
+    (s) => seen.push(`open ${s.index}`),
+  );
+  await until(1);
+  // Part 0 closes and parts 1 and 2 open, part 1 closing too, all before the next look.
+  await writeFile(file(1), 'x');
+  await writeFile(file(2), '');
+  await writeFile(list, 'part00000.ts,0,1\npart00001.ts,1,2\n');
+  await until(4);
+  // ffmpeg is killed just after opening part 3: part 2 closed, part 3 never announced. (The
+  // list is replaced in one rename, so a look can come between the two steps only in the
+  // moment before finish() runs.)
+  await writeFile(file(3), 'x');
+  await writeFile(`${list}.new`, 'part00000.ts,0,1\npart00001.ts,1,2\npart00002.ts,2,3\n');
+  await rename(`${list}.new`, list);
+  assert.deepEqual(await watcher.finish(), [file(0), file(1), file(2)]);
+  assert.deepEqual(seen, ['open 0', 'closed 0', 'open 1', 'closed 1', 'open 2', 'closed 2']);
 });
