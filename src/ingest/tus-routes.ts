@@ -23,6 +23,8 @@ import {
 export const TUS_PATH = '/files';
 /** Response header carrying the sha256 (hex) of a completed upload, on its final PATCH/POST and on HEAD. */
 export const UPLOAD_SHA256_HEADER = 'Upload-Sha256';
+/** Request header of a part's completing PATCH: the recording's part count (see `persistSegmentCount`). */
+export const UPLOAD_SEGMENT_COUNT_HEADER = 'Upload-Segment-Count';
 
 /**
  * How long a task may be receiving without its tus record before a sweep forgets it (see the
@@ -126,7 +128,7 @@ export const tusRoutes: FastifyPluginAsync<
     maxSize: service.maxUploadBytes,
     disableTerminationForFinishedUploads: true,
     exposedHeaders: [UPLOAD_SHA256_HEADER, 'Upload-Expires', 'Tus-Checksum-Algorithm'],
-    allowedHeaders: ['Upload-Checksum', UPLOAD_SHA256_HEADER, 'X-API-Key'],
+    allowedHeaders: ['Upload-Checksum', UPLOAD_SHA256_HEADER, UPLOAD_SEGMENT_COUNT_HEADER, 'X-API-Key'],
     namingFunction: () => randomBytes(16).toString('hex'),
     onUploadCreate: async (req, upload) => {
       const metadata = { ...(upload.metadata ?? {}) };
@@ -270,6 +272,42 @@ export const tusRoutes: FastifyPluginAsync<
     if (task?.state === 'receiving') await tasks.declareSha256(task.taskId, id, sha256);
   }
 
+  /**
+   * A part streamed while the recording wrote it was created before anyone knew it would be
+   * the last: its completing PATCH may carry `Upload-Segment-Count: <n>`, the recording's part
+   * count, which is recorded (as `segment_count` at creation would be) BEFORE this PATCH's
+   * bytes are written, so that completing the part finds the count and joins the recording.
+   */
+  async function persistSegmentCount(request: FastifyRequest, id: string): Promise<void> {
+    const header = request.headers[UPLOAD_SEGMENT_COUNT_HEADER.toLowerCase()];
+    if (header === undefined) return;
+    const count = Number(String(header).trim());
+    if (!/^\d+$/.test(String(header).trim()) || !Number.isSafeInteger(count) || count < 1) {
+      throw new AppError('BAD_REQUEST', `${UPLOAD_SEGMENT_COUNT_HEADER} is a whole number from 1`);
+    }
+    const upload = await store.datastore.getUpload(id).catch(() => undefined);
+    if (!upload) return; // @tus/server answers 404 itself
+    const declaration = declarationOf(upload.metadata ?? {});
+    const segment = declaration.segment;
+    if (!segment) {
+      throw new AppError('BAD_REQUEST', `${UPLOAD_SEGMENT_COUNT_HEADER} is only for a recording's part`);
+    }
+    if (segment.index >= count) {
+      throw new AppError('BAD_REQUEST', `segment_index ${segment.index} is not below segment_count ${count}`);
+    }
+    const task = await tasks.getByUploadRef(id);
+    await service.recordings.open(
+      { ...segment, count },
+      {
+        protocol: 'tus',
+        sessionName: declaration.sessionName,
+        autoProcess: declaration.autoProcess,
+        uploadTime: declaration.uploadTime,
+        ownerKeySha256: task?.ownerKeySha256 ?? null,
+      },
+    );
+  }
+
   async function bridge(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const method = request.method;
     const id = uploadIdOf(request.url);
@@ -297,7 +335,10 @@ export const tusRoutes: FastifyPluginAsync<
       }
       await service.assertRoom(headerNumber(request, 'content-length') ?? 0);
     }
-    if (method === 'PATCH' && id !== undefined) await persistDeclaredSha256(request, id);
+    if (method === 'PATCH' && id !== undefined) {
+      await persistDeclaredSha256(request, id);
+      await persistSegmentCount(request, id);
+    }
     // Without the checksum extension (s3) the header is ignored, as tus 1.0 says.
     const checksum =
       method === 'PATCH' && id !== undefined && store.chunkChecksums ? chunkChecksumOf(request) : undefined;

@@ -24,6 +24,7 @@ import {
   type RecordingManagerEvents,
   type RecordingManagerOptions,
 } from './recording-manager-support.js';
+import { RecordingPartEvents } from './recording-part-events.js';
 import { RecordingUploads } from './recording-uploads.js';
 import { MetadataWriter } from './metadata-writer.js';
 import { removeSegments, stamp, uniqueBaseName } from './session-files.js';
@@ -67,6 +68,8 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
   private readonly metadata: MetadataWriter;
   /** Follows the upload queue for the recordings' upload state; absent without a queue. */
   private readonly recordingUploads: RecordingUploads | undefined;
+  /** Auto-upload of a segmented recording's parts as the recorder reports them. */
+  private readonly partEvents: RecordingPartEvents | undefined;
   /** Recordings left "recording" by a previous run, waiting for OBS to say what became of them. */
   private orphans: RecordingRecord[] = [];
   private started = false;
@@ -102,6 +105,18 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
           emitUpload: (kind, event) => this.emit(kind, event),
         })
       : undefined;
+    this.partEvents =
+      this.recordingUploads && this.autoUpload
+        ? new RecordingPartEvents({
+            uploads: this.recordingUploads,
+            autoProcess: this.autoProcess,
+            active: () => {
+              const active = activeRecording(this.phase);
+              return active ? this.getRecording(active.recordingId) : undefined;
+            },
+            starting: () => this.phase.name === 'starting',
+          })
+        : undefined;
   }
 
   /** Subscribes to the recorder and the uploads, starts the recorder, and picks up unfinished work. */
@@ -182,6 +197,7 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
       });
       const early = this.phase.name === 'starting' ? this.phase.early : null;
       this.apply({ type: 'started', sessionId: session.id, recordingId: recording.id }, false);
+      this.partEvents?.started();
       this.logger.info({ session: name, recordingId: recording.id }, 'recording started');
       await this.writeMetadata(session.id);
       const view = this.announce(recording.id);
@@ -270,7 +286,8 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     const onStarted = (e: RecordingStartedEvent) => this.guard(this.onRecorderStarted(e));
     const onFinished = (e: RecordingFinishedEvent) => this.onRecorderFinished(e);
     const onLost = (e: RecordingLostEvent) => this.guard(this.onRecorderLost(e));
-    const onSegment = (e: RecordingSegmentEvent) => this.onRecorderSegment(e);
+    const onSegment = (e: RecordingSegmentEvent) => this.partEvents?.closed(e);
+    const onSegmentOpen = (e: RecordingSegmentEvent) => this.partEvents?.opened(e);
     const onStatus = (s: RecorderStatus) => {
       this.emitState();
       if (s.connected && this.orphans.length > 0) this.guard(this.settleOrphans());
@@ -279,12 +296,14 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     this.recorder.on('finished', onFinished);
     this.recorder.on('lost', onLost);
     this.recorder.on('segment', onSegment);
+    this.recorder.on('segment-open', onSegmentOpen);
     this.recorder.on('status', onStatus);
     this.unsubscribers.push(() => {
       this.recorder.off('started', onStarted);
       this.recorder.off('finished', onFinished);
       this.recorder.off('lost', onLost);
       this.recorder.off('segment', onSegment);
+      this.recorder.off('segment-open', onSegmentOpen);
       this.recorder.off('status', onStatus);
     });
     if (this.recordingUploads) this.unsubscribers.push(this.recordingUploads.subscribe());
@@ -314,15 +333,6 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     await this.writeMetadata(recording.sessionId);
     this.emitState();
     this.announce(recording.id);
-  }
-
-  /** A part of the running recording closed: with auto-upload, it is sent at once. */
-  private onRecorderSegment(event: RecordingSegmentEvent): void {
-    const active = activeRecording(this.phase);
-    if (!active || !this.autoUpload || !this.recordingUploads) return;
-    const recording = this.getRecording(active.recordingId);
-    if (!recording || recording.sourcePath !== event.outputPath) return;
-    this.recordingUploads.addPart(recording, { index: event.index, filePath: event.path }, this.autoProcess);
   }
 
   private onRecorderFinished(event: RecordingFinishedEvent): void {

@@ -133,6 +133,29 @@ export class RecordingUploads {
   }
 
   /**
+   * The recorder opened a part it writes append-only: the recording's task (opened now if this
+   * is the first part) sends it while it grows, so Stop leaves only its last bytes to send.
+   */
+  openPart(recording: RecordingView, part: { index: number; filePath: string }, autoProcess: boolean): void {
+    const { queue, logger } = this.options;
+    if (!this.takesParts() || !queue.growRecordingPart) return;
+    let entry = this.partUploads.get(recording.id) ?? this.adoptPartTask(recording.id);
+    if (!entry) {
+      entry = { task: this.openPartTask(recording, autoProcess), count: 0, handed: new Set() };
+      this.partUploads.set(recording.id, entry);
+    }
+    entry.task = entry.task.then((taskId) => {
+      if (taskId === undefined) return undefined;
+      try {
+        queue.growRecordingPart?.(taskId, part);
+      } catch (error) {
+        logger.error({ err: error, taskId, part }, 'a part being recorded could not be handed to the upload');
+      }
+      return taskId;
+    });
+  }
+
+  /**
    * The recording's parts are all closed (`segments`, in order: at the recorder's stop, or the
    * parts a restart found on disk) and/or its local joined file is there: tells its part task
    * the count and the file. After a restart the task is found through the recording's

@@ -62,6 +62,11 @@ export interface UploadQueue {
   /** Uploads a closed part at once (in order per task); an index handed again is ignored. */
   addRecordingPart?(taskId: string, part: { index: number; filePath: string }): void;
   /**
+   * The recorder opened this part and writes it append-only (RecorderEvents `segment-open`):
+   * it is sent while it grows. It is still handed with `addRecordingPart` once closed.
+   */
+  growRecordingPart?(taskId: string, part: { index: number; filePath: string }): void;
+  /**
    * No more parts: the recording has `count`; `joinedFilePath` is the local joined recording
    * (what a target that takes no parts gets). Called at the recorder's stop with the count, and
    * again once the joined file is there.

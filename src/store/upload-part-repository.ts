@@ -11,6 +11,9 @@ export interface UploadRecordingRecord {
   partsTotal: number | null;
   /** The local joined recording, once finalised. */
   joinedFilePath: string | null;
+  /** The part being written and sent while it grows (station v11), and its tus URL; else null. */
+  openPartIndex: number | null;
+  openPartUrl: string | null;
   createdAt: string;
 }
 
@@ -77,6 +80,8 @@ interface RecordingRow {
   mode: string;
   parts_total: number | null;
   joined_file_path: string | null;
+  open_part_index: number | null;
+  open_part_url: string | null;
   created_at: string;
 }
 
@@ -117,6 +122,8 @@ function recordingOf(row: RecordingRow): UploadRecordingRecord {
     mode: row.mode === 'joined' ? 'joined' : 'parts',
     partsTotal: row.parts_total,
     joinedFilePath: row.joined_file_path,
+    openPartIndex: row.open_part_index,
+    openPartUrl: row.open_part_url,
     createdAt: row.created_at,
   };
 }
@@ -154,6 +161,13 @@ export class UploadPartRepository {
       )
       .run({ taskId, count, joined: joinedFilePath });
     return this.recording(taskId);
+  }
+
+  /** The tus upload of the part being written (index and URL), or none (nulls). */
+  setOpenPart(taskId: string, index: number | null, url: string | null): void {
+    this.db
+      .prepare('UPDATE upload_task_recordings SET open_part_index = ?, open_part_url = ? WHERE task_id = ?')
+      .run(index, url, taskId);
   }
 
   setMode(taskId: string, mode: RecordingUploadMode): void {

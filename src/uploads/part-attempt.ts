@@ -1,9 +1,12 @@
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { UploadPartRecord, UploadPartRepository, UploadRecordingRecord } from '../store/index.js';
 import { confirmUpload } from './confirm-upload.js';
+import { uploadGrowing } from './growing-upload.js';
+import type { OpenPart } from './recording-parts.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { probeServer } from './server-api.js';
 import type { TargetClients, TaskTarget } from './target-clients.js';
@@ -11,6 +14,7 @@ import type { TaskMoves } from './task-moves.js';
 import { seconds } from './task-view.js';
 import type { TransportJob } from './transport.js';
 import { transportFor, type TransportProtocol } from './transports.js';
+import { TusTransport } from './tus-transport.js';
 import type { RunningAttempt } from './upload-scheduler.js';
 import type { UploadSettings, UploadState, UploadTask, UploadVerification } from './upload-types.js';
 
@@ -33,6 +37,8 @@ export interface PartAttemptDeps {
   logger: Logger;
   /** UPLOAD_TARGET=s3 takes no parts: the joined file goes into the bucket. */
   s3Target: boolean;
+  /** The part each recording is writing now (RecorderEvents `segment-open`), by task id. */
+  openParts: ReadonlyMap<string, OpenPart>;
   move: (
     run: RunningAttempt,
     taskId: string,
@@ -127,7 +133,15 @@ export class PartAttempt {
         continue;
       }
       const total = current.partsTotal;
-      if (total === null || list.length < total) return 'idle';
+      if (total === null || list.length < total) {
+        // The part being written goes out while it grows (tus only: its length comes last).
+        const open = this.deps.openParts.get(taskId);
+        if (open?.index === list.length && transport instanceof TusTransport) {
+          await this.streamOpenPart(run, taskId, open, transport, target);
+          continue;
+        }
+        return 'idle';
+      }
       const last = list[total - 1] as UploadPartRecord;
       if (last.sentCount !== total) {
         // The last part went out before the count was known: the server needs it with the count.
@@ -138,6 +152,99 @@ export class PartAttempt {
       await this.complete(run, taskId, list.slice(0, total), target, signal);
       return 'done';
     }
+  }
+
+  /**
+   * Sends the part the recorder is writing while it grows (growing-upload.ts), then confirms it
+   * as any part. Its tus URL is kept on the task from creation (station v11), so a restart
+   * resumes it; once the part is closed its row carries the URL too.
+   */
+  private async streamOpenPart(
+    run: RunningAttempt,
+    taskId: string,
+    open: OpenPart,
+    tus: TusTransport,
+    target: TaskTarget,
+  ): Promise<void> {
+    const { parts, moves } = this.deps;
+    const signal = run.controller.signal;
+    const recording = parts.recording(taskId);
+    const resumeUrl = recording && recording.openPartIndex === open.index ? recording.openPartUrl : null;
+    const list = parts.parts(taskId);
+    const base = list.filter((p) => p.state === 'uploaded').reduce((sum, p) => sum + p.fileSize, 0);
+    const task = moves.record(taskId);
+    const statusId = `${taskId}.part-${open.index}`;
+    this.deps.note(
+      run,
+      taskId,
+      `part ${open.index + 1}: ${resumeUrl === null ? 'sending it while it is recorded' : `resuming ${resumeUrl} while it is recorded`}`,
+    );
+    const progress = this.deps.progressHooks(run, taskId, Number.MAX_SAFE_INTEGER, base, task.fileSize);
+    const result = await uploadGrowing(
+      tus,
+      {
+        taskId,
+        filePath: open.filePath,
+        fileName: path.basename(open.filePath),
+        sessionName: task.sessionName,
+        autoProcess: task.autoProcess,
+        recordingId: task.recordingId,
+        part: { index: open.index, count: null, recordingFileName: task.fileName, statusId, resend: false },
+        remoteUrl: resumeUrl,
+        signal,
+        growing: { closed: () => this.closedPart(taskId, open.index) },
+        onRemoteUrl: (url) => {
+          parts.setOpenPart(taskId, url === null ? null : open.index, url);
+          if (parts.parts(taskId).some((p) => p.index === open.index))
+            parts.updatePart(taskId, open.index, { protocol: 'tus', remoteUrl: url });
+        },
+        onNote: (message) => this.deps.note(run, taskId, `part ${open.index + 1}: ${message}`),
+        ...progress,
+      },
+      this.deps.settings.chunkSizeBytes,
+    );
+    const confirmation = await confirmUpload({
+      http: target.http,
+      taskId: statusId,
+      protocol: 'tus',
+      sha256: result.sha256,
+      result,
+      confirmTimeoutMs: this.deps.settings.confirmTimeoutMs,
+      signal,
+    });
+    parts.updatePart(taskId, open.index, {
+      state: 'uploaded',
+      protocol: 'tus',
+      bytesSent: result.size,
+      sha256: result.sha256,
+      verifiedBy: confirmation.verifiedBy,
+      sentCount: result.count,
+      uploadedAt: new Date().toISOString(),
+    });
+    parts.setOpenPart(taskId, null, null);
+    const of = result.count === null ? '' : ` of ${result.count}`;
+    this.deps.note(run, taskId, `part ${open.index + 1}${of} on the server: ${confirmation.message}`, {
+      attempts: 1,
+      bytesSent: base + result.size,
+      lastErrorCode: null,
+      lastErrorMessage: null,
+    });
+  }
+
+  /**
+   * The open part's end, once it is closed (it has its row) and it is known whether it is the
+   * last: the recording stopped (its count is known) or the next part opened.
+   */
+  private closedPart(taskId: string, index: number): { size: number; count: number | null } | undefined {
+    const { parts } = this.deps;
+    const all = parts.parts(taskId);
+    const row = all.find((p) => p.index === index);
+    if (!row) return undefined;
+    const total = parts.recording(taskId)?.partsTotal ?? null;
+    const nextOpened =
+      (this.deps.openParts.get(taskId)?.index ?? -1) > index || all.some((p) => p.index > index);
+    if (total === null && !nextOpened) return undefined;
+    return { size: row.fileSize, count: total !== null && index === total - 1 ? total : null };
   }
 
   /** The protocol for parts, or undefined when the target takes none (S3, a server without `recordingParts`). */

@@ -16,6 +16,12 @@ export interface OpenRecordingOptions {
   filePath?: string;
 }
 
+/** The part a recording is writing now (RecorderEvents `segment-open`): sent while it grows. */
+export interface OpenPart {
+  index: number;
+  filePath: string;
+}
+
 /** A task's parts as its view shows them ("3 of 4 parts on the server"), or undefined for an ordinary task. */
 export function partsView(parts: UploadPartRepository, taskId: string): UploadParts | undefined {
   const recording = parts.recording(taskId);
@@ -104,6 +110,12 @@ export class RecordingPartsDesk {
       new Date().toISOString(),
     );
     if (added) {
+      // The part was sent while it was written: its row takes that upload's URL, so the part
+      // resumes from the server's offset (after a restart too) instead of starting again.
+      const recording = this.parts.recording(taskId);
+      if (recording?.openPartIndex === part.index && recording.openPartUrl !== null) {
+        this.parts.updatePart(taskId, part.index, { protocol: 'tus', remoteUrl: recording.openPartUrl });
+      }
       const size = this.parts.parts(taskId).reduce((sum, p) => sum + p.fileSize, 0);
       this.parts.setTaskSize(taskId, size);
     }
@@ -148,6 +160,11 @@ export class RecordingPartsDesk {
     if (!part?.remoteUrl) return null;
     this.parts.updatePart(taskId, part.index, { state: 'pending', remoteUrl: null });
     return part.remoteUrl;
+  }
+
+  /** Throws TASK_NOT_FOUND / INVALID_STATE unless the task is an open recording's. */
+  assertOpen(taskId: string): void {
+    this.requireOpen(taskId);
   }
 
   private requireOpen(taskId: string, completedToo = false): UploadTaskRecord {

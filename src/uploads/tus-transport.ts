@@ -3,7 +3,7 @@ import { AppError } from '../errors/index.js';
 import { hashRange, sha256File } from './file-checks.js';
 import { bodyBuffers, fileBody } from './file-body.js';
 import { originalUploadTime } from './multipart-transport.js';
-import { errorFromAnswer, type UploadHttpClient } from './http-client.js';
+import { errorFromAnswer, type HttpAnswer, type UploadHttpClient } from './http-client.js';
 import { PrefixDigest } from './prefix-digest.js';
 import { fetchRemoteStatus } from './server-api.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -18,6 +18,21 @@ import {
 
 const TUS_VERSION = '1.0.0';
 
+/** Where the server stands with an upload (HEAD). */
+export interface ServerOffset {
+  offset: number;
+  /** The server's digest once complete (our `Upload-Sha256`). */
+  sha256: string | undefined;
+  /** Created without a length (deferred); the completing PATCH must declare it. */
+  deferred: boolean;
+}
+
+/** What creating an upload declares (a job's names and flags). */
+export type CreateJob = Pick<
+  TransportJob,
+  'fileName' | 'taskId' | 'sessionName' | 'autoProcess' | 'sha256' | 'part' | 'recordingId' | 'signal'
+>;
+
 /** tus Upload-Metadata: comma-separated "key base64(value)" pairs. */
 export function tusMetadata(pairs: Record<string, string | null>): string {
   return Object.entries(pairs)
@@ -26,7 +41,7 @@ export function tusMetadata(pairs: Record<string, string | null>): string {
     .join(',');
 }
 
-function offsetOf(header: string | undefined): number | undefined {
+export function offsetOf(header: string | undefined): number | undefined {
   if (header === undefined || !/^\d+$/.test(header.trim())) return undefined;
   const n = Number(header.trim());
   return Number.isSafeInteger(n) ? n : undefined;
@@ -56,12 +71,16 @@ export class TusTransport implements Transport {
   async upload(job: TransportJob): Promise<TransportResult> {
     let url = job.remoteUrl;
     let offset = 0;
+    // An upload created while its file was still being written (the open part of a recording,
+    // streamed as it grew) has no length yet: the completing PATCH declares it.
+    let deferred = false;
     if (url !== null) {
-      const where = await this.serverOffset(url, job);
+      const where = await this.serverOffset(url, job, job.size);
+      deferred = where?.deferred === true;
       if (where === undefined) {
         url = null;
         job.onRemoteUrl(null);
-      } else if (where.offset === job.size) {
+      } else if (where.offset === job.size && !deferred) {
         // The server holds every byte (we were cut off after the last PATCH, or it restarted
         // then): its digest is on the HEAD, or in its /status, to compare now (not to wait for).
         job.onConfirmed(job.size);
@@ -82,7 +101,7 @@ export class TusTransport implements Transport {
         job.onConfirmed(job.size);
         return { sha256: await sha256File(job.filePath, job.signal), serverSha256: known.sha256 };
       }
-      url = await this.create(job);
+      url = await this.create(job, job.size);
       job.onRemoteUrl(url);
       offset = 0;
     }
@@ -92,7 +111,8 @@ export class TusTransport implements Transport {
     await prefix.moveTo(current);
     let conflicts = 0;
     const buffers = bodyBuffers();
-    while (current < job.size) {
+    // A deferred upload holding every byte still needs its completing PATCH (empty).
+    while (current < job.size || (deferred && current === job.size)) {
       const end = Math.min(job.size, current + this.options.chunkSizeBytes);
       const chunk = prefix.fork();
       // The completing PATCH declares the whole file's digest (CONTRACTS.md): the server checks
@@ -105,7 +125,19 @@ export class TusTransport implements Transport {
         await hashRange(job.filePath, whole, current, end, job.signal);
         declared = whole.digest('hex');
       }
-      const answer = await this.patch(url, job, current, end, buffers, chunk, declared);
+      const answer = await this.patch(
+        url,
+        job,
+        { start: current, end, last: end === job.size },
+        buffers,
+        chunk,
+        {
+          sha256: declared,
+          length: deferred && end === job.size ? job.size : undefined,
+          // A part created before the count was known (sent while it was written) learns it here.
+          segmentCount: deferred && end === job.size ? (job.part?.count ?? null) : null,
+        },
+      );
       if (answer.status === 204 || answer.status === 200) {
         const next = offsetOf(answer.headers['upload-offset']);
         if (next === undefined || next < current || next > job.size) {
@@ -123,23 +155,40 @@ export class TusTransport implements Transport {
         continue;
       }
       if (answer.status === 409 && conflicts < 3) {
-        // Offset mismatch (e.g. a PATCH the server half-received): ask where it stands.
         conflicts += 1;
-        const where = await this.serverOffset(url, job);
-        if (where === undefined) throw new AppError('SERVER_ERROR', 'tus: the upload vanished on the server');
-        current = where.offset;
-        await prefix.moveTo(current);
-        job.onConfirmed(current);
+        current = await this.offsetAfterConflict(url, job, job.size, prefix);
         continue;
       }
-      if (answer.status === 404 || answer.status === 410) {
-        // Expired or removed on the server: start over on the next attempt.
-        job.onRemoteUrl(null);
-        throw new AppError('SERVER_ERROR', 'tus: the server no longer holds this upload; starting it again');
-      }
-      throw errorFromAnswer(answer, 'upload');
+      throw this.refusal(answer, job);
     }
     return { sha256: prefix.digest(), serverSha256: null };
+  }
+
+  /**
+   * A PATCH answered 409 (offset mismatch, e.g. a PATCH the server half-received): where the
+   * server stands now, with the prefix digest moved there and reported.
+   */
+  async offsetAfterConflict(
+    url: string,
+    job: Pick<TransportJob, 'signal' | 'onConfirmed'>,
+    size: number | undefined,
+    prefix: PrefixDigest,
+  ): Promise<number> {
+    const where = await this.serverOffset(url, job, size);
+    if (where === undefined) throw new AppError('SERVER_ERROR', 'tus: the upload vanished on the server');
+    await prefix.moveTo(where.offset);
+    job.onConfirmed(where.offset);
+    return where.offset;
+  }
+
+  /** The error for a PATCH the server refused; an upload it no longer holds is forgotten here. */
+  refusal(answer: HttpAnswer, job: Pick<TransportJob, 'onRemoteUrl'>): AppError {
+    if (answer.status === 404 || answer.status === 410) {
+      // Expired or removed on the server: start over on the next attempt.
+      job.onRemoteUrl(null);
+      return new AppError('SERVER_ERROR', 'tus: the server no longer holds this upload; starting it again');
+    }
+    return errorFromAnswer(answer, 'upload');
   }
 
   async terminate(remoteUrl: string): Promise<void> {
@@ -157,10 +206,11 @@ export class TusTransport implements Transport {
    * The server's offset for an upload (and its digest once complete), or undefined when it no
    * longer has it (or it differs).
    */
-  private async serverOffset(
+  async serverOffset(
     url: string,
-    job: TransportJob,
-  ): Promise<{ offset: number; sha256: string | undefined } | undefined> {
+    job: Pick<TransportJob, 'signal'>,
+    size: number | undefined,
+  ): Promise<ServerOffset | undefined> {
     const answer = await this.http.short('HEAD', url, {
       headers: { 'tus-resumable': TUS_VERSION },
       signal: job.signal,
@@ -170,18 +220,22 @@ export class TusTransport implements Transport {
     if (answer.status !== 200 && answer.status !== 204) throw errorFromAnswer(answer, 'tus resume');
     const offset = offsetOf(answer.headers['upload-offset']);
     const length = offsetOf(answer.headers['upload-length']);
-    if (offset === undefined || (length !== undefined && length !== job.size) || offset > job.size) {
-      return undefined;
-    }
+    if (offset === undefined) return undefined;
+    if (size !== undefined && ((length !== undefined && length !== size) || offset > size)) return undefined;
     const digest = answer.headers['upload-sha256']?.trim().toLowerCase();
-    return { offset, sha256: digest && /^[0-9a-f]{64}$/.test(digest) ? digest : undefined };
+    return {
+      offset,
+      sha256: digest && /^[0-9a-f]{64}$/.test(digest) ? digest : undefined,
+      deferred: length === undefined,
+    };
   }
 
-  private async create(job: TransportJob): Promise<string> {
+  /** Creates the upload; `size` undefined: of deferred length (a file still being written). */
+  async create(job: CreateJob, size: number | undefined): Promise<string> {
     const answer = await this.http.short('POST', this.options.endpoint, {
       headers: {
         'tus-resumable': TUS_VERSION,
-        'upload-length': String(job.size),
+        ...(size === undefined ? { 'upload-defer-length': '1' } : { 'upload-length': String(size) }),
         'upload-metadata': tusMetadata({
           filename: job.fileName,
           task_id: job.taskId,
@@ -204,15 +258,20 @@ export class TusTransport implements Transport {
     return this.http.resolve(location);
   }
 
-  private async patch(
+  /**
+   * One PATCH of bytes [start, end) of the file. The completing one (`last`) may take longer to
+   * answer, declares the whole file's digest, and its length when the upload was created
+   * deferred (`declareLength`).
+   */
+  async patch(
     url: string,
-    job: TransportJob,
-    start: number,
-    end: number,
+    job: Pick<TransportJob, 'filePath' | 'signal' | 'onBytes'>,
+    range: { start: number; end: number; last: boolean },
     buffers: Buffer[],
     hash: Hash,
-    declaredSha256: string | undefined,
+    declare: { sha256?: string | undefined; length?: number | undefined; segmentCount?: number | null } = {},
   ) {
+    const { start, end } = range;
     const controller = new AbortController();
     const forward = (): void => controller.abort(job.signal.reason);
     if (job.signal.aborted) forward();
@@ -220,10 +279,9 @@ export class TusTransport implements Transport {
     // Socket buffers can swallow the rest of a chunk the server no longer reads, so silence
     // after a middle chunk is a stall too; only the last one may take longer (the server
     // verifies and stores the whole file before it answers).
-    const answerMs =
-      end < job.size
-        ? this.options.stallTimeoutMs
-        : Math.max(this.options.stallTimeoutMs, this.options.requestTimeoutMs);
+    const answerMs = !range.last
+      ? this.options.stallTimeoutMs
+      : Math.max(this.options.stallTimeoutMs, this.options.requestTimeoutMs);
     const watchdog = new StallWatchdog(controller, this.options.stallTimeoutMs, answerMs);
     const limiter = this.options.limiter;
     try {
@@ -233,7 +291,10 @@ export class TusTransport implements Transport {
           'upload-offset': String(start),
           'content-type': 'application/offset+octet-stream',
           'content-length': String(end - start),
-          ...(declaredSha256 !== undefined ? { 'upload-sha256': declaredSha256 } : {}),
+          ...(declare.sha256 !== undefined ? { 'upload-sha256': declare.sha256 } : {}),
+          ...(declare.length !== undefined ? { 'upload-length': String(declare.length) } : {}),
+          // Our ingest server's header (CONTRACTS.md): the count of a part created before it was known.
+          ...(declare.segmentCount != null ? { 'upload-segment-count': String(declare.segmentCount) } : {}),
         },
         body: (async function* () {
           yield* fileBody(job.filePath, start, end, {

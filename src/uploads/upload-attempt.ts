@@ -16,6 +16,7 @@ import { TaskMovedAway, type TaskMoves } from './task-moves.js';
 import { seconds, toTask } from './task-view.js';
 import type { Transport, TransportJob } from './transport.js';
 import { transportFor, type TransportProtocol } from './transports.js';
+import type { OpenPart } from './recording-parts.js';
 import type { RunningAttempt } from './upload-scheduler.js';
 import { isFinished } from './upload-state-machine.js';
 import type { UploadProgress, UploadSettings, UploadState, UploadTask } from './upload-types.js';
@@ -31,6 +32,8 @@ export interface AttemptDeps {
   s3?: S3Target | undefined;
   /** Segmented recordings' parts (station v9): such a task runs the part flow (part-attempt.ts). */
   parts?: UploadPartRepository | undefined;
+  /** The part each recording is writing now, by task id (sent while it grows). */
+  openParts?: ReadonlyMap<string, OpenPart> | undefined;
 }
 
 /** The file as it will be sent: the original or its compressed copy, with its digest if an earlier attempt computed it. */
@@ -69,6 +72,7 @@ export class AttemptPipeline {
           limiter: deps.limiter,
           logger: deps.logger,
           s3Target: deps.s3 !== undefined,
+          openParts: deps.openParts ?? new Map(),
           move: (run, taskId, to, message, changes) => this.move(run, taskId, to, message, changes),
           note: (run, taskId, message, changes) => this.note(run, taskId, message, changes),
           progressHooks: (run, taskId, size, base, total) =>

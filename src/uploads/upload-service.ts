@@ -6,7 +6,12 @@ import { silentLogger, type Logger } from '../logging/index.js';
 import type { Db, UploadTaskRecord } from '../store/index.js';
 import { UploadPartRepository } from '../store/upload-part-repository.js';
 import { UploadTaskRepository } from '../store/upload-task-repository.js';
-import { RecordingPartsDesk, withParts, type OpenRecordingOptions } from './recording-parts.js';
+import {
+  RecordingPartsDesk,
+  withParts,
+  type OpenPart,
+  type OpenRecordingOptions,
+} from './recording-parts.js';
 import { TargetClients } from './target-clients.js';
 import { RateLimiter } from './rate-limiter.js';
 import { S3Target } from './s3-target.js';
@@ -97,6 +102,8 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   private readonly repo: UploadTaskRepository;
   private readonly parts: UploadPartRepository;
   private readonly desk: RecordingPartsDesk;
+  /** The part each segmented recording is writing now (sent while it grows), by task id. */
+  private readonly openParts = new Map<string, OpenPart>();
   private readonly settings: UploadSettings;
   private readonly logger: Logger;
   private readonly targets: TargetClients;
@@ -166,6 +173,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
       emitProgress: (progress) => this.emit('progress', progress),
       s3: this.s3,
       parts: this.parts,
+      openParts: this.openParts,
     });
     this.scheduler = new UploadScheduler({
       repo: this.repo,
@@ -305,6 +313,21 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   }
 
   /**
+   * The recorder opened part `index` and writes it append-only (RecorderEvents `segment-open`):
+   * it is sent while it grows (tus, deferred length), so after Stop only its last bytes are
+   * left. The same part is still handed with `addRecordingPart` once closed. Throws
+   * TASK_NOT_FOUND or INVALID_STATE (a completed task) as `addRecordingPart` does.
+   */
+  growRecordingPart(taskId: string, part: OpenPart): void {
+    this.desk.assertOpen(taskId);
+    const known = this.openParts.get(taskId);
+    if (known && known.index >= part.index) return;
+    this.openParts.set(taskId, { index: part.index, filePath: path.resolve(part.filePath) });
+    this.logger.debug({ taskId, index: part.index }, 'recording part opened');
+    this.wake(taskId);
+  }
+
+  /**
    * The recording stopped after `count` parts; `joinedFilePath` is its local joined file (sent
    * instead of the parts when the target takes none). May be called again to add the file.
    */
@@ -419,6 +442,7 @@ export class UploadService extends EventEmitter<UploadServiceEvents> {
   }
 
   private settle(task: UploadTask): void {
+    this.openParts.delete(task.id);
     const list = this.waiters.get(task.id);
     if (!list) return;
     this.waiters.delete(task.id);

@@ -12,7 +12,7 @@ export async function makeClip(
     width?: number;
     height?: number;
     rate?: number;
-    format?: 'matroska' | 'mp4';
+    format?: 'matroska' | 'mp4' | 'mpegts';
   } = {},
 ): Promise<string> {
   const { seconds = 2, width = 320, height = 240, rate = 25, format } = options;

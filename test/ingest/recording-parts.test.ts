@@ -10,7 +10,8 @@ import { ffprobePath } from '../../src/media/index.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { eventually } from '../helpers/station.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { postUpload, sha256Of, tusCreate, tusPatch, visibleUploads } from './ingest-support.js';
+import { tusMetadata } from '../../src/uploads/tus-transport.js';
+import { postUpload, sha256Of, tusCreate, tusPatch, tusRequest, visibleUploads } from './ingest-support.js';
 import { recordSegments } from './segment-fixtures.js';
 
 const run = promisify(execFile);
@@ -169,4 +170,38 @@ test('a segmented recording survives a server restart between parts: the parts a
   );
   assert.equal(view.parts_received, 3);
   assert.deepEqual(await visibleUploads(dataDir), [path.join(T, 'talk.mkv')]);
+});
+
+test('tus: a part created with a deferred length learns the part count from Upload-Segment-Count on its completing PATCH; a bad count or a non-part is refused with BAD_REQUEST', async (t) => {
+  const { url } = await startIngestServer(t);
+  const data = Buffer.from('not media, but named like a part');
+  const create = async (metadata: Record<string, string>): Promise<string> => {
+    const res = await tusRequest(`${url}/files/`, 'POST', {
+      'upload-defer-length': '1',
+      'upload-metadata': tusMetadata(metadata),
+    });
+    assert.equal(res.status, 201, res.text);
+    return new URL(String(res.headers.location), url).toString();
+  };
+  const patch = (location: string, headers: Record<string, string>) =>
+    tusRequest(
+      location,
+      'PATCH',
+      { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', ...headers },
+      data,
+    );
+  const part = await create({ filename: 'part00001.ts', task_id: 'rec-count', segment_index: '1' });
+  for (const bad of ['0', 'two', '1']) {
+    const res = await patch(part, { 'upload-length': String(data.length), 'upload-segment-count': bad });
+    assert.equal(res.status, 400, `count ${bad}: ${res.text}`);
+    assert.equal((JSON.parse(res.text) as { error: { code: string } }).error.code, 'BAD_REQUEST');
+  }
+  const plain = await create({ filename: 'talk.ts', task_id: 'plain-count' });
+  const refused = await patch(plain, { 'upload-length': String(data.length), 'upload-segment-count': '2' });
+  assert.equal(refused.status, 400, refused.text);
+  // Nothing was written by the refused PATCHes; the right count is recorded on the recording.
+  const ok = await patch(part, { 'upload-length': String(data.length), 'upload-segment-count': '2' });
+  assert.equal(ok.status, 204, ok.text);
+  const view = (await statusOf(url, 'rec-count')) as unknown as { parts_expected: number };
+  assert.equal(view.parts_expected, 2);
 });

@@ -9,6 +9,7 @@ import { stationV7ObjectStorageJournal } from './station-v7-object-storage-journ
 import { stationV8Transcripts } from './station-v8-transcripts.js';
 import { stationV9UploadParts } from './station-v9-upload-parts.js';
 import { stationV10S3ProcessRequests } from './station-v10-s3-process-requests.js';
+import { stationV11OpenPart } from './station-v11-open-part.js';
 
 /**
  * The station's schema (`<STREAMAI_DATA_DIR>/streamai.db`): upload tasks, sessions, recordings.
@@ -25,4 +26,5 @@ export const stationMigrations: Migration[] = [
   stationV8Transcripts,
   stationV9UploadParts,
   stationV10S3ProcessRequests,
+  stationV11OpenPart,
 ];

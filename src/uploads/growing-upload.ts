@@ -1,0 +1,133 @@
+import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '../errors/index.js';
+import { hashRange } from './file-checks.js';
+import { bodyBuffers } from './file-body.js';
+import { PrefixDigest } from './prefix-digest.js';
+import type { TransportJob, TransportResult } from './transport.js';
+import { offsetOf, type TusTransport } from './tus-transport.js';
+
+/** The bytes on disk now (0 when the recorder has not created the file yet). */
+async function fileSizeOf(filePath: string): Promise<number | undefined> {
+  return stat(filePath).then(
+    (info) => info.size,
+    () => undefined,
+  );
+}
+
+/** How often a growing file is looked at for new bytes (and whether it closed). */
+export const GROWTH_POLL_MS = 250;
+
+/**
+ * A file the recorder is still writing, append-only (RecorderEvents `segment-open`): every
+ * byte once on disk is final, so any prefix may be sent before the file is closed.
+ */
+export interface GrowingFile {
+  /**
+   * Once the recorder closed it and it is known whether it is the recording's last part: its
+   * final size, and the recording's part count when it is the last (else null). Undefined
+   * while it is being written.
+   */
+  closed(): { size: number; count: number | null } | undefined;
+}
+
+/** A growing file's upload: a transport job without a size (it comes when the file closes). */
+export type GrowingJob = Omit<TransportJob, 'size' | 'sha256' | 'beforeComplete'> & {
+  growing: GrowingFile;
+};
+
+/**
+ * Sends a file while it is written, over tus with a deferred length (tus 1.0
+ * creation-defer-length): whatever is on disk beyond the server's offset goes out in PATCHes of
+ * at most one chunk, a quarter-second look at a time; once the recorder closed the file, the
+ * completing PATCH declares its length and the whole file's sha256, which the server checks
+ * before the upload counts as complete (the same contract as any one-pass tus upload). The
+ * digest is computed on the bytes as they are sent, as for a closed file.
+ *
+ *   (create, deferred) ─▶ [bytes on disk beyond the offset?] ─ yes ─▶ PATCH ─▶ (loop)
+ *                            │ no, still written ─▶ wait a look ─▶ (loop)
+ *                            │ closed, all sent ─▶ completing PATCH (length, sha256) ─▶ done
+ *
+ * A resume (an earlier attempt's URL) continues from the server's offset, rebuilding the
+ * prefix digest from the local file. A file that became shorter than what the server holds
+ * (lost writes) cannot continue: the upload is dropped and the part is sent afresh.
+ */
+export async function uploadGrowing(
+  tus: TusTransport,
+  job: GrowingJob,
+  chunkSizeBytes: number,
+): Promise<TransportResult & { size: number; count: number | null }> {
+  let url = job.remoteUrl;
+  let current = 0;
+  if (url !== null) {
+    const where = await tus.serverOffset(url, job, undefined);
+    const local = (await fileSizeOf(job.filePath)) ?? 0;
+    if (where === undefined || !where.deferred || where.offset > local) {
+      url = null;
+      job.onRemoteUrl(null);
+    } else current = where.offset;
+  }
+  if (url === null) {
+    url = await tus.create({ ...job, sha256: null }, undefined);
+    job.onRemoteUrl(url);
+  }
+  job.onConfirmed(current);
+  const prefix = new PrefixDigest(job.filePath, job.signal);
+  await prefix.moveTo(current);
+  const buffers = bodyBuffers();
+  let conflicts = 0;
+  for (;;) {
+    job.signal.throwIfAborted();
+    const ending = job.growing.closed();
+    const closed = ending?.size;
+    const available = closed ?? (await fileSizeOf(job.filePath)) ?? 0;
+    if (available < current) {
+      throw new AppError('FILE_CHANGED', `${job.filePath} became shorter while it was being sent`);
+    }
+    if (closed === undefined && available === current) {
+      await sleep(GROWTH_POLL_MS, undefined, { signal: job.signal });
+      continue;
+    }
+    const end = Math.min(available, current + chunkSizeBytes);
+    const last = closed !== undefined && end === closed;
+    const chunk = prefix.fork();
+    let declared: string | undefined;
+    if (last) {
+      const whole = chunk.copy();
+      await hashRange(job.filePath, whole, current, end, job.signal);
+      declared = whole.digest('hex');
+    }
+    const answer = await tus.patch(url, job, { start: current, end, last }, buffers, chunk, {
+      sha256: declared,
+      length: last ? closed : undefined,
+      segmentCount: last ? (ending?.count ?? null) : null,
+    });
+    if (answer.status === 204 || answer.status === 200) {
+      const next = offsetOf(answer.headers['upload-offset']);
+      if (next === undefined || next < current || next > end) {
+        throw new AppError('SERVER_ERROR', 'tus PATCH: the server answered a bad Upload-Offset');
+      }
+      if (next === end) prefix.adopt(chunk, end);
+      else await prefix.moveTo(next);
+      current = next;
+      conflicts = 0;
+      job.onConfirmed(current);
+      if (last && current === closed) {
+        const digest = answer.headers['upload-sha256'];
+        return {
+          sha256: prefix.digest(),
+          serverSha256: digest ? digest.toLowerCase() : null,
+          size: closed,
+          count: ending?.count ?? null,
+        };
+      }
+      continue;
+    }
+    if (answer.status === 409 && conflicts < 3) {
+      conflicts += 1;
+      current = await tus.offsetAfterConflict(url, job, undefined, prefix);
+      continue;
+    }
+    throw tus.refusal(answer, job);
+  }
+}
