@@ -103,7 +103,13 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
     if (this.running) throw new AppError('ALREADY_RECORDING', 'ffmpeg is already recording');
     await mkdir(options.directory, { recursive: true });
     const outputPath = path.join(options.directory, `${options.baseName}.mkv`);
-    const segments = this.segmentSeconds > 0 ? new SegmentWatcher(outputPath, this.logger) : undefined;
+    const reencoded = this.source.type !== 'url';
+    // Encoded parts (H.264 + AAC) are MPEG-TS, written append-only so the part being written can
+    // be sent while it grows; a copied stream may hold any codec, which only Matroska takes.
+    const segments =
+      this.segmentSeconds > 0
+        ? new SegmentWatcher(outputPath, this.logger, reencoded ? 'mpegts' : 'matroska')
+        : undefined;
     if (segments) await segments.prepare();
     const args = [
       '-hide_banner',
@@ -115,9 +121,7 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
       'pipe:1',
       '-n',
       ...ffmpegInputArgs(this.source, await this.screenSize()),
-      ...(segments
-        ? segments.outputArgs(this.segmentSeconds, this.source.type !== 'url')
-        : ['-f', 'matroska', outputPath]),
+      ...(segments ? segments.outputArgs(this.segmentSeconds, reencoded) : ['-f', 'matroska', outputPath]),
     ];
     this.logger.info({ outputPath, source: this.source }, 'ffmpeg recording starting');
     const child = spawn(this.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -206,7 +210,10 @@ export class FfmpegRecorder extends EventEmitter<RecorderEvents> implements Reco
     if (this.running?.child === child) this.running.startedAt = startedAt;
     const event: RecordingStartedEvent = { startedAt, outputPath, external: false, pid: child.pid };
     this.emit('started', event);
-    segments?.watch((segment) => this.emit('segment', segment));
+    segments?.watch(
+      (segment) => this.emit('segment', segment),
+      (segment) => this.emit('segment-open', segment),
+    );
     return event;
   }
 

@@ -93,7 +93,9 @@ export interface RecorderEvents {
    * A segmented recording opened a part that it writes append-only (MPEG-TS: a byte once
    * written never changes), so every prefix of the file is final and may be sent while it
    * grows. Emitted once per part, before that part's `segment`; never for a part whose
-   * container rewrites its head on close (Matroska, MP4).
+   * container rewrites its head on close (Matroska, MP4). A part that opened and closed between
+   * two looks of the recorder gets its `segment-open` just before its `segment`; a part the
+   * recorder was killed while writing gets no `segment` (it is not in `finished.segments`).
    */
   'segment-open': [RecordingSegmentEvent];
 }

@@ -21,7 +21,9 @@ export interface JoinResult {
  * the joined file lasts as long as its parts together — within one frame, plus 10 ms a part
  * for audio packets at the boundaries. A last part a crash left unreadable is left out (it
  * holds at most the final seconds, which were never closed); any other unreadable part is
- * CORRUPT_MEDIA. The parts themselves are not touched.
+ * CORRUPT_MEDIA. A last MPEG-TS part a crash cut short is still readable up to the cut and is
+ * joined with the rest (its final packet may be incomplete). Parts are `.ts` (the ffmpeg
+ * recorder encoding) or `.mkv` (stream copy, OBS). The parts themselves are not touched.
  */
 export async function joinSegments(parts: readonly string[], target: string): Promise<JoinResult> {
   if (parts.length === 0) throw new AppError('FILE_NOT_FOUND', `no recorded parts for ${target}`);
@@ -56,7 +58,11 @@ export async function joinSegments(parts: readonly string[], target: string): Pr
         '-safe',
         '0',
         // No bitstream filter: every packet is copied as it is (the parts share one encoder's
-        // parameter sets; auto_convert would prepend them to each keyframe).
+        // parameter sets; auto_convert would prepend them to each keyframe). MPEG-TS parts need
+        // none either: their H.264 is Annex B already (auto_convert only converts MP4-style
+        // H.264), and the Matroska muxer strips AAC's ADTS headers itself (aac_adtstoasc, which
+        // it inserts whatever the demuxer does). Each TS part starts at the muxer's 1.4 s delay;
+        // the concat demuxer subtracts every part's start time, so the streams stay in step.
         '-auto_convert',
         '0',
         '-i',

@@ -177,6 +177,7 @@ test('with segments, each part is reported as soon as it is closed, while record
   );
   for (const part of parts) {
     assert.equal(path.dirname(part.path), segmentFolderFor(finished.outputPath));
+    assert.match(path.basename(part.path), /^part\d{5}\.ts$/, 'encoded parts are MPEG-TS');
     const probe = await probeRecording(part.path);
     assert.ok(probe.duration > 0);
     assert.equal(probe.technical.video?.codec, 'h264');
