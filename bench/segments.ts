@@ -35,6 +35,16 @@ function service(db: Db, dataDir: string, apiUrl: string, rate: number | undefin
   return uploads;
 }
 
+/** Bytes of the task's closed parts already on the server (station database). */
+function closedPartsSent(db: Db, taskId: string): number {
+  const row = db
+    .prepare(
+      `SELECT COALESCE(SUM(file_size), 0) AS n FROM upload_task_parts WHERE task_id = ? AND state = 'uploaded'`,
+    )
+    .get(taskId) as { n: number };
+  return row.n;
+}
+
 /** Records `seconds` with the ffmpeg recorder; returns the stopped recording and when Stop was pressed. */
 async function record(
   dir: string,
@@ -56,11 +66,27 @@ async function record(
   const id = manager.getRecording(manager.status().recordingId ?? '')?.uploadTaskId;
   // What was still to send when Stop was pressed (the part open then is not counted yet).
   const atStop = id && uploads ? uploads.get(id)?.parts : undefined;
+  const task = id && uploads ? uploads.get(id) : undefined;
+  const closedBytes = id ? closedPartsSent(db, id) : 0;
+  const openSentAtStop = Math.max(0, (task?.bytesSent ?? 0) - closedBytes);
   const stopAt = performance.now();
   const stopped = await manager.stopRecording();
   const finalizedAt = performance.now();
   await manager.close();
-  return { stopped, stopAt, atStop, finalizeSeconds: (finalizedAt - stopAt) / 1000 };
+  return { stopped, stopAt, atStop, openSentAtStop, finalizeSeconds: (finalizedAt - stopAt) / 1000 };
+}
+
+/** The server's join: from its last part's completion to the recording's (both from /status). */
+async function joinSeconds(url: string, taskId: string, parts: number): Promise<number> {
+  const completedAt = async (id: string): Promise<number> => {
+    const body = (await (await fetch(`${url}/status/${encodeURIComponent(id)}`)).json()) as {
+      upload?: { completed_at?: string | null } | null;
+    };
+    return Date.parse(body.upload?.completed_at ?? '');
+  };
+  let lastPart = 0;
+  for (let i = 0; i < parts; i++) lastPart = Math.max(lastPart, await completedAt(`${taskId}.part-${i}`));
+  return ((await completedAt(taskId)) - lastPart) / 1000;
 }
 
 async function main(): Promise<void> {
@@ -92,6 +118,7 @@ async function main(): Promise<void> {
     const partsSeconds = (performance.now() - run.stopAt) / 1000;
     if (task.state !== 'completed')
       throw new Error(`the parts task ended ${task.state}: ${JSON.stringify(task.lastError)}`);
+    const join = await joinSeconds(url, taskId, task.parts?.total ?? 0);
     await uploads.close();
     db.close();
 
@@ -117,12 +144,14 @@ async function main(): Promise<void> {
     console.log(`bitrate ${kb(bitrate)}/s (6-s calibration), VULTR_UPLOAD_MAX_RATE ${kb(rate)}/s (1.5×)`);
     const w = run.atStop;
     console.log(
-      `at Stop: ${w?.uploaded ?? 0} parts on the server, ${w?.waiting ?? 0} closed and waiting (${kb(w?.waitingBytes ?? 0)}), plus the part still open`,
+      `at Stop: ${w?.uploaded ?? 0} parts on the server, ${w?.waiting ?? 0} closed and waiting (${kb(w?.waitingBytes ?? 0)}), plus the part still open (${kb(run.openSentAtStop)} of it sent while it was recorded)`,
     );
     console.log(
       `local finalisation after Stop (join, probe, hash, thumbnail): ${run.finalizeSeconds.toFixed(2)} s`,
     );
-    console.log(`Stop → verified, in parts while recording: ${partsSeconds.toFixed(2)} s`);
+    console.log(
+      `Stop → verified, in parts while recording: ${partsSeconds.toFixed(2)} s (of which the server's join ${join.toFixed(2)} s: ${(partsSeconds - join).toFixed(2)} s plus the join)`,
+    );
     console.log(
       `Stop → verified, one file after Stop:      ${oneSeconds.toFixed(2)} s (upload ${sendSeconds.toFixed(2)} s)`,
     );

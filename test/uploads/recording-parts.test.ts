@@ -15,7 +15,7 @@ import { testSettings } from './upload-fixtures.js';
  * Upload while recording, end to end: the real ffmpeg recorder in 1-second parts, the real
  * upload service and the real ingest server on loopback.
  */
-async function station(t: TestContext, protocol: 'tus' | 'multipart') {
+async function station(t: TestContext, protocol: 'tus' | 'multipart', segmentSeconds = 1) {
   const dir = await tempDir(t);
   const ingest = await startIngestServer(t);
   const db = openDatabase(path.join(dir, 'data', 'streamai.db'), stationMigrations);
@@ -25,7 +25,7 @@ async function station(t: TestContext, protocol: 'tus' | 'multipart') {
   });
   uploads.start();
   const manager = new RecordingManager({
-    recorder: new FfmpegRecorder({ source: 'testsrc', segmentSeconds: 1 }),
+    recorder: new FfmpegRecorder({ source: 'testsrc', segmentSeconds }),
     db,
     recordingsPath: path.join(dir, 'recordings'),
     uploads,
@@ -37,7 +37,7 @@ async function station(t: TestContext, protocol: 'tus' | 'multipart') {
     await uploads.close();
     db.close();
   });
-  return { ingest, uploads, manager, dir };
+  return { ingest, uploads, manager, dir, db };
 }
 
 async function until<T>(
@@ -132,4 +132,38 @@ test('a task view and history a CLI reads: parts on the server and the backlog',
   await manager.stopRecording();
   const done = await uploads.waitFor(task.id);
   assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
+});
+
+test('tus: the part being recorded is on the server before Stop; after Stop only its tail goes, and no part is sent twice', async (t) => {
+  // Parts of 60 s and a recording of a few seconds: without streaming, all of it would wait for Stop.
+  const { ingest, uploads, manager, db } = await station(t, 'tus', 60);
+  const started = await manager.startRecording('open part');
+  const taskId = await until(
+    'the recording task',
+    () => manager.getRecording(started.id)?.uploadTaskId ?? undefined,
+  );
+  const held = await until('bytes of the open part on the server', async () => {
+    const row = db
+      .prepare('SELECT open_part_url AS url FROM upload_task_recordings WHERE task_id = ?')
+      .get(taskId) as { url: string | null } | undefined;
+    if (!row?.url) return undefined;
+    const head = await fetch(row.url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } });
+    const offset = Number(head.headers.get('upload-offset'));
+    return offset > 0 ? { offset, deferred: head.headers.get('upload-defer-length') } : undefined;
+  });
+  assert.equal(manager.status().recording, true, 'still recording');
+  assert.equal(held.deferred, '1', 'sent before its length is known');
+  assert.equal(uploads.get(taskId)?.parts?.uploaded, 0, 'no part is closed yet');
+
+  const stopped = await manager.stopRecording();
+  assert.equal(stopped.state, 'ready', JSON.stringify(stopped.error));
+  const done = await uploads.waitFor(taskId);
+  assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
+  assert.deepEqual(done.parts, { total: 1, uploaded: 1, waiting: 0, waitingBytes: 0, mode: 'parts' });
+  const history = uploads.history(taskId).map((e) => e.message ?? '');
+  assert.ok(history.includes('part 1: sending it while it is recorded'), history.join('\n'));
+  assert.ok(!history.some((m) => /sent again/.test(m)), history.join('\n'));
+  const server = await remote(ingest.url, taskId);
+  assert.equal(server?.['parts_expected'], 1);
+  assert.notEqual(server?.['state'], 'receiving');
 });
