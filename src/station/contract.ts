@@ -86,6 +86,8 @@ export const UploadViewSchema = Type.Object({
       waiting: Type.Number(),
       waiting_bytes: Type.Number(),
       mode: Type.Union([Type.Literal('parts'), Type.Literal('joined')]),
+      /** The part (0-based) on its way while the recorder still writes it; absent when none. */
+      open_part: Type.Optional(Type.Number()),
     }),
   ),
 });

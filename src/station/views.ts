@@ -40,6 +40,7 @@ export function uploadView(
             waiting: task.parts.waiting,
             waiting_bytes: task.parts.waitingBytes,
             mode: task.parts.mode,
+            ...(task.parts.open !== undefined ? { open_part: task.parts.open } : {}),
           },
         }
       : {}),

@@ -33,6 +33,7 @@ export function partsView(parts: UploadPartRepository, taskId: string): UploadPa
     waiting: counts.waiting,
     waitingBytes: counts.waitingBytes,
     mode: recording.mode,
+    ...(recording.openPartIndex !== null ? { open: recording.openPartIndex } : {}),
   };
 }
 

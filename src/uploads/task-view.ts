@@ -70,9 +70,10 @@ export function partsText(parts: NonNullable<UploadTask['parts']>): string {
       ? `${parts.uploaded} part${parts.uploaded === 1 ? '' : 's'} on the server so far`
       : `${parts.uploaded} of ${parts.total} parts on the server`;
   const backlog = parts.waiting > 0 ? `, ${parts.waiting} waiting (${formatBytes(parts.waitingBytes)})` : '';
+  const open = parts.open !== undefined ? `, part ${parts.open + 1} on its way as it records` : '';
   return parts.mode === 'joined'
     ? 'the joined recording is sent after Stop (the target takes no parts)'
-    : `${on}${backlog}`;
+    : `${on}${backlog}${open}`;
 }
 
 export function verificationText(verifiedBy: UploadVerification | null, sha256: string | null): string {

@@ -70,6 +70,8 @@ export interface UploadParts {
   waitingBytes: number;
   /** `parts`: sent part by part; `joined`: the target takes no parts, the joined file goes after Stop. */
   mode: 'parts' | 'joined';
+  /** The part (0-based) on its way while the recorder still writes it; absent when none. */
+  open?: number;
 }
 
 /** What `enqueue()` answers: the task, and a note when the options given could not be applied. */

@@ -129,6 +129,10 @@ test('a task view and history a CLI reads: parts on the server and the backlog',
     partsText({ total: 4, uploaded: 3, waiting: 1, waitingBytes: 2_000_000, mode: 'parts' }),
     '3 of 4 parts on the server, 1 waiting (1.9 MiB)',
   );
+  assert.equal(
+    partsText({ total: null, uploaded: 2, waiting: 0, waitingBytes: 0, mode: 'parts', open: 2 }),
+    '2 parts on the server so far, part 3 on its way as it records',
+  );
   await manager.stopRecording();
   const done = await uploads.waitFor(task.id);
   assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
@@ -154,6 +158,7 @@ test('tus: the part being recorded is on the server before Stop; after Stop only
   assert.equal(manager.status().recording, true, 'still recording');
   assert.equal(held.deferred, '1', 'sent before its length is known');
   assert.equal(uploads.get(taskId)?.parts?.uploaded, 0, 'no part is closed yet');
+  assert.equal(uploads.get(taskId)?.parts?.open, 0, 'the view says part 1 is on its way');
 
   const stopped = await manager.stopRecording();
   assert.equal(stopped.state, 'ready', JSON.stringify(stopped.error));

@@ -98,7 +98,8 @@ function partsOf(u: UploadView): string {
       ? `${p.uploaded} part${p.uploaded === 1 ? '' : 's'} on the server so far`
       : `${p.uploaded} of ${p.total} parts on the server`;
   const backlog = p.waiting > 0 ? ` · ${p.waiting} waiting (${formatBytes(p.waiting_bytes)})` : '';
-  return ` · ${on}${backlog}`;
+  const open = p.open_part !== undefined ? ` · part ${p.open_part + 1} on its way as it records` : '';
+  return ` · ${on}${backlog}${open}`;
 }
 
 function detailOf(u: UploadView, percent: number): string {
