@@ -40,8 +40,10 @@ import {
   tusCreate,
   tusOffset,
   tusPatch,
+  tusRequest,
   writeRandomFile,
 } from './ingest-support.js';
+import { tusMetadata } from '../../src/uploads/tus-transport.js';
 import { recordSegments } from './segment-fixtures.js';
 
 const MIB = 1024 * 1024;
@@ -445,4 +447,61 @@ test('s3: `streamai ingest` SIGKILLed mid-PATCH and restarted resumes the tus up
   assert.deepEqual(await openUploads(client, bucket), []);
   second.child.kill('SIGTERM');
   await once(second.child, 'exit');
+});
+
+test('s3: a part streamed while it was recorded (tus, deferred length) lands verified; its completing PATCH tells the count and the recording is joined', async (t) => {
+  const dir = await tempDir(t);
+  const bucket = await shared.swift.createBucket();
+  const part = await readFile(
+    await makeClip(path.join(dir, 'part00000.ts'), { seconds: 2, format: 'mpegts' }),
+  );
+  const { url } = await startS3Ingest(t, bucket, { processing: false });
+  const created = await tusRequest(`${url}/files/`, 'POST', {
+    'upload-defer-length': '1',
+    'upload-metadata': tusMetadata({
+      filename: 'part00000.ts',
+      task_id: 'rec-grow',
+      recording_id: 'rec-g',
+      segment_index: '0',
+      recording_file_name: 'talk.mkv',
+      auto_process: 'false',
+    }),
+  });
+  assert.equal(created.status, 201, created.text);
+  const location = new URL(String(created.headers.location), url).toString();
+  // Three PATCHes as the part grew, the last one with its length, digest and the count.
+  const cuts = [0, Math.floor(part.length / 3), Math.floor((2 * part.length) / 3), part.length];
+  for (let i = 0; i < 3; i++) {
+    const last = i === 2;
+    const answer = await tusPatch(
+      location,
+      cuts[i] ?? 0,
+      part.subarray(cuts[i], cuts[i + 1]),
+      last
+        ? {
+            'upload-length': String(part.length),
+            'upload-sha256': sha256Of(part),
+            'upload-segment-count': '1',
+          }
+        : {},
+    );
+    assert.equal(answer.status, 204, answer.text);
+    assert.equal(answer.headers['upload-offset'], String(cuts[i + 1]));
+  }
+  let view: Status | undefined;
+  await eventually(
+    async () => {
+      view = await status(url, 'rec-grow');
+      return view.state === 'received';
+    },
+    30_000,
+    'the recording to be joined',
+  );
+  const part0 = await status(url, 'rec-grow.part-0');
+  assert.equal(part0.upload.sha256, sha256Of(part));
+  const joined = (await keysUnder(shared.client, bucket, 'recordings/rec-grow/')).filter(
+    (k) => !k.includes('/outputs/'),
+  );
+  assert.deepEqual(joined, ['recordings/rec-grow/talk.mkv']);
+  assert.equal(await objectSha256(shared.client, bucket, joined[0] ?? ''), view?.upload.sha256);
 });
