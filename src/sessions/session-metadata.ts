@@ -13,6 +13,14 @@ export interface MetadataUpload {
   recording_id: string;
   state: string | null;
   sha256: string | null;
+  /**
+   * What `sha256` is the digest of: the recording's file as sent (`file`), or — for a recording
+   * sent in parts while it recorded — the file the server joined from the parts (`server_join`;
+   * each part's digest was confirmed, the local joined file's own digest is in `recordings[]`).
+   */
+  sha256_of: 'file' | 'server_join';
+  /** How many parts it was sent in (null until the recording stopped); absent for one file. */
+  parts?: number | null;
   completed_at: string | null;
   error: { code: string; message: string } | null;
 }
@@ -90,7 +98,10 @@ export function buildSessionMetadata(
         file_size: recording?.size ?? task.fileSize,
         recording_id: task.recordingId,
         state,
-        sha256: task.sha256 ?? recording?.sha256 ?? null,
+        // A parts task's digest is the server's join; until it has one, none (not the local file's).
+        sha256: task.parts !== undefined ? task.sha256 : (task.sha256 ?? recording?.sha256 ?? null),
+        sha256_of: task.parts !== undefined ? ('server_join' as const) : ('file' as const),
+        ...(task.parts !== undefined ? { parts: task.parts } : {}),
         completed_at: state === 'completed' ? (current?.uploadedAt ?? task.completedAt) : null,
         error: current ? current.uploadError : task.error,
       };
@@ -106,6 +117,7 @@ export function buildSessionMetadata(
       recording_id: r.id,
       state: r.uploadState,
       sha256: r.sha256,
+      sha256_of: 'file',
       completed_at: r.uploadState === 'completed' ? r.uploadedAt : null,
       error: r.uploadError,
     });

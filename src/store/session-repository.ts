@@ -152,6 +152,8 @@ export interface SessionUploadTask {
   createdAt: string;
   completedAt: string | null;
   error: { code: string; message: string } | null;
+  /** Sent in parts while it recorded (station v9, mode `parts`): how many (null until known); else undefined. */
+  parts?: number | null;
 }
 
 /** Sessions and recordings in the station database (schema: station v2). */
@@ -258,8 +260,10 @@ export class SessionRepository {
     const rows = this.db
       .prepare(
         `SELECT t.id, t.recording_id, t.file_name, t.file_size, t.sha256, t.state, t.created_at,
-                t.completed_at, t.last_error_code, t.last_error_message
+                t.completed_at, t.last_error_code, t.last_error_message,
+                p.task_id AS parts_task, p.parts_total
          FROM upload_tasks t JOIN recordings r ON r.id = t.recording_id
+         LEFT JOIN upload_task_recordings p ON p.task_id = t.id AND p.mode = 'parts'
          WHERE r.session_id = ? ORDER BY t.created_at, t.rowid`,
       )
       .all(sessionId) as Array<{
@@ -273,8 +277,11 @@ export class SessionRepository {
       completed_at: string | null;
       last_error_code: string | null;
       last_error_message: string | null;
+      parts_task: string | null;
+      parts_total: number | null;
     }>;
     return rows.map((row) => ({
+      ...(row.parts_task !== null ? { parts: row.parts_total } : {}),
       taskId: row.id,
       recordingId: row.recording_id,
       fileName: row.file_name,

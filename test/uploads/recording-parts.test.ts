@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FfmpegRecorder } from '../../src/recorder/index.js';
@@ -105,6 +105,18 @@ for (const protocol of ['tus', 'multipart'] as const) {
       Math.abs(joined.duration - local.duration) <= 1 / fps + 0.01 * total,
       `${joined.duration} vs ${local.duration}`,
     );
+    // session_metadata.json says whose digest the upload's is: the server's join of the parts.
+    const metadataFile = path.join(path.dirname(stopped.filePath ?? ''), 'session_metadata.json');
+    const entry = await until('the metadata written after completion', async () => {
+      const metadata = JSON.parse(await readFile(metadataFile, 'utf8')) as {
+        vultr_uploads: Array<{ task_id: string; sha256: string | null; sha256_of: string; parts?: number }>;
+      };
+      const found = metadata.vultr_uploads.find((u) => u.task_id === done.id);
+      return found?.sha256 ? found : undefined;
+    });
+    assert.equal(entry.sha256_of, 'server_join');
+    assert.equal(entry.parts, total);
+    assert.equal(entry.sha256, done.sha256);
     // The server has it all: the local parts go, the recording stays.
     await until('local parts removed', async () =>
       (await readdir(path.dirname(stopped.filePath ?? ''))).includes('.segments') ? undefined : true,
