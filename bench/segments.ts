@@ -142,6 +142,8 @@ async function main(): Promise<void> {
       `recording: ${SECONDS} s of testsrc in ${SEGMENT}-s parts (${task.parts?.total ?? '?'} parts), ${mb(size)}`,
     );
     console.log(`bitrate ${kb(bitrate)}/s (6-s calibration), VULTR_UPLOAD_MAX_RATE ${kb(rate)}/s (1.5×)`);
+    // The parts are MPEG-TS (append-only, so the open one can be sent); the joined file Matroska.
+    console.log(`parts on the wire: ${mb(task.size)} for the ${mb(size)} joined recording`);
     const w = run.atStop;
     console.log(
       `at Stop: ${w?.uploaded ?? 0} parts on the server, ${w?.waiting ?? 0} closed and waiting (${kb(w?.waitingBytes ?? 0)}), plus the part still open (${kb(run.openSentAtStop)} of it sent while it was recorded)`,
