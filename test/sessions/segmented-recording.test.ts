@@ -1,6 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,11 +14,14 @@ import { tempDir } from '../helpers/temp-dir.js';
 import { FakeUploadQueue } from './fake-upload-queue.js';
 
 const run = promisify(execFile);
+const runBuffer = (file: string, args: string[]) =>
+  promisify(execFile)(file, args, { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
 
 /**
  * Each stream's content, in order, comparable across containers (the parts are MPEG-TS, the
- * joined file Matroska): md5 of each decoded picture (every part starts at a keyframe, so a part
- * decodes alone as in the whole), and of each AAC packet as copied, without the ADTS header
+ * joined file Matroska), byte for byte: the H.264 stream's NAL units (as an Annex B stream, split
+ * at its start codes: MPEG-TS and Matroska frame the same NAL units differently, 3- or 4-byte
+ * start codes against length prefixes), and each AAC packet as copied, without the ADTS header
  * MPEG-TS carries (aac_adtstoasc leaves a Matroska packet as it is).
  */
 async function packetHashes(file: string): Promise<Record<string, string[]>> {
@@ -29,7 +33,7 @@ async function packetHashes(file: string): Promise<Record<string, string[]>> {
       '-i',
       file,
       '-map',
-      '0',
+      '0:a',
       '-c:a',
       'copy',
       '-bsf:a',
@@ -38,19 +42,51 @@ async function packetHashes(file: string): Promise<Record<string, string[]>> {
       'framemd5',
       '-',
     ],
-    {
-      maxBuffer: 64 * 1024 * 1024,
-    },
+    { maxBuffer: 64 * 1024 * 1024 },
   );
-  const streams: Record<string, string[]> = {};
+  const audio: string[] = [];
   for (const line of stdout.split('\n')) {
     if (!line || line.startsWith('#')) continue;
-    const cols = line.split(',').map((c) => c.trim());
     // stream, dts, pts, duration, size, hash — then side data (a TS part's first AAC packet
     // carries its skip samples), which is not the packet.
-    (streams[cols[0] ?? ''] ??= []).push(cols[5] ?? '');
+    audio.push(line.split(',').map((c) => c.trim())[5] ?? '');
   }
-  return streams;
+  return { video: await nalHashes(file), audio };
+}
+
+/** md5 of each NAL unit of a file's H.264 stream, in order (trailing zero bytes are padding). */
+async function nalHashes(file: string): Promise<string[]> {
+  const { stdout } = await runBuffer(ffmpegPath, [
+    '-v',
+    'error',
+    '-i',
+    file,
+    '-map',
+    '0:v',
+    '-c',
+    'copy',
+    '-bsf:v',
+    'h264_mp4toannexb',
+    '-f',
+    'h264',
+    '-',
+  ]);
+  const hashes: string[] = [];
+  const add = (from: number, to: number): void => {
+    let end = to;
+    while (end > from && stdout[end - 1] === 0) end -= 1;
+    hashes.push(createHash('md5').update(stdout.subarray(from, end)).digest('hex'));
+  };
+  let start = -1;
+  for (let i = 0; i + 2 < stdout.length; i += 1) {
+    if (stdout[i] === 0 && stdout[i + 1] === 0 && stdout[i + 2] === 1) {
+      if (start >= 0) add(start, i);
+      start = i + 3;
+      i += 2;
+    }
+  }
+  if (start >= 0) add(start, stdout.length);
+  return hashes;
 }
 
 /** A real ffmpeg recorder in 1-second parts, with the FAKE upload queue recording what it is asked. */
@@ -118,13 +154,14 @@ test('each closed part goes to the recording’s one upload task while recording
   const parts = adds.map((c) => (c.call === 'add' ? c.filePath : ''));
   assert.deepEqual(parts.slice(0, partFiles.length), partFiles);
   const joined = await packetHashes(stopped.filePath ?? '');
+  assert.ok((joined['video']?.length ?? 0) > 25 && (joined['audio']?.length ?? 0) > 25, 'both streams read');
   const ofParts: Record<string, string[]> = {};
   for (const part of await Promise.all(parts.map(packetHashes)))
     for (const [stream, hashes] of Object.entries(part)) (ofParts[stream] ??= []).push(...hashes);
   assert.deepEqual(
     joined,
     ofParts,
-    'the joined file is the parts’ pictures and sound packets, in order, unchanged',
+    'the joined file holds the parts’ H.264 NAL units and AAC packets, in order, byte for byte',
   );
   const sum = (await Promise.all(parts.map((p) => probeRecording(p)))).reduce((s, p) => s + p.duration, 0);
   assert.ok(Math.abs((stopped.duration ?? 0) - sum) <= 0.1, `joined ${stopped.duration} s, parts ${sum} s`);
