@@ -191,12 +191,13 @@ async function main(): Promise<void> {
       entry: string[],
       file: string,
       protocol: string,
+      extra: Record<string, string> = {},
     ): Promise<Omit<Best, 'name' | 'bytes'>> => {
       const dataDir = path.join(work, `station-${n++}`);
       const m = await measure(
         process.execPath,
         [...entry, file],
-        env(dataDir, { VULTR_UPLOAD_PROTOCOL: protocol }),
+        env(dataDir, { VULTR_UPLOAD_PROTOCOL: protocol, ...extra }),
         work,
       );
       const transfer = transferSeconds(dataDir, m.stdout.trim().split('\n')[0] ?? '');
@@ -240,6 +241,11 @@ async function main(): Promise<void> {
         name: '`streamai upload`, tus (32 MiB PATCHes, the default)',
         bytes: BIG,
         go: () => streamai([main, 'upload'], big, 'tus'),
+      },
+      {
+        name: '`streamai upload`, tus, 128 MiB PATCHes',
+        bytes: BIG,
+        go: () => streamai([main, 'upload'], big, 'tus', { VULTR_UPLOAD_CHUNK_SIZE: '128MiB' }),
       },
       {
         name: '`streamai upload`, tus, 256 MiB',

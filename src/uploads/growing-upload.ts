@@ -26,9 +26,17 @@ export interface GrowingFile {
   /**
    * Once the recorder closed it and it is known whether it is the recording's last part: its
    * final size, and the recording's part count when it is the last (else null). Undefined
-   * while it is being written.
+   * while it is being written; `dropped` when the recording ended without this part (its
+   * recorder died before closing it): the upload is abandoned (`PartDropped`).
    */
-  closed(): { size: number; count: number | null } | undefined;
+  closed(): { size: number; count: number | null } | 'dropped' | undefined;
+}
+
+/** The recording ended without the part being sent (see `GrowingFile.closed`). */
+export class PartDropped extends Error {
+  constructor(readonly remoteUrl: string) {
+    super('the recording ended without this part');
+  }
 }
 
 /** A growing file's upload: a transport job without a size (it comes when the file closes). */
@@ -78,7 +86,9 @@ export async function uploadGrowing(
   let conflicts = 0;
   for (;;) {
     job.signal.throwIfAborted();
-    const ending = job.growing.closed();
+    const state = job.growing.closed();
+    if (state === 'dropped') throw new PartDropped(url);
+    const ending = state;
     const closed = ending?.size;
     const available = closed ?? (await fileSizeOf(job.filePath)) ?? 0;
     if (available < current) {

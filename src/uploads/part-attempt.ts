@@ -5,7 +5,7 @@ import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { UploadPartRecord, UploadPartRepository, UploadRecordingRecord } from '../store/index.js';
 import { confirmUpload } from './confirm-upload.js';
-import { uploadGrowing } from './growing-upload.js';
+import { PartDropped, uploadGrowing } from './growing-upload.js';
 import type { OpenPart } from './recording-parts.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { probeServer } from './server-api.js';
@@ -180,7 +180,7 @@ export class PartAttempt {
       `part ${open.index + 1}: ${resumeUrl === null ? 'sending it while it is recorded' : `resuming ${resumeUrl} while it is recorded`}`,
     );
     const progress = this.deps.progressHooks(run, taskId, Number.MAX_SAFE_INTEGER, base, task.fileSize);
-    const result = await uploadGrowing(
+    const result = await this.growing(
       tus,
       {
         taskId,
@@ -203,6 +203,15 @@ export class PartAttempt {
       },
       this.deps.settings.chunkSizeBytes,
     );
+    if (result === 'dropped') {
+      parts.setOpenPart(taskId, null, null);
+      this.deps.note(
+        run,
+        taskId,
+        `part ${open.index + 1} was cut off by the recorder; the recording ends before it`,
+      );
+      return;
+    }
     const confirmation = await confirmUpload({
       http: target.http,
       taskId: statusId,
@@ -231,16 +240,34 @@ export class PartAttempt {
     });
   }
 
+  /** `uploadGrowing`, with a dropped part's upload freed on the server (best effort). */
+  private async growing(
+    ...args: Parameters<typeof uploadGrowing>
+  ): Promise<Awaited<ReturnType<typeof uploadGrowing>> | 'dropped'> {
+    try {
+      return await uploadGrowing(...args);
+    } catch (error) {
+      if (!(error instanceof PartDropped)) throw error;
+      await args[0].terminate(error.remoteUrl);
+      return 'dropped';
+    }
+  }
+
   /**
    * The open part's end, once it is closed (it has its row) and it is known whether it is the
    * last: the recording stopped (its count is known) or the next part opened.
    */
-  private closedPart(taskId: string, index: number): { size: number; count: number | null } | undefined {
+  private closedPart(
+    taskId: string,
+    index: number,
+  ): { size: number; count: number | null } | 'dropped' | undefined {
     const { parts } = this.deps;
     const all = parts.parts(taskId);
     const row = all.find((p) => p.index === index);
-    if (!row) return undefined;
     const total = parts.recording(taskId)?.partsTotal ?? null;
+    // The recorder died with this part open: the recording has fewer parts, without it.
+    if (!row && total !== null && index >= total) return 'dropped';
+    if (!row) return undefined;
     const nextOpened =
       (this.deps.openParts.get(taskId)?.index ?? -1) > index || all.some((p) => p.index > index);
     if (total === null && !nextOpened) return undefined;

@@ -159,3 +159,40 @@ test('a station stopped while a part is sent as it grows resumes that upload fro
   assert.equal(status.upload.sha256, sha256Of(clip));
   assert.equal(status.upload.file_size, clip.length);
 });
+
+test('a part the recorder died with before closing it is dropped: the recording completes with the parts it has and the part upload is freed', async (t) => {
+  const dir = await tempDir(t);
+  const ingest = await startIngestServer(t);
+  const db = stationDb(t, dir);
+  const uploads = service(
+    t,
+    db,
+    testSettings(dir, ingest.url, { protocol: 'tus', chunkSizeBytes: 64 * 1024 }),
+  );
+  const clip = await readFile(await makeClip(path.join(dir, 'a.ts'), { seconds: 2, format: 'mpegts' }));
+  const [first, cut] = [path.join(dir, 'part00000.ts'), path.join(dir, 'part00001.ts')];
+  await writeFile(first, clip);
+  await writeFile(cut, clip.subarray(0, 4096));
+  const taskId = await uploads.openRecordingUpload(opening);
+  uploads.growRecordingPart(taskId, { index: 0, filePath: first });
+  uploads.growRecordingPart(taskId, { index: 1, filePath: cut });
+  uploads.addRecordingPart(taskId, { index: 0, filePath: first });
+  const url = await until('the cut part on its way', async () => {
+    const open = openPartOf(db, taskId);
+    return open.index === 1 && open.url && (await serverOffset(open.url)).offset === 4096
+      ? open.url
+      : undefined;
+  });
+  // The recorder died: the recording has one part (the cut one is not in it).
+  uploads.closeRecordingUpload(taskId, { count: 1 });
+  const done = await uploads.waitFor(taskId);
+  assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
+  assert.deepEqual(done.parts, { total: 1, uploaded: 1, waiting: 0, waitingBytes: 0, mode: 'parts' });
+  const history = uploads.history(taskId).map((e) => e.message ?? '');
+  assert.ok(
+    history.some((m) => /part 2 was cut off by the recorder/.test(m)),
+    history.join('\n'),
+  );
+  const head = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } });
+  assert.ok(head.status === 404 || head.status === 410, `the dropped upload is freed (${head.status})`);
+});
