@@ -38,6 +38,19 @@ function service(t: TestContext, db: Db, settings: UploadSettings): UploadServic
 const until = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> =>
   eventually(async () => probe(), 30_000, what);
 
+/** A real ingest server and an upload service sending tus in small PATCHes (several per part). */
+async function station(t: TestContext) {
+  const dir = await tempDir(t);
+  const ingest = await startIngestServer(t);
+  const db = stationDb(t, dir);
+  const uploads = service(
+    t,
+    db,
+    testSettings(dir, ingest.url, { protocol: 'tus', chunkSizeBytes: 64 * 1024 }),
+  );
+  return { dir, ingest, db, uploads };
+}
+
 /** The tus upload of the part being written, as the station keeps it (station v11). */
 function openPartOf(db: Db, taskId: string): { index: number | null; url: string | null } {
   const row = db
@@ -56,14 +69,7 @@ async function serverOffset(url: string): Promise<{ offset: number; deferred: bo
 }
 
 test('the part being written is on the server while it grows; once closed only its tail goes, the count rides on its last PATCH, and the recording is joined', async (t) => {
-  const dir = await tempDir(t);
-  const ingest = await startIngestServer(t);
-  const db = stationDb(t, dir);
-  const uploads = service(
-    t,
-    db,
-    testSettings(dir, ingest.url, { protocol: 'tus', chunkSizeBytes: 64 * 1024 }),
-  );
+  const { dir, ingest, db, uploads } = await station(t);
   const clips = [
     await readFile(await makeClip(path.join(dir, 'a.ts'), { seconds: 2, format: 'mpegts' })),
     await readFile(await makeClip(path.join(dir, 'b.ts'), { seconds: 2, format: 'mpegts' })),
@@ -161,14 +167,7 @@ test('a station stopped while a part is sent as it grows resumes that upload fro
 });
 
 test('a part the recorder died with before closing it is dropped: the recording completes with the parts it has and the part upload is freed', async (t) => {
-  const dir = await tempDir(t);
-  const ingest = await startIngestServer(t);
-  const db = stationDb(t, dir);
-  const uploads = service(
-    t,
-    db,
-    testSettings(dir, ingest.url, { protocol: 'tus', chunkSizeBytes: 64 * 1024 }),
-  );
+  const { dir, db, uploads } = await station(t);
   const clip = await readFile(await makeClip(path.join(dir, 'a.ts'), { seconds: 2, format: 'mpegts' }));
   const [first, cut] = [path.join(dir, 'part00000.ts'), path.join(dir, 'part00001.ts')];
   await writeFile(first, clip);
