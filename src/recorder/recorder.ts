@@ -94,8 +94,9 @@ export interface RecorderEvents {
    * written never changes), so every prefix of the file is final and may be sent while it
    * grows. Emitted once per part, before that part's `segment`; never for a part whose
    * container rewrites its head on close (Matroska, MP4). A part that opened and closed between
-   * two looks of the recorder gets its `segment-open` just before its `segment`; a part the
-   * recorder was killed while writing gets no `segment` (it is not in `finished.segments`).
+   * two looks of the recorder gets its `segment-open` just before its `segment`. A part whose
+   * writer (ffmpeg) was killed while writing it is still closed (`segment`, and the last of
+   * `finished.segments`) when it holds any bytes: append-only, it is readable up to the cut.
    */
   'segment-open': [RecordingSegmentEvent];
 }

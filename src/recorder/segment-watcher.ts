@@ -1,4 +1,4 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logging/index.js';
 import type { RecordingSegmentEvent } from './recorder.js';
@@ -98,12 +98,31 @@ export class SegmentWatcher {
     void this.poll();
   }
 
-  /** After ffmpeg exited: reports the parts closed last and returns every closed part, in order. */
+  /**
+   * After ffmpeg exited: reports the parts closed last and returns every part, in order. An
+   * MPEG-TS part announced open that ffmpeg never closed (it was killed or crashed) is kept as
+   * the last part — append-only, it is readable up to its last whole packet — and reported
+   * closed, so a recording cut off mid-part keeps those seconds (and its upload, already on
+   * its way, completes); an empty one is not a part.
+   */
   async finish(): Promise<string[]> {
     clearInterval(this.timer);
     this.timer = undefined;
     this.ended = true;
     await this.poll();
+    const cut = this.parts.length;
+    if (this.appendOnly() && this.opened > cut) {
+      const part = path.join(this.folder, segmentFileName(cut, this.format));
+      const size = await stat(part).then(
+        (info) => info.size,
+        () => 0,
+      );
+      if (size > 0) {
+        this.parts.push(part);
+        this.logger.warn({ part, index: cut, bytes: size }, 'recording part cut off by ffmpeg’s exit, kept');
+        this.onSegment?.({ outputPath: this.outputPath, index: cut, path: part });
+      }
+    }
     return this.closed();
   }
 

@@ -215,3 +215,26 @@ test('the watcher: a part that opens while another closes, or opens and closes b
   assert.deepEqual(await watcher.finish(), [file(0), file(1), file(2)]);
   assert.deepEqual(seen, ['open 0', 'closed 0', 'open 1', 'closed 1', 'open 2', 'closed 2']);
 });
+
+test('the watcher: an MPEG-TS part announced open that ffmpeg never closed (killed) is kept as the last part and reported closed; an empty one is not', async (t) => {
+  const dir = await tempDir(t);
+  for (const [bytes, expected] of [
+    ['some packets', ['open 0', 'closed 0']],
+    ['', ['open 0']],
+  ] as const) {
+    const watcher = new SegmentWatcher(path.join(dir, `rec-${bytes.length}.mkv`), silentLogger(), 'mpegts');
+    await watcher.prepare();
+    const file = path.join(watcher.folder, 'part00000.ts');
+    await writeFile(file, '');
+    const seen: string[] = [];
+    watcher.watch(
+      (s) => seen.push(`closed ${s.index}`),
+      (s) => seen.push(`open ${s.index}`),
+    );
+    for (let i = 0; i < 200 && seen.length < 1; i += 1) await sleep(20);
+    await writeFile(file, bytes);
+    // ffmpeg is killed: no segment list line for part 0.
+    assert.deepEqual(await watcher.finish(), bytes ? [file] : []);
+    assert.deepEqual(seen, expected);
+  }
+});
