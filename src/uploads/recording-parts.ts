@@ -158,9 +158,18 @@ export class RecordingPartsDesk {
     const part = this.parts
       .parts(taskId)
       .find((p) => p.state === 'uploading' && p.protocol === 'tus' && p.remoteUrl !== null);
-    if (!part?.remoteUrl) return null;
-    this.parts.updatePart(taskId, part.index, { state: 'pending', remoteUrl: null });
-    return part.remoteUrl;
+    if (part?.remoteUrl) {
+      this.parts.updatePart(taskId, part.index, { state: 'pending', remoteUrl: null });
+      return part.remoteUrl;
+    }
+    // The part being sent while it is recorded (its row, if it closed meanwhile, has that URL).
+    const open = this.parts.recording(taskId)?.openPartUrl ?? null;
+    if (open === null) return null;
+    this.parts.setOpenPart(taskId, null, null);
+    for (const p of this.parts.parts(taskId)) {
+      if (p.remoteUrl === open) this.parts.updatePart(taskId, p.index, { state: 'pending', remoteUrl: null });
+    }
+    return open;
   }
 
   /** Throws TASK_NOT_FOUND / INVALID_STATE unless the task is an open recording's. */

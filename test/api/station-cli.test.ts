@@ -42,6 +42,9 @@ test('streamai serve, then start / status / stop from another terminal', async (
     STREAMAI_LOG_FILE: path.join(dir, 'streamai.log'),
     INGEST_DISK_RESERVE_BYTES: '1MiB',
     RECORDER: 'ffmpeg',
+    // One file: the pending-uploads figures below are those of a station with no upload yet (in
+    // parts, the recording's own upload starts with it; test/uploads/recording-parts* cover that).
+    RECORDING_SEGMENT_SECONDS: '0',
   };
 
   const nobody = await cli(['start', '--session-name', 'Nobody home'], env);

@@ -195,3 +195,38 @@ test('a part the recorder died with before closing it is dropped: the recording 
   const head = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } });
   assert.ok(head.status === 404 || head.status === 410, `the dropped upload is freed (${head.status})`);
 });
+
+test('cancel while the part being recorded is on its way deletes that partial upload on the server; retry sends the part afresh and completes', async (t) => {
+  const { dir, db, uploads } = await station(t);
+  const clip = await readFile(await makeClip(path.join(dir, 'a.ts'), { seconds: 2, format: 'mpegts' }));
+  const file = path.join(dir, 'part00000.ts');
+  const head = Math.floor(clip.length / 2);
+  await writeFile(file, clip.subarray(0, head));
+  const taskId = await uploads.openRecordingUpload(opening);
+  uploads.growRecordingPart(taskId, { index: 0, filePath: file });
+  const url = await until('the open part on the server', async () => {
+    const open = openPartOf(db, taskId).url;
+    return open && (await serverOffset(open)).offset === head ? open : undefined;
+  });
+  uploads.cancel(taskId);
+  assert.equal(uploads.get(taskId)?.state, 'cancelled');
+  const history = uploads.history(taskId).map((e) => e.message ?? '');
+  assert.ok(
+    history.includes('cancelled by user; its partial upload is deleted from the server'),
+    history.join('\n'),
+  );
+  await until('the partial upload deleted', async () => {
+    const answer = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } });
+    return answer.status === 404 || answer.status === 410 ? true : undefined;
+  });
+  await appendFile(file, clip.subarray(head));
+  uploads.addRecordingPart(taskId, { index: 0, filePath: file });
+  uploads.closeRecordingUpload(taskId, { count: 1 });
+  uploads.retry(taskId);
+  const done = await uploads.waitFor(taskId);
+  assert.equal(done.state, 'completed', JSON.stringify(done.lastError));
+  assert.ok(
+    !uploads.history(taskId).some((e) => /dropped/.test(e.message ?? '')),
+    'no "dropped" after a cancel',
+  );
+});
