@@ -24,8 +24,10 @@ function print(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-function percent(task: { bytesSent: number; size: number }): string {
-  return task.size > 0 ? `${Math.floor((task.bytesSent / task.size) * 100)}%` : '-';
+function percent(task: { bytesSent: number; size: number; parts?: UploadTask['parts'] }): string {
+  // A recording still sent while it records has no final size: its parts line says where it is.
+  if (task.parts?.mode === 'parts' && task.parts.total === null) return '-';
+  return task.size > 0 ? `${Math.min(100, Math.floor((task.bytesSent / task.size) * 100))}%` : '-';
 }
 
 function resultLine(task: UploadTask): string {

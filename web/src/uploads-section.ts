@@ -63,7 +63,9 @@ function update(u: UploadView): void {
   item.badge.className = `badge ${u.state}`;
   const percent = u.size > 0 ? Math.min(100, (u.bytes_sent / u.size) * 100) : 0;
   const value = percent.toFixed(1);
-  if (item.bar.getAttribute('value') !== value) item.bar.setAttribute('value', value);
+  // A recording sent while it records has no final size yet: the bar moves without a value.
+  if (stillRecording(u)) item.bar.removeAttribute('value');
+  else if (item.bar.getAttribute('value') !== value) item.bar.setAttribute('value', value);
   setText(item.detail, detailOf(u, percent));
   const actionsKey = ACTIVE.includes(u.state)
     ? 'cancel'
@@ -122,8 +124,14 @@ function detailOf(u: UploadView, percent: number): string {
   }
   if (u.state !== 'uploading') return `${formatBytes(u.bytes_sent)} of ${formatBytes(u.size)}${where}`;
   const rate = u.rate_bytes_per_second > 0 ? ` · ${formatBytes(u.rate_bytes_per_second)}/s` : '';
+  if (stillRecording(u)) return `${formatBytes(u.bytes_sent)} sent${rate}${partsOf(u)}`;
   const eta = u.eta_seconds === null ? '' : ` · ETA ${formatDuration(u.eta_seconds)}`;
   return `${percent.toFixed(0)}%${rate}${eta}${partsOf(u)}`;
+}
+
+/** A recording's upload that goes on while it records (its size is not known yet). */
+function stillRecording(u: UploadView): boolean {
+  return u.parts?.mode === 'parts' && u.parts.total === null;
 }
 
 function create(u: UploadView): Item {
