@@ -357,6 +357,16 @@ export class UploadTaskRepository {
     return changes === 1;
   }
 
+  /** Moves the lease from `from` (a process known to be gone) to `owner`; false if `from` no longer holds it. */
+  takeOver(id: string, from: string, owner: string, expiresAt: number): boolean {
+    const { changes } = this.db
+      .prepare(
+        'UPDATE upload_tasks SET lease_owner = ?, lease_expires_at = ? WHERE id = ? AND lease_owner = ?',
+      )
+      .run(owner, expiresAt, id, from);
+    return changes === 1;
+  }
+
   /** Gives the task back (only if `owner` still holds it). */
   release(id: string, owner: string): void {
     this.db

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { UploadTaskRecord, UploadTaskRepository } from '../store/index.js';
+import { isDeadLocalOwner, newLeaseOwner } from './lease-owner.js';
 import { toTask } from './task-view.js';
 import { UNFINISHED_STATES, isFinished } from './upload-state-machine.js';
 import type { UploadTask } from './upload-types.js';
@@ -40,10 +40,11 @@ export interface SchedulerOptions {
  * pushed forward every third of `leaseMs` while the attempt runs (as BullMQ's lock duration
  * and stalled-job check do). A process that dies, freezes, or runs in a container recreated
  * under another hostname stops renewing, and any process takes the task over once the lease
- * expired. An attempt whose renewal fails (lease taken, task moved by someone else) is stopped.
+ * expired — or at once when the owner was a process of this host that is gone (lease-owner.ts).
+ * An attempt whose renewal fails (lease taken, task moved by someone else) is stopped.
  */
 export class UploadScheduler {
-  readonly owner = `lease_${randomUUID()}`;
+  readonly owner = newLeaseOwner();
   private readonly running = new Map<string, RunningAttempt>();
   private readonly queue: string[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -83,6 +84,18 @@ export class UploadScheduler {
     for (const run of this.running.values()) this.stop(run, 'close');
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     clearInterval(this.renewTimer);
+  }
+
+  /** Takes the lease of a process of this host that has exited (see lease-owner.ts). */
+  private takeOverDead(record: UploadTaskRecord, expiresAt: number): boolean {
+    const dead = record.leaseOwner;
+    if (dead === null || !isDeadLocalOwner(dead)) return false;
+    if (!this.options.repo.takeOver(record.id, dead, this.owner, expiresAt)) return false;
+    this.options.logger.info(
+      { taskId: record.id, previousOwner: dead },
+      'took over the lease of an upload whose process on this host is gone',
+    );
+    return true;
   }
 
   /** True when another process holds an unexpired lease on this task. */
@@ -146,7 +159,7 @@ export class UploadScheduler {
       const record = repo.get(id);
       if (!record || isFinished(toTask(record).state)) continue;
       const now = Date.now();
-      if (!repo.claim(id, this.owner, now, now + leaseMs)) {
+      if (!repo.claim(id, this.owner, now, now + leaseMs) && !this.takeOverDead(record, now + leaseMs)) {
         this.watchForeign(id);
         continue;
       }
@@ -202,7 +215,10 @@ export class UploadScheduler {
           if (isFinished(task.state)) {
             this.foreign.delete(id);
             this.options.onFinishedElsewhere(task);
-          } else if (!this.heldElsewhere(record)) {
+          } else if (
+            !this.heldElsewhere(record) ||
+            (record.leaseOwner !== null && isDeadLocalOwner(record.leaseOwner))
+          ) {
             this.foreign.delete(id);
             this.schedule(task);
           }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../src/logging/index.js';
 import { openDatabase, stationMigrations, UploadTaskRepository } from '../../src/store/index.js';
@@ -102,6 +104,33 @@ test('a task leased by a dead owner on another host is taken over once the lease
   await waitUntil('it is taken over', () => started.length === 1);
   assert.ok(Date.now() >= expires);
   assert.equal(repo.get('task_orphan')?.leaseOwner, scheduler.owner);
+});
+
+test('a task leased by a process of this host that is gone is taken over at once; one of a live process waits', async (t) => {
+  const { repo, scheduler, started } = await setup(t, 2, { leaseMs: 60_000 });
+  // This host and pid namespace, as the scheduler's own owner id names them.
+  const here = scheduler.owner.split(':').slice(1, 3).join(':');
+  assert.match(here, /^[^:]+:\d+$/, `a host and a pid namespace: ${scheduler.owner}`);
+  // A real process that has exited: its pid is certainly not running now (ESRCH).
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  const far = Date.now() + 3600_000;
+  insertTask(repo, { id: 'task_dead', state: 'uploading', leaseOwner: `lease:${here}:${child.pid}:x` });
+  repo.update('task_dead', { leaseExpiresAt: far }, new Date().toISOString());
+  // This very process holds the other one (a second station on the same host, alive).
+  insertTask(repo, {
+    id: 'task_live',
+    state: 'uploading',
+    leaseOwner: `lease:${here}:${process.pid}:y`,
+  });
+  repo.update('task_live', { leaseExpiresAt: far }, new Date().toISOString());
+
+  scheduler.start();
+  await waitUntil('the dead process’s task is taken over', () => started.length === 1);
+  assert.deepEqual(started, ['task_dead']);
+  assert.equal(repo.get('task_dead')?.leaseOwner, scheduler.owner);
+  await sleep(300);
+  assert.deepEqual(started, ['task_dead'], 'the live process keeps its task');
 });
 
 test('a live owner renewing its lease keeps the task; the other scheduler waits and sees it finish', async (t) => {
