@@ -14,6 +14,7 @@ import {
   type ProcessingJobStore,
   type RunRef,
 } from '../store/index.js';
+import { processIsGone } from '../store/process-gone.js';
 import {
   initialSteps,
   listOutputs,
@@ -449,15 +450,7 @@ function summary(report: ProcessingReport): Record<string, number> {
 function ownerIsGone(owner: string | null): boolean {
   if (owner === null) return true;
   const [host, pidText] = owner.split('/');
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return host === hostname() && processIsGone(Number(pidText));
 }
 
 /**

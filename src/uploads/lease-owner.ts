@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { processIsGone } from '../store/process-gone.js';
 
 /**
  * The pid namespace of this process (Linux: `/proc/self/ns/pid` → `pid:[4026531836]`): two
@@ -33,14 +34,5 @@ export function newLeaseOwner(): string {
 export function isDeadLocalOwner(owner: string): boolean {
   const [kind, host, namespace, pidText] = owner.split(':');
   if (kind !== 'lease' || `${host}:${namespace}` !== HERE || namespace === '') return false;
-  if (pidText === undefined || !/^\d+$/.test(pidText)) return false;
-  const pid = Number(pidText);
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return pidText !== undefined && /^\d+$/.test(pidText) && processIsGone(Number(pidText));
 }
