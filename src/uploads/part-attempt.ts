@@ -360,6 +360,8 @@ export class PartAttempt {
       sentCount: count,
       uploadedAt: new Date().toISOString(),
     });
+    // A part that was being sent while it grew when the station stopped is done now.
+    if (parts.recording(taskId)?.openPartIndex === part.index) parts.setOpenPart(taskId, null, null);
     const of = total === null ? '' : ` of ${total}`;
     // A part on the server ends this part's attempts: the next part starts with a fresh count.
     this.deps.note(run, taskId, `part ${part.index + 1}${of} on the server: ${confirmation.message}`, {

@@ -164,6 +164,8 @@ test('a station stopped while a part is sent as it grows resumes that upload fro
   };
   assert.equal(status.upload.sha256, sha256Of(clip));
   assert.equal(status.upload.file_size, clip.length);
+  assert.deepEqual(openPartOf(db, taskId), { index: null, url: null }, 'no part is on its way any more');
+  assert.equal(second.get(taskId)?.parts?.open, undefined);
 });
 
 test('a part the recorder died with before closing it is dropped: the recording completes with the parts it has and the part upload is freed', async (t) => {
