@@ -1,5 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parse as parseDotenv } from 'dotenv';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -107,8 +119,23 @@ function findOnPath(name: string, searchPath: string | undefined): string | unde
   return undefined;
 }
 
-/** The version an ffmpeg/ffprobe prints on its first line, or null when it does not run. */
+/**
+ * The version an ffmpeg/ffprobe prints on its first line, or null when it does not run. Running
+ * `-version` costs ~90 ms a binary, at every start of every command (this module chooses the
+ * pair when it loads), so a version read is remembered per binary — its real path, size, mtime
+ * and inode — in a small per-user cache file: read again only when the binary changes.
+ */
 function versionOf(file: string): string | null {
+  const key = binaryKey(file);
+  const cache = key === undefined ? undefined : readVersionCache();
+  const known = key === undefined ? undefined : cache?.[key];
+  if (known !== undefined) return known;
+  const version = runVersion(file);
+  if (key !== undefined && version !== null) writeVersionCache({ ...cache, [key]: version });
+  return version;
+}
+
+function runVersion(file: string): string | null {
   try {
     const out = execFileSync(file, ['-hide_banner', '-version'], {
       encoding: 'utf8',
@@ -118,6 +145,56 @@ function versionOf(file: string): string | null {
     return /version (\S+)/.exec(out)?.[1] ?? null;
   } catch {
     return null;
+  }
+}
+
+/** What identifies one build of a binary on disk; undefined when it cannot be read. */
+function binaryKey(file: string): string | undefined {
+  try {
+    const real = realpathSync(file);
+    const info = statSync(real);
+    return `${real}|${info.size}|${info.mtimeMs}|${info.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `<tmp>/streamai-<uid>/media-versions.json`, in a folder only this user owns (else none). */
+function versionCacheFile(): string | undefined {
+  const uid = process.getuid?.() ?? 0;
+  const dir = path.join(tmpdir(), `streamai-${uid}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const info = lstatSync(dir);
+    // Another user's folder (or a link planted there) is not trusted with what we run.
+    if (!info.isDirectory() || (process.getuid && info.uid !== uid)) return undefined;
+    return path.join(dir, 'media-versions.json');
+  } catch {
+    return undefined;
+  }
+}
+
+function readVersionCache(): Record<string, string> {
+  const file = versionCacheFile();
+  try {
+    const parsed: unknown = file ? JSON.parse(readFileSync(file, 'utf8')) : {};
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Writes the cache (the last 32 binaries) through a temporary file; a failure only costs time. */
+function writeVersionCache(entries: Record<string, string>): void {
+  const file = versionCacheFile();
+  if (!file) return;
+  const kept = Object.fromEntries(Object.entries(entries).slice(-32));
+  try {
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(kept), { mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    // Not cached: the next start runs -version again.
   }
 }
 

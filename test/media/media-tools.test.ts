@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -84,4 +84,28 @@ test('smoke: the packaged ffmpeg fallback still runs the whole pipeline', async 
       line.outputs.some((o) => o.name === name),
       name,
     );
+});
+
+test('a binary’s version is read once and remembered until the binary changes (no -version run at every start)', async (t) => {
+  const dir = await tempDir(t);
+  const runs = path.join(dir, 'runs.log');
+  const script = (version: string) =>
+    `#!/bin/sh\necho run >> "${runs}"\necho "$(basename "$0") version ${version} Copyright"\n`;
+  for (const name of ['ffmpeg', 'ffprobe']) {
+    await writeFile(path.join(dir, name), script('6.0'));
+    await chmod(path.join(dir, name), 0o755);
+  }
+  const count = async () => (await readFile(runs, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+  const first = resolveMediaTools({ PATH: dir });
+  assert.equal(first.ffmpeg.version, '6.0');
+  assert.equal(await count(), 2, 'each binary asked once');
+  const again = resolveMediaTools({ PATH: dir });
+  assert.equal(again.ffmpeg.version, '6.0');
+  assert.equal(again.ffprobe.version, '6.0');
+  assert.equal(await count(), 2, 'remembered: not asked again');
+  // An upgrade in place (another build): asked again, the new version used.
+  await writeFile(path.join(dir, 'ffmpeg'), script('7.1.1'));
+  const upgraded = resolveMediaTools({ PATH: dir });
+  assert.equal(upgraded.ffmpeg.version, '7.1.1');
+  assert.equal(await count(), 3);
 });
