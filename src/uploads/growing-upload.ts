@@ -1,13 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors/index.js';
-import { hashRange } from './file-checks.js';
 import { bodyBuffers } from './file-body.js';
 import { PrefixDigest } from './prefix-digest.js';
 import type { TransportJob, TransportResult } from './transport.js';
-import { offsetOf, type TusTransport } from './tus-transport.js';
+import { answeredSha256, digestThrough, type TusTransport } from './tus-transport.js';
 
-/** The bytes on disk now (0 when the recorder has not created the file yet). */
+/** The bytes on disk now (undefined when the recorder has not created the file yet). */
 async function fileSizeOf(filePath: string): Promise<number | undefined> {
   return stat(filePath).then(
     (info) => info.size,
@@ -101,35 +100,18 @@ export async function uploadGrowing(
     const end = Math.min(available, current + chunkSizeBytes);
     const last = closed !== undefined && end === closed;
     const chunk = prefix.fork();
-    let declared: string | undefined;
-    if (last) {
-      const whole = chunk.copy();
-      await hashRange(job.filePath, whole, current, end, job.signal);
-      declared = whole.digest('hex');
-    }
+    const declared = last ? await digestThrough(chunk, job.filePath, current, end, job.signal) : undefined;
     const answer = await tus.patch(url, job, { start: current, end, last }, buffers, chunk, {
       sha256: declared,
       length: last ? closed : undefined,
       segmentCount: last ? (ending?.count ?? null) : null,
     });
     if (answer.status === 204 || answer.status === 200) {
-      const next = offsetOf(answer.headers['upload-offset']);
-      if (next === undefined || next < current || next > end) {
-        throw new AppError('SERVER_ERROR', 'tus PATCH: the server answered a bad Upload-Offset');
-      }
-      if (next === end) prefix.adopt(chunk, end);
-      else await prefix.moveTo(next);
-      current = next;
+      current = await tus.offsetAfterPatch(answer, { start: current, end }, end, prefix, chunk, job);
       conflicts = 0;
-      job.onConfirmed(current);
       if (last && current === closed) {
-        const digest = answer.headers['upload-sha256'];
-        return {
-          sha256: prefix.digest(),
-          serverSha256: digest ? digest.toLowerCase() : null,
-          size: closed,
-          count: ending?.count ?? null,
-        };
+        const count = ending?.count ?? null;
+        return { sha256: prefix.digest(), serverSha256: answeredSha256(answer), size: closed, count };
       }
       continue;
     }

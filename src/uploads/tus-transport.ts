@@ -41,7 +41,29 @@ export function tusMetadata(pairs: Record<string, string | null>): string {
     .join(',');
 }
 
-export function offsetOf(header: string | undefined): number | undefined {
+/** The digest the server reported on a completing PATCH (`Upload-Sha256`), lower-cased; else null. */
+export function answeredSha256(answer: HttpAnswer): string | null {
+  const digest = answer.headers['upload-sha256'];
+  return digest ? digest.toLowerCase() : null;
+}
+
+/**
+ * The whole file's digest for a completing PATCH: `hash` (the prefix up to `start`) copied and
+ * fed bytes [start, end) from disk, ahead of sending them (headers precede the body).
+ */
+export async function digestThrough(
+  hash: Hash,
+  filePath: string,
+  start: number,
+  end: number,
+  signal: AbortSignal,
+): Promise<string> {
+  const whole = hash.copy();
+  await hashRange(filePath, whole, start, end, signal);
+  return whole.digest('hex');
+}
+
+function offsetOf(header: string | undefined): number | undefined {
   if (header === undefined || !/^\d+$/.test(header.trim())) return undefined;
   const n = Number(header.trim());
   return Number.isSafeInteger(n) ? n : undefined;
@@ -121,9 +143,7 @@ export class TusTransport implements Transport {
       let declared: string | undefined;
       if (end === job.size) {
         await job.beforeComplete?.();
-        const whole = chunk.copy();
-        await hashRange(job.filePath, whole, current, end, job.signal);
-        declared = whole.digest('hex');
+        declared = await digestThrough(chunk, job.filePath, current, end, job.signal);
       }
       const answer = await this.patch(
         url,
@@ -139,19 +159,9 @@ export class TusTransport implements Transport {
         },
       );
       if (answer.status === 204 || answer.status === 200) {
-        const next = offsetOf(answer.headers['upload-offset']);
-        if (next === undefined || next < current || next > job.size) {
-          throw new AppError('SERVER_ERROR', `tus PATCH: the server answered a bad Upload-Offset`);
-        }
-        if (next === end) prefix.adopt(chunk, end);
-        else await prefix.moveTo(next);
-        current = next;
+        current = await this.offsetAfterPatch(answer, { start: current, end }, job.size, prefix, chunk, job);
         conflicts = 0;
-        job.onConfirmed(current);
-        if (current === job.size) {
-          const digest = answer.headers['upload-sha256'];
-          return { sha256: prefix.digest(), serverSha256: digest ? digest.toLowerCase() : null };
-        }
+        if (current === job.size) return { sha256: prefix.digest(), serverSha256: answeredSha256(answer) };
         continue;
       }
       if (answer.status === 409 && conflicts < 3) {
@@ -162,6 +172,29 @@ export class TusTransport implements Transport {
       throw this.refusal(answer, job);
     }
     return { sha256: prefix.digest(), serverSha256: null };
+  }
+
+  /**
+   * A PATCH the server took (204): its new offset — never behind the chunk's start, never past
+   * `max` — with the prefix digest moved there (the chunk's own hash adopted when all of it
+   * landed) and reported.
+   */
+  async offsetAfterPatch(
+    answer: HttpAnswer,
+    range: { start: number; end: number },
+    max: number,
+    prefix: PrefixDigest,
+    chunk: Hash,
+    job: Pick<TransportJob, 'onConfirmed'>,
+  ): Promise<number> {
+    const next = offsetOf(answer.headers['upload-offset']);
+    if (next === undefined || next < range.start || next > max) {
+      throw new AppError('SERVER_ERROR', 'tus PATCH: the server answered a bad Upload-Offset');
+    }
+    if (next === range.end) prefix.adopt(chunk, range.end);
+    else await prefix.moveTo(next);
+    job.onConfirmed(next);
+    return next;
   }
 
   /**
