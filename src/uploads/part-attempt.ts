@@ -12,7 +12,7 @@ import { probeServer } from './server-api.js';
 import type { TargetClients, TaskTarget } from './target-clients.js';
 import type { TaskMoves } from './task-moves.js';
 import { seconds } from './task-view.js';
-import type { TransportJob } from './transport.js';
+import type { TransportJob, TransportResult } from './transport.js';
 import { transportFor, type TransportProtocol } from './transports.js';
 import { TusTransport } from './tus-transport.js';
 import type { RunningAttempt } from './upload-scheduler.js';
@@ -59,6 +59,11 @@ export interface PartAttemptDeps {
     base: number,
     total: number,
   ) => Pick<TransportJob, 'onConfirmed' | 'onBytes'>;
+}
+
+/** Bytes of the parts already on the server. */
+function bytesOnServer(list: readonly UploadPartRecord[]): number {
+  return list.filter((p) => p.state === 'uploaded').reduce((sum, p) => sum + p.fileSize, 0);
 }
 
 const weakest = (a: UploadVerification, b: UploadVerification): UploadVerification =>
@@ -171,7 +176,7 @@ export class PartAttempt {
     const recording = parts.recording(taskId);
     const resumeUrl = recording && recording.openPartIndex === open.index ? recording.openPartUrl : null;
     const list = parts.parts(taskId);
-    const base = list.filter((p) => p.state === 'uploaded').reduce((sum, p) => sum + p.fileSize, 0);
+    const base = bytesOnServer(list);
     const task = moves.record(taskId);
     const statusId = `${taskId}.part-${open.index}`;
     this.deps.note(
@@ -212,31 +217,13 @@ export class PartAttempt {
       );
       return;
     }
-    const confirmation = await confirmUpload({
-      http: target.http,
-      taskId: statusId,
+    await this.confirmPart(run, taskId, target, {
+      index: open.index,
       protocol: 'tus',
-      sha256: result.sha256,
-      result,
-      confirmTimeoutMs: this.deps.settings.confirmTimeoutMs,
-      signal,
-    });
-    parts.updatePart(taskId, open.index, {
-      state: 'uploaded',
-      protocol: 'tus',
-      bytesSent: result.size,
-      sha256: result.sha256,
-      verifiedBy: confirmation.verifiedBy,
+      size: result.size,
       sentCount: result.count,
-      uploadedAt: new Date().toISOString(),
-    });
-    parts.setOpenPart(taskId, null, null);
-    const of = result.count === null ? '' : ` of ${result.count}`;
-    this.deps.note(run, taskId, `part ${open.index + 1}${of} on the server: ${confirmation.message}`, {
-      attempts: 1,
-      bytesSent: base + result.size,
-      lastErrorCode: null,
-      lastErrorMessage: null,
+      base,
+      result,
     });
   }
 
@@ -317,7 +304,7 @@ export class PartAttempt {
     const remoteUrl = part.protocol === protocol ? part.remoteUrl : null;
     parts.updatePart(taskId, part.index, { state: 'uploading', protocol, remoteUrl });
     if (remoteUrl !== null) this.deps.note(run, taskId, `part ${part.index + 1}: resuming ${remoteUrl}`);
-    const base = list.filter((p) => p.state === 'uploaded').reduce((sum, p) => sum + p.fileSize, 0);
+    const base = bytesOnServer(list);
     const known = list.reduce((sum, p) => sum + p.fileSize, 0);
     const task = moves.record(taskId);
     const statusId = `${taskId}.part-${part.index}`;
@@ -343,30 +330,64 @@ export class PartAttempt {
       onNote: (message) => this.deps.note(run, taskId, `part ${part.index + 1}: ${message}`),
       ...this.deps.progressHooks(run, taskId, part.fileSize, base, known),
     });
+    await this.confirmPart(run, taskId, target, {
+      index: part.index,
+      protocol,
+      size: part.fileSize,
+      sentCount: count,
+      base,
+      result,
+    });
+  }
+
+  /**
+   * A part's last byte is on the server (sent closed, or while it grew): its digest confirmed
+   * there (/status/<task>.part-<i>), the part recorded `uploaded` with the count it was sent
+   * with, and no longer shown on its way if it was the open part (also when another run of the
+   * station streamed it). A part on the server ends this part's attempts: the next part starts
+   * with a fresh count.
+   */
+  private async confirmPart(
+    run: RunningAttempt,
+    taskId: string,
+    target: TaskTarget,
+    sent: {
+      index: number;
+      protocol: TransportProtocol;
+      size: number;
+      sentCount: number | null;
+      /** Bytes of the parts on the server before this one. */
+      base: number;
+      result: TransportResult;
+    },
+  ): Promise<void> {
+    const { parts } = this.deps;
+    const { index, protocol, size, result } = sent;
     const confirmation = await confirmUpload({
       http: target.http,
-      taskId: statusId,
+      taskId: `${taskId}.part-${index}`,
       protocol,
       sha256: result.sha256,
       result,
       confirmTimeoutMs: this.deps.settings.confirmTimeoutMs,
-      signal,
+      signal: run.controller.signal,
     });
-    parts.updatePart(taskId, part.index, {
+    parts.updatePart(taskId, index, {
       state: 'uploaded',
-      bytesSent: part.fileSize,
+      protocol,
+      bytesSent: size,
       sha256: result.sha256,
       verifiedBy: confirmation.verifiedBy,
-      sentCount: count,
+      sentCount: sent.sentCount,
       uploadedAt: new Date().toISOString(),
     });
-    // A part that was being sent while it grew when the station stopped is done now.
-    if (parts.recording(taskId)?.openPartIndex === part.index) parts.setOpenPart(taskId, null, null);
+    const recording = parts.recording(taskId);
+    if (recording?.openPartIndex === index) parts.setOpenPart(taskId, null, null);
+    const total = recording?.partsTotal ?? null;
     const of = total === null ? '' : ` of ${total}`;
-    // A part on the server ends this part's attempts: the next part starts with a fresh count.
-    this.deps.note(run, taskId, `part ${part.index + 1}${of} on the server: ${confirmation.message}`, {
+    this.deps.note(run, taskId, `part ${index + 1}${of} on the server: ${confirmation.message}`, {
       attempts: 1,
-      bytesSent: base + part.fileSize,
+      bytesSent: sent.base + size,
       lastErrorCode: null,
       lastErrorMessage: null,
     });
