@@ -98,13 +98,17 @@ export class UploadScheduler {
     return true;
   }
 
-  /** True when another process holds an unexpired lease on this task. */
+  /**
+   * True when another live process holds an unexpired lease on this task (a lease of a process
+   * of this host that is gone holds nothing: `pump` takes it over at once).
+   */
   heldElsewhere(record: UploadTaskRecord, now = Date.now()): boolean {
     return (
       record.leaseOwner !== null &&
       record.leaseOwner !== this.owner &&
       record.leaseExpiresAt !== null &&
-      record.leaseExpiresAt > now
+      record.leaseExpiresAt > now &&
+      !isDeadLocalOwner(record.leaseOwner)
     );
   }
 
@@ -215,10 +219,7 @@ export class UploadScheduler {
           if (isFinished(task.state)) {
             this.foreign.delete(id);
             this.options.onFinishedElsewhere(task);
-          } else if (
-            !this.heldElsewhere(record) ||
-            (record.leaseOwner !== null && isDeadLocalOwner(record.leaseOwner))
-          ) {
+          } else if (!this.heldElsewhere(record)) {
             this.foreign.delete(id);
             this.schedule(task);
           }
