@@ -127,11 +127,12 @@ function findOnPath(name: string, searchPath: string | undefined): string | unde
  */
 function versionOf(file: string): string | null {
   const key = binaryKey(file);
-  const cache = key === undefined ? undefined : readVersionCache();
-  const known = key === undefined ? undefined : cache?.[key];
+  if (key === undefined) return runVersion(file);
+  const cache = versionCache();
+  const known = cache[key];
   if (known !== undefined) return known;
   const version = runVersion(file);
-  if (key !== undefined && version !== null) writeVersionCache({ ...cache, [key]: version });
+  if (version !== null) writeVersionCache({ ...cache, [key]: version });
   return version;
 }
 
@@ -174,21 +175,27 @@ function versionCacheFile(): string | undefined {
   }
 }
 
-function readVersionCache(): Record<string, string> {
+/** The cache as this process last read or wrote it (read from disk once, not per binary). */
+let versionMemo: Record<string, string> | undefined;
+
+function versionCache(): Record<string, string> {
+  if (versionMemo) return versionMemo;
   const file = versionCacheFile();
   try {
     const parsed: unknown = file ? JSON.parse(readFileSync(file, 'utf8')) : {};
-    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
+    versionMemo = parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
   } catch {
-    return {};
+    versionMemo = {};
   }
+  return versionMemo;
 }
 
 /** Writes the cache (the last 32 binaries) through a temporary file; a failure only costs time. */
 function writeVersionCache(entries: Record<string, string>): void {
   const file = versionCacheFile();
-  if (!file) return;
   const kept = Object.fromEntries(Object.entries(entries).slice(-32));
+  versionMemo = kept;
+  if (!file) return;
   try {
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify(kept), { mode: 0o600 });

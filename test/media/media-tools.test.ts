@@ -103,6 +103,17 @@ test('a binary’s version is read once and remembered until the binary changes 
   assert.equal(again.ffmpeg.version, '6.0');
   assert.equal(again.ffprobe.version, '6.0');
   assert.equal(await count(), 2, 'remembered: not asked again');
+  // Remembered across processes too (what each command's start saves): a fresh process asks none.
+  const binaries = new URL('../../src/media/binaries.ts', import.meta.url).href;
+  const { stdout } = await run(process.execPath, [
+    '--import',
+    'tsx',
+    '--input-type=module',
+    '-e',
+    `const m = await import(${JSON.stringify(binaries)}); console.log(m.resolveMediaTools({ PATH: ${JSON.stringify(dir)} }).ffmpeg.version);`,
+  ]);
+  assert.equal(stdout.trim(), '6.0');
+  assert.equal(await count(), 2, 'a new process reads the versions from the cache');
   // An upgrade in place (another build): asked again, the new version used.
   await writeFile(path.join(dir, 'ffmpeg'), script('7.1.1'));
   const upgraded = resolveMediaTools({ PATH: dir });
