@@ -8,10 +8,8 @@ import type {
   RecorderStatus,
   RecordingFinishedEvent,
   RecordingLostEvent,
-  RecordingSegmentEvent,
   RecordingStartedEvent,
 } from '../recorder/index.js';
-import { listSegmentFiles } from '../recorder/index.js';
 import type { RecordingRecord, SessionRecord } from '../store/index.js';
 import { SessionRepository } from '../store/session-repository.js';
 import { stopOrphanRecorder } from './stop-orphan-recorder.js';
@@ -286,8 +284,6 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     const onStarted = (e: RecordingStartedEvent) => this.guard(this.onRecorderStarted(e));
     const onFinished = (e: RecordingFinishedEvent) => this.onRecorderFinished(e);
     const onLost = (e: RecordingLostEvent) => this.guard(this.onRecorderLost(e));
-    const onSegment = (e: RecordingSegmentEvent) => this.partEvents?.closed(e);
-    const onSegmentOpen = (e: RecordingSegmentEvent) => this.partEvents?.opened(e);
     const onStatus = (s: RecorderStatus) => {
       this.emitState();
       if (s.connected && this.orphans.length > 0) this.guard(this.settleOrphans());
@@ -295,17 +291,14 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     this.recorder.on('started', onStarted);
     this.recorder.on('finished', onFinished);
     this.recorder.on('lost', onLost);
-    this.recorder.on('segment', onSegment);
-    this.recorder.on('segment-open', onSegmentOpen);
     this.recorder.on('status', onStatus);
     this.unsubscribers.push(() => {
       this.recorder.off('started', onStarted);
       this.recorder.off('finished', onFinished);
       this.recorder.off('lost', onLost);
-      this.recorder.off('segment', onSegment);
-      this.recorder.off('segment-open', onSegmentOpen);
       this.recorder.off('status', onStatus);
     });
+    if (this.partEvents) this.unsubscribers.push(this.partEvents.listen(this.recorder));
     if (this.recordingUploads) this.unsubscribers.push(this.recordingUploads.subscribe());
   }
 
@@ -445,18 +438,15 @@ export class RecordingManager extends EventEmitter<RecordingManagerEvents> {
     });
     await this.writeMetadata(session.id);
     const view = this.announce(recordingId);
-    // Sent part by part while recording: the parts a restart found, the count and the joined file
-    // are left to tell (an earlier run may have joined them already: the parts are still on disk).
-    const segments = joined.parts ?? (source ? await listSegmentFiles(source) : []);
-    const sentAsParts =
-      (await this.recordingUploads?.closeParts(recordingId, {
-        segments,
-        joinedFilePath: view.state === 'ready' ? (view.filePath ?? undefined) : undefined,
-      })) ?? false;
-    // Joined and verified, and not needed for an upload in parts: the parts can go.
-    if (view.state === 'ready' && !sentAsParts && source) await removeSegments(source, this.logger);
-    if (view.state === 'ready' && !sentAsParts && this.autoUpload) {
-      await this.recordingUploads?.autoUpload(view, this.autoProcess);
+    if (this.recordingUploads) {
+      await this.recordingUploads.afterFinalized(view, {
+        source,
+        parts: joined.parts,
+        autoUpload: this.autoUpload ? { autoProcess: this.autoProcess } : undefined,
+      });
+    } else if (view.state === 'ready' && source) {
+      // Joined and verified, and no upload to wait for: the parts can go.
+      await removeSegments(source, this.logger);
     }
     return this.getRecording(recordingId) ?? view;
   }

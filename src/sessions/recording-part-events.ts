@@ -1,4 +1,4 @@
-import type { RecordingSegmentEvent } from '../recorder/index.js';
+import type { Recorder, RecordingSegmentEvent } from '../recorder/index.js';
 import type { RecordingUploads } from './recording-uploads.js';
 import type { RecordingView } from './session-catalog.js';
 
@@ -23,7 +23,19 @@ export class RecordingPartEvents {
 
   constructor(private readonly options: RecordingPartEventsOptions) {}
 
-  closed(event: RecordingSegmentEvent): void {
+  /** Follows the recorder's part events; returns the unsubscriber. */
+  listen(recorder: Recorder): () => void {
+    const onClosed = (e: RecordingSegmentEvent) => this.closed(e);
+    const onOpened = (e: RecordingSegmentEvent) => this.opened(e);
+    recorder.on('segment', onClosed);
+    recorder.on('segment-open', onOpened);
+    return () => {
+      recorder.off('segment', onClosed);
+      recorder.off('segment-open', onOpened);
+    };
+  }
+
+  private closed(event: RecordingSegmentEvent): void {
     const recording = this.recordingOf(event);
     if (!recording) return;
     this.options.uploads.addPart(
@@ -33,7 +45,7 @@ export class RecordingPartEvents {
     );
   }
 
-  opened(event: RecordingSegmentEvent): void {
+  private opened(event: RecordingSegmentEvent): void {
     if (this.options.starting()) this.early = event;
     const recording = this.recordingOf(event);
     if (!recording) return;

@@ -3,6 +3,7 @@ import { AppError, isAppError, toAppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { SessionRepository } from '../store/index.js';
 import type { RecordingView } from './session-catalog.js';
+import { listSegmentFiles } from '../recorder/index.js';
 import { removeSegments } from './session-files.js';
 import {
   isFinalUploadState,
@@ -191,6 +192,33 @@ export class RecordingUploads {
     if (input.joinedFilePath !== undefined) this.partUploads.delete(recordingId);
     logger.info({ recordingId, taskId, parts: entry.count }, 'recording upload closed');
     return true;
+  }
+
+  /**
+   * A recording was finalized (moved, checked, joined when in parts): a recording sent part by
+   * part is told what is left — the parts a restart found, the count and the joined file (an
+   * earlier run may have joined them already: the parts are still on disk). Otherwise, once it
+   * is ready, its parts are no longer needed and, with auto-upload, the file is enqueued.
+   */
+  async afterFinalized(
+    view: RecordingView,
+    options: {
+      source: string | null;
+      /** The parts the join used, when it joined some. */
+      parts: readonly string[] | undefined;
+      autoUpload: { autoProcess: boolean } | undefined;
+    },
+  ): Promise<void> {
+    const { source } = options;
+    const segments = options.parts ?? (source ? await listSegmentFiles(source) : []);
+    const sentAsParts = await this.closeParts(view.id, {
+      segments,
+      joinedFilePath: view.state === 'ready' ? (view.filePath ?? undefined) : undefined,
+    });
+    if (view.state !== 'ready' || sentAsParts) return;
+    // Joined and verified, and not needed for an upload in parts: the parts can go.
+    if (source) await removeSegments(source, this.options.logger);
+    if (options.autoUpload) await this.autoUpload(view, options.autoUpload.autoProcess);
   }
 
   private takesParts(): boolean {
