@@ -123,12 +123,7 @@ export class RecordingUploads {
    */
   addPart(recording: RecordingView, part: { index: number; filePath: string }, autoProcess: boolean): void {
     if (!this.takesParts()) return;
-    // After a restart an OBS recording goes on: its parts join the task a previous run opened.
-    let entry = this.partUploads.get(recording.id) ?? this.adoptPartTask(recording.id);
-    if (!entry) {
-      entry = { task: this.openPartTask(recording, autoProcess), count: 0, handed: new Set() };
-      this.partUploads.set(recording.id, entry);
-    }
+    const entry = this.entryFor(recording, autoProcess);
     entry.count = Math.max(entry.count, part.index + 1);
     this.handParts(entry, [part]);
   }
@@ -140,11 +135,7 @@ export class RecordingUploads {
   openPart(recording: RecordingView, part: { index: number; filePath: string }, autoProcess: boolean): void {
     const { queue, logger } = this.options;
     if (!this.takesParts() || !queue.growRecordingPart) return;
-    let entry = this.partUploads.get(recording.id) ?? this.adoptPartTask(recording.id);
-    if (!entry) {
-      entry = { task: this.openPartTask(recording, autoProcess), count: 0, handed: new Set() };
-      this.partUploads.set(recording.id, entry);
-    }
+    const entry = this.entryFor(recording, autoProcess);
     entry.task = entry.task.then((taskId) => {
       if (taskId === undefined) return undefined;
       try {
@@ -219,6 +210,19 @@ export class RecordingUploads {
     // Joined and verified, and not needed for an upload in parts: the parts can go.
     if (source) await removeSegments(source, this.options.logger);
     if (options.autoUpload) await this.autoUpload(view, options.autoUpload.autoProcess);
+  }
+
+  /**
+   * The recording's part upload: the one this process follows, else (after a restart, an OBS
+   * recording going on) the task a previous run opened, else a new task opened now.
+   */
+  private entryFor(recording: RecordingView, autoProcess: boolean): PartUpload {
+    let entry = this.partUploads.get(recording.id) ?? this.adoptPartTask(recording.id);
+    if (!entry) {
+      entry = { task: this.openPartTask(recording, autoProcess), count: 0, handed: new Set() };
+      this.partUploads.set(recording.id, entry);
+    }
+    return entry;
   }
 
   private takesParts(): boolean {
