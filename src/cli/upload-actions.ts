@@ -1,5 +1,4 @@
 import { describeMediaTools } from '../media/index.js';
-import cliProgress from 'cli-progress';
 import { formatBytes } from '../config/index.js';
 import { AppError, isAppError } from '../errors/index.js';
 import {
@@ -17,7 +16,10 @@ import {
   type UploadSettings,
   type UploadTask,
 } from '../uploads/index.js';
-import { buildStationParts, uploadExitCode } from '../composition/index.js';
+// The files, not the composition's index: that face also builds recorders and the sessions
+// part, which none of these commands use (docs/ARCHITECTURE.md, "Commands load what they use").
+import { buildStationCore } from '../composition/station-core.js';
+import { uploadExitCode } from '../composition/outcomes.js';
 import { parseIntegerOption, type CommandContext } from './run-action.js';
 
 function print(line: string): void {
@@ -45,10 +47,16 @@ function resultLine(task: UploadTask): string {
   return `${task.state} ${task.id}: ${task.fileName}`;
 }
 
-/** Shows progress on stderr: a bar on a terminal, a line per 10% otherwise. */
-function progressView(quiet: boolean): { update: (p: UploadProgress) => void; stop: () => void } {
+/**
+ * Shows progress on stderr: a bar on a terminal, a line per 10% otherwise. cli-progress is
+ * imported only to draw a bar (~20 ms of every start otherwise).
+ */
+async function progressView(
+  quiet: boolean,
+): Promise<{ update: (p: UploadProgress) => void; stop: () => void }> {
   if (quiet) return { update: () => undefined, stop: () => undefined };
   if (process.stderr.isTTY) {
+    const { default: cliProgress } = await import('cli-progress');
     const bar = new cliProgress.SingleBar(
       {
         stream: process.stderr,
@@ -104,11 +112,11 @@ export async function uploadAction(
 ): Promise<number> {
   // This process exists for the upload: nothing has compiled WebAssembly yet (see wasm-tier.ts).
   keepWasmAtBaselineTier();
+  const view = await progressView(!options.wait || options.json === true);
   // The same composition as `serve`, with the configured server (CONFIG_INVALID without one).
-  const parts = buildStationParts(ctx.config, ctx.logger, { uploads: {}, recording: false });
+  const parts = buildStationCore(ctx.config, ctx.logger, {});
   const service = parts.uploads;
   if (!service) throw new AppError('INTERNAL_ERROR', 'the composition built no upload service');
-  const view = progressView(!options.wait || options.json === true);
   const stopSignals = ['SIGINT', 'SIGTERM'] as const;
   let interrupted = false;
   const onSignal = (): void => {
@@ -162,7 +170,7 @@ export async function uploadsAction(
 ): Promise<void> {
   const limit = parseIntegerOption('--limit', options.limit, 1, 1000);
   // The queue read from the database: no upload service, no server URL, no connection.
-  const parts = buildStationParts(ctx.config, ctx.logger, { uploads: false, recording: false });
+  const parts = buildStationCore(ctx.config, ctx.logger, false);
   try {
     const tasks = parts.tasks.list(limit).map((t) => withStoredObject(parts.db, t));
     if (options.json) {
@@ -252,10 +260,7 @@ export async function uploadStatusAction(
   // The local task from the database; an upload service (for the server's /status) only when a
   // server is configured.
   const hasServer = ctx.config.upload.apiUrl !== undefined;
-  const parts = buildStationParts(ctx.config, ctx.logger, {
-    uploads: hasServer ? {} : false,
-    recording: false,
-  });
+  const parts = buildStationCore(ctx.config, ctx.logger, hasServer ? {} : false);
   try {
     const task = withStoredObject(parts.db, parts.tasks.get(taskId));
     let remote: unknown;

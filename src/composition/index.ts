@@ -5,13 +5,17 @@
 export {
   buildStationParts,
   buildServeParts,
-  openStationDatabase,
-  uploadSettingsFor,
   type StationParts,
   type ServeParts,
   type StationPartsOptions,
-  type UploadTarget,
 } from './station-parts.js';
+export {
+  buildStationCore,
+  openStationDatabase,
+  uploadSettingsFor,
+  type StationCore,
+  type UploadTarget,
+} from './station-core.js';
 export { UploadTaskCatalog, type UploadTaskCounts } from './upload-task-catalog.js';
 export { stationSummary, type StationSummary } from './station-summary.js';
 export { recorderExitCode, recordingExitCode, uploadExitCode } from './outcomes.js';

@@ -1,33 +1,11 @@
-import path from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import { createRecorder, type Recorder, type RecorderKind } from '../recorder/index.js';
 import { RecordingManager, SessionCatalog } from '../sessions/index.js';
 import type { Db } from '../store/index.js';
-import { openDatabase } from '../store/open-database.js';
-import { stationMigrations } from '../store/migrations/station-migrations.js';
-import { UploadService, uploadSettingsFromConfig, type UploadSettings } from '../uploads/index.js';
-import { UploadTaskCatalog } from './upload-task-catalog.js';
-
-/** The station database: `<STREAMAI_DATA_DIR>/streamai.db`, station migrations applied. */
-export function openStationDatabase(config: Config): Db {
-  return openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
-}
-
-/**
- * Where uploads go: the configured server (VULTR_API_URL, VULTR_API_KEY), or one the caller
- * runs (the station's embedded ingest server, with the key only it knows).
- */
-export interface UploadTarget {
-  apiUrl?: string | undefined;
-  apiKey?: string | undefined;
-}
-
-/** The upload settings for a target (CONFIG_INVALID when no server is configured nor given). */
-export function uploadSettingsFor(config: Config, target: UploadTarget = {}): UploadSettings {
-  const settings = uploadSettingsFromConfig(config, target.apiUrl ?? config.upload.apiUrl);
-  return target.apiKey === undefined ? settings : { ...settings, apiKey: target.apiKey };
-}
+import type { UploadService } from '../uploads/index.js';
+import { buildStationCore, type UploadTarget } from './station-core.js';
+import type { UploadTaskCatalog } from './upload-task-catalog.js';
 
 /** What to build, beyond the database and the read-only catalogs. */
 export interface StationPartsOptions {
@@ -71,16 +49,9 @@ export function buildStationParts(
   logger: Logger,
   options: StationPartsOptions,
 ): StationParts {
-  const db = openStationDatabase(config);
+  const core = buildStationCore(config, logger, options.uploads);
   try {
-    const uploads =
-      options.uploads === false
-        ? undefined
-        : new UploadService({
-            db,
-            settings: uploadSettingsFor(config, options.uploads),
-            logger: logger.child({ part: 'uploads' }),
-          });
+    const { db, uploads } = core;
     let recorder: Recorder | undefined;
     let manager: RecordingManager | undefined;
     if (options.recording !== false) {
@@ -106,7 +77,7 @@ export function buildStationParts(
     return {
       db,
       sessions: new SessionCatalog(db),
-      tasks: new UploadTaskCatalog(db),
+      tasks: core.tasks,
       uploads,
       recorder,
       manager,
@@ -115,14 +86,13 @@ export function buildStationParts(
         closed = true;
         try {
           await manager?.close();
-          await uploads?.close();
         } finally {
-          db.close();
+          await core.close();
         }
       },
     };
   } catch (error) {
-    db.close();
+    core.db.close();
     throw error;
   }
 }

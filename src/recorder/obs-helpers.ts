@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { OBSWebSocketError, type OBSWebSocket } from 'obs-websocket-js';
+import type { OBSWebSocket } from 'obs-websocket-js';
 import type { EventEmitter } from 'node:events';
 import { AppError, type ErrorCode } from '../errors/index.js';
+import { isObsWebSocketError } from './obs-client.js';
 import type { ObsProfile } from './obs-split-settings.js';
 import type { RecorderEvents, RecordingFinishedEvent } from './recorder.js';
 
@@ -9,7 +10,7 @@ import type { RecorderEvents, RecordingFinishedEvent } from './recorder.js';
 const AUTHENTICATION_FAILED = 4009;
 
 export function describeConnectError(error: unknown, url: string): { code: ErrorCode; message: string } {
-  if (error instanceof OBSWebSocketError && error.code === AUTHENTICATION_FAILED) {
+  if (isObsWebSocketError(error) && error.code === AUTHENTICATION_FAILED) {
     return { code: 'OBS_AUTH_FAILED', message: `OBS refused the password (check OBS_PASSWORD) at ${url}` };
   }
   return { code: 'OBS_UNREACHABLE', message: `cannot reach OBS at ${url}: ${messageOf(error)}` };
@@ -70,7 +71,7 @@ export async function callObs<T extends keyof RequestMap>(
     );
   } catch (error) {
     if (error instanceof AppError) throw error;
-    if (error instanceof OBSWebSocketError) {
+    if (isObsWebSocketError(error)) {
       throw new AppError('RECORDER_UNAVAILABLE', `OBS refused ${request}: ${error.message} (${error.code})`, {
         cause: error,
         details: { obsCode: error.code },

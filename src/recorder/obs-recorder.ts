@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { OBSWebSocket, OBSWebSocketError } from 'obs-websocket-js';
+import type { OBSWebSocket, OBSWebSocketError } from 'obs-websocket-js';
 import { AppError, type ErrorCode } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import {
@@ -16,6 +16,7 @@ import {
   type RequestMap,
   type ResponseMap,
 } from './obs-helpers.js';
+import { loadObsWebSocket } from './obs-client.js';
 import { ObsParts, type PartsHost } from './obs-parts.js';
 import {
   resolveObsOptions,
@@ -276,6 +277,8 @@ export class ObsRecorder extends EventEmitter<RecorderEvents> implements Recorde
   private async connectOnce(): Promise<void> {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    // Loaded here, not at import (obs-client.ts): only a recorder that talks to OBS needs it.
+    const { OBSWebSocket } = await loadObsWebSocket();
     const client = new OBSWebSocket();
     try {
       await withTimeout(
