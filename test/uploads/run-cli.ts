@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,12 +20,37 @@ export function spawnCli(args: string[], env: Record<string, string>, cwd: strin
 }
 
 /** Runs `streamai <args>` to the end: its exit code and output. */
-export async function runCli(
+export function runCli(
   args: string[],
   env: Record<string, string>,
   cwd: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnCli(args, env, cwd);
+  return untilExit(spawnCli(args, env, cwd));
+}
+
+/**
+ * Runs the built `streamai <args>` (bin/streamai.js over dist/, so `npm run build` first) to the
+ * end, as runCli does the sources.
+ */
+export function runBuiltCli(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  if (!existsSync(path.join(root, 'dist', 'cli', 'main.js'))) {
+    throw new Error('this test runs the built CLI: run `npm run build` first');
+  }
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'streamai.js'), ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return untilExit(child);
+}
+
+async function untilExit(
+  child: ChildProcess,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
