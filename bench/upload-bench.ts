@@ -240,7 +240,7 @@ async function main(): Promise<void> {
       },
       { name: 'curl tus (POST, one `PATCH -T`)', bytes: BIG, go: curlTus },
       {
-        name: '`streamai upload`, tus (32 MiB PATCHes, the default)',
+        name: '`streamai upload`, tus (64 MiB PATCHes, the default)',
         bytes: BIG,
         go: () => streamai([main, 'upload', '--no-process'], big, 'tus'),
       },
@@ -294,13 +294,13 @@ async function main(): Promise<void> {
       return `${((b.seconds / a.transfer) * 100).toFixed(0)}% (transfer) / ${((b.seconds / a.seconds) * 100).toFixed(0)}% (end to end)`;
     };
     console.log(
-      `\nthroughput vs curl: multipart ${ratio('`streamai upload`, multipart', 'curl multipart (`-F`)')}, tus ${ratio('`streamai upload`, tus (32 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)')}`,
+      `\nthroughput vs curl: multipart ${ratio('`streamai upload`, multipart', 'curl multipart (`-F`)')}, tus ${ratio('`streamai upload`, tus (64 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)')}`,
     );
     // Issue 11's target: end to end (process start → server-confirmed) ≥ 0.9× curl to the same
     // server, for each protocol, with the client's peak RSS under 120 MB.
     for (const [ours, theirs] of [
       ['`streamai upload`, multipart', 'curl multipart (`-F`)'],
-      ['`streamai upload`, tus (32 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)'],
+      ['`streamai upload`, tus (64 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)'],
     ] as const) {
       const a = best.get(ours);
       const b = best.get(theirs);
@@ -353,7 +353,7 @@ async function main(): Promise<void> {
       `\nresume: killed at ${(heldAtKill / MiB).toFixed(0)} MiB held by the server, after ${killed.seconds.toFixed(1)} s; ` +
         `the same command again took ${resumed.seconds.toFixed(1)} s to ${history.at(-1)?.state} ` +
         `(${resumedFromOffset ? 'resumed the same task from the server offset' : 'DID NOT RESUME'}), ` +
-        `peak RSS ${resumed.peakRssMiB.toFixed(1)} MiB; uninterrupted best: ${best.get('`streamai upload`, tus (32 MiB PATCHes, the default)')?.seconds.toFixed(1)} s`,
+        `peak RSS ${resumed.peakRssMiB.toFixed(1)} MiB; uninterrupted best: ${best.get('`streamai upload`, tus (64 MiB PATCHes, the default)')?.seconds.toFixed(1)} s`,
     );
     await server.close();
   } finally {
