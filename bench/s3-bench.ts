@@ -8,8 +8,8 @@
  * client BENCH_S3_RUNS times (default 2), interleaved; best wall time and highest peak RSS
  * (`/usr/bin/time -f %M`) kept. Both clients hash the whole file before sending (streamai its
  * sha256 and its parts' MD5s in one read, rclone its MD5 for x-amz-meta-md5chksum) and use multipart uploads with Content-MD5
- * per part: streamai one 32 MiB part at a time (VULTR_UPLOAD_CHUNK_SIZE), rclone its defaults
- * (5 MiB parts, 4 at a time), and once more cut like streamai (32 MiB, one at a time). Every
+ * per part: streamai one 64 MiB part at a time (VULTR_UPLOAD_CHUNK_SIZE), rclone its defaults
+ * (5 MiB parts, 4 at a time), and once more cut like streamai (64 MiB, one at a time). Every
  * object is deleted after its run so the disk holds one copy.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -95,7 +95,7 @@ async function digestChoice(
   file: string,
 ): Promise<{ hashPass: number; copy: number }> {
   let started = performance.now();
-  await digestFile(file, BYTES, planParts(BYTES, 32 * 1024 * 1024));
+  await digestFile(file, BYTES, planParts(BYTES, 64 * 1024 * 1024));
   const hashPass = (performance.now() - started) / 1000;
   started = performance.now();
   await client.send(
@@ -181,16 +181,16 @@ async function main(): Promise<void> {
       rclone = keep(rclone, { seconds: theirs.seconds, rssMiB: theirs.rssMiB });
       console.log(`run ${i + 1} rclone:   ${theirs.seconds.toFixed(1)} s, ${theirs.rssMiB.toFixed(1)} MiB`);
 
-      // rclone cut like streamai (32 MiB parts, one at a time): the protocol cost alone.
+      // rclone cut like streamai (64 MiB parts, one at a time): the protocol cost alone.
       const alike = await timed(
         'rclone',
-        ['copy', file, `swift:${bucket}/alike/`, '--s3-chunk-size', '32M', '--s3-upload-concurrency', '1'],
+        ['copy', file, `swift:${bucket}/alike/`, '--s3-chunk-size', '64M', '--s3-upload-concurrency', '1'],
         rcloneEnv,
         work,
       );
       await remove('alike/recording.mkv');
       rcloneAlike = keep(rcloneAlike, { seconds: alike.seconds, rssMiB: alike.rssMiB });
-      console.log(`run ${i + 1} rclone 32M×1: ${alike.seconds.toFixed(1)} s, ${alike.rssMiB.toFixed(1)} MiB`);
+      console.log(`run ${i + 1} rclone 64M×1: ${alike.seconds.toFixed(1)} s, ${alike.rssMiB.toFixed(1)} MiB`);
     }
     if (!streamai || !rclone || !rcloneAlike) throw new Error('no runs');
     const mbps = (s: number): string => (BYTES / 1e6 / s).toFixed(1);
@@ -201,7 +201,7 @@ async function main(): Promise<void> {
       `| rclone copy | ${rclone.seconds.toFixed(1)} | ${mbps(rclone.seconds)} | ${rclone.rssMiB.toFixed(1)} |`,
     );
     console.log(
-      `| rclone copy --s3-chunk-size 32M --s3-upload-concurrency 1 | ${rcloneAlike.seconds.toFixed(1)} | ${mbps(rcloneAlike.seconds)} | ${rcloneAlike.rssMiB.toFixed(1)} |`,
+      `| rclone copy --s3-chunk-size 64M --s3-upload-concurrency 1 | ${rcloneAlike.seconds.toFixed(1)} | ${mbps(rcloneAlike.seconds)} | ${rcloneAlike.rssMiB.toFixed(1)} |`,
     );
     console.log(
       `| streamai upload | ${streamai.seconds.toFixed(1)} | ${mbps(streamai.seconds)} | ${streamai.rssMiB.toFixed(1)} |`,

@@ -12,6 +12,8 @@
  * client is `/usr/bin/time -f %M`; "transfer" is the task's time from `uploading` to
  * `completed` (after validation; the sha256 is computed while sending, one pass over the
  * file). End to end is process start to server-confirmed. The ingest server runs in this process.
+ * Every contender asks for no processing (curl: auto_process=false; streamai: --no-process):
+ * a processing pipeline started by one upload would otherwise run beside the next measurement.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -170,7 +172,7 @@ const config = loadConfig({ envFile: false });
 const db = openDatabase(path.join(config.station.dataDir, 'streamai.db'), stationMigrations);
 const service = new UploadService({ db, settings: uploadSettingsFromConfig(config) });
 service.start();
-const task = await service.waitFor((await service.enqueue(process.argv[2])).id);
+const task = await service.waitFor((await service.enqueue(process.argv[2], { autoProcess: false })).id);
 await service.close();
 db.close();
 console.log(task.id);
@@ -250,7 +252,7 @@ async function main(): Promise<void> {
       return { seconds: m.seconds, transfer: undefined, peakRssMiB: m.peakRssMiB };
     };
     const curlTus = async (): Promise<Omit<Best, 'name' | 'bytes'>> => {
-      const meta = `filename ${Buffer.from('big.mkv').toString('base64')},task_id ${Buffer.from(`curl_t${n++}`).toString('base64')},sha256 ${Buffer.from(bigSha).toString('base64')}`;
+      const meta = `filename ${Buffer.from('big.mkv').toString('base64')},task_id ${Buffer.from(`curl_t${n++}`).toString('base64')},sha256 ${Buffer.from(bigSha).toString('base64')},auto_process ${Buffer.from('false').toString('base64')}`;
       const started = performance.now();
       const { stdout: headers } = await run('curl', ['-sS', '-f', '-D', '-', '-o', '/dev/null', '-X', 'POST', '-H', 'Tus-Resumable: 1.0.0', '-H', `Upload-Length: ${BIG}`, '-H', `Upload-Metadata: ${meta}`, `${url}/files/`]); // prettier-ignore
       const location = /^location:\s*(\S+)/im.exec(headers)?.[1] ?? '';
@@ -271,23 +273,24 @@ async function main(): Promise<void> {
       {
         name: '`streamai upload`, multipart',
         bytes: BIG,
-        go: () => streamai([main, 'upload'], big, 'multipart'),
+        go: () => streamai([main, 'upload', '--no-process'], big, 'multipart'),
       },
       { name: 'curl tus (POST, one `PATCH -T`)', bytes: BIG, go: curlTus },
       {
-        name: '`streamai upload`, tus (32 MiB PATCHes, the default)',
+        name: '`streamai upload`, tus (64 MiB PATCHes, the default)',
         bytes: BIG,
-        go: () => streamai([main, 'upload'], big, 'tus'),
+        go: () => streamai([main, 'upload', '--no-process'], big, 'tus'),
       },
       {
         name: '`streamai upload`, tus, 128 MiB PATCHes',
         bytes: BIG,
-        go: () => streamai([main, 'upload'], big, 'tus', { VULTR_UPLOAD_CHUNK_SIZE: '128MiB' }),
+        go: () =>
+          streamai([main, 'upload', '--no-process'], big, 'tus', { VULTR_UPLOAD_CHUNK_SIZE: '128MiB' }),
       },
       {
         name: '`streamai upload`, tus, 256 MiB',
         bytes: SMALL,
-        go: () => streamai([main, 'upload'], small, 'tus'),
+        go: () => streamai([main, 'upload', '--no-process'], small, 'tus'),
       },
       { name: 'upload service alone, tus', bytes: BIG, go: () => streamai([serviceOnly], big, 'tus') },
       {
@@ -328,13 +331,13 @@ async function main(): Promise<void> {
       return `${((b.seconds / a.transfer) * 100).toFixed(0)}% (transfer) / ${((b.seconds / a.seconds) * 100).toFixed(0)}% (end to end)`;
     };
     console.log(
-      `\nthroughput vs curl: multipart ${ratio('`streamai upload`, multipart', 'curl multipart (`-F`)')}, tus ${ratio('`streamai upload`, tus (32 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)')}`,
+      `\nthroughput vs curl: multipart ${ratio('`streamai upload`, multipart', 'curl multipart (`-F`)')}, tus ${ratio('`streamai upload`, tus (64 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)')}`,
     );
     // Issue 11's target: end to end (process start → server-confirmed) ≥ 0.9× curl to the same
     // server, for each protocol, with the client's peak RSS under 120 MB.
     for (const [ours, theirs] of [
       ['`streamai upload`, multipart', 'curl multipart (`-F`)'],
-      ['`streamai upload`, tus (32 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)'],
+      ['`streamai upload`, tus (64 MiB PATCHes, the default)', 'curl tus (POST, one `PATCH -T`)'],
     ] as const) {
       const a = best.get(ours);
       const b = best.get(theirs);
@@ -353,26 +356,37 @@ async function main(): Promise<void> {
 
     // Resume: SIGKILL once the server holds half the file, then the same command again.
     const dataDir = path.join(work, 'station-resume');
-    const killed = await measure(process.execPath, [main, 'upload', big], env(dataDir), work, (kill, out) => {
-      const timer = setInterval(() => {
-        const taskId = out().trim().split('\n')[0];
-        if (!taskId) return;
-        void fetch(`${url}/status/${taskId}`)
-          .then((r) => r.json() as Promise<{ upload?: { received_bytes?: number } }>)
-          .then((s) => {
-            if ((s.upload?.received_bytes ?? 0) >= BIG / 2) {
-              clearInterval(timer);
-              kill();
-            }
-          })
-          .catch(() => undefined);
-      }, 50);
-    });
+    const killed = await measure(
+      process.execPath,
+      [main, 'upload', '--no-process', big],
+      env(dataDir),
+      work,
+      (kill, out) => {
+        const timer = setInterval(() => {
+          const taskId = out().trim().split('\n')[0];
+          if (!taskId) return;
+          void fetch(`${url}/status/${taskId}`)
+            .then((r) => r.json() as Promise<{ upload?: { received_bytes?: number } }>)
+            .then((s) => {
+              if ((s.upload?.received_bytes ?? 0) >= BIG / 2) {
+                clearInterval(timer);
+                kill();
+              }
+            })
+            .catch(() => undefined);
+        }, 50);
+      },
+    );
     const taskId = killed.stdout.trim().split('\n')[0] ?? '';
     const heldAtKill = await fetch(`${url}/status/${taskId}`)
       .then((r) => r.json() as Promise<{ upload?: { received_bytes?: number } }>)
       .then((s) => s.upload?.received_bytes ?? 0);
-    const resumed = await measure(process.execPath, [main, 'upload', big], env(dataDir), work);
+    const resumed = await measure(
+      process.execPath,
+      [main, 'upload', '--no-process', big],
+      env(dataDir),
+      work,
+    );
     const db = openDatabase(path.join(dataDir, 'streamai.db'), stationMigrations);
     const history = new UploadTaskRepository(db).events(taskId);
     db.close();
@@ -381,7 +395,7 @@ async function main(): Promise<void> {
       `\nresume: killed at ${(heldAtKill / MiB).toFixed(0)} MiB held by the server, after ${killed.seconds.toFixed(1)} s; ` +
         `the same command again took ${resumed.seconds.toFixed(1)} s to ${history.at(-1)?.state} ` +
         `(${resumedFromOffset ? 'resumed the same task from the server offset' : 'DID NOT RESUME'}), ` +
-        `peak RSS ${resumed.peakRssMiB.toFixed(1)} MiB; uninterrupted best: ${best.get('`streamai upload`, tus (32 MiB PATCHes, the default)')?.seconds.toFixed(1)} s`,
+        `peak RSS ${resumed.peakRssMiB.toFixed(1)} MiB; uninterrupted best: ${best.get('`streamai upload`, tus (64 MiB PATCHes, the default)')?.seconds.toFixed(1)} s`,
     );
     await server.close();
   } finally {

@@ -181,7 +181,7 @@ export const envSchema = z.object({
   VULTR_UPLOAD_STALL_TIMEOUT: num(60, 0.1, 3600),
   VULTR_UPLOAD_CONCURRENCY: int(2, 1, 16),
   VULTR_UPLOAD_MAX_RATE: optionalBytes,
-  VULTR_UPLOAD_CHUNK_SIZE: bytes('32MiB'),
+  VULTR_UPLOAD_CHUNK_SIZE: bytes('64MiB'),
   VULTR_COMPRESS: z.enum(['none', 'h264', 'h265'], { message: 'expects none, h264 or h265' }).default('none'),
   VULTR_CA_CERT: optionalText,
 

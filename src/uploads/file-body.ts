@@ -3,15 +3,19 @@ import { open } from 'node:fs/promises';
 import { AppError } from '../errors/index.js';
 import type { RateLimiter } from './rate-limiter.js';
 
-/** Read size: large enough for throughput, small enough that memory stays flat. */
-const PIECE_BYTES = 256 * 1024;
+/**
+ * Read size: large enough for throughput (each piece is one read, one hash update and one
+ * socket write: 1 MiB pieces took ~0.15 s less CPU per GiB than 256 KiB ones), small enough
+ * that memory stays flat (the ring is 4 MiB).
+ */
+const PIECE_BYTES = 1024 * 1024;
 const RING_SIZE = 4;
 
 /**
- * The read buffers of one upload, reused for every piece. undici writes an iterable body one
- * piece at a time and waits for 'drain' whenever the socket holds more than its high-water
- * mark, so when piece n+1 is asked for, the pieces before n have left the process; a ring of
- * four leaves margin. Fresh buffers per read would leave tens of MB of garbage per upload
+ * The read buffers of one upload, reused for every piece. The client (http-exchange.ts) writes
+ * an iterable body one piece at a time and waits for 'drain' whenever the socket holds more
+ * than its high-water mark, so when piece n+1 is asked for, the pieces before n have left the
+ * process; a ring of four leaves margin. Fresh buffers per read would leave tens of MB of garbage per upload
  * (the GC collects external memory late), cf. tus-js-client#363. A violation could not pass
  * unnoticed: the server's sha256 would differ and the task fail with CHECKSUM_MISMATCH.
  */
@@ -46,7 +50,8 @@ export async function* fileBody(
     while (position < end) {
       const buffer = hooks.buffers[turn % hooks.buffers.length] as Buffer;
       turn += 1;
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+      const want = Math.min(buffer.length, end - position, hooks.limiter?.pieceBytes ?? Infinity);
+      const { bytesRead } = await handle.read(buffer, 0, want, position);
       if (bytesRead === 0) {
         throw new AppError('FILE_CHANGED', `${filePath} became shorter while it was being uploaded`);
       }

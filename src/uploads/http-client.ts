@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
+import { ExchangePool } from './http-exchange.js';
 import { AppError } from '../errors/index.js';
 import { parseRetryAfter } from './retry-policy.js';
 import type { UploadSettings } from './upload-types.js';
@@ -156,13 +156,13 @@ export function errorFromNetwork(error: unknown, what: string, baseUrl: string):
 }
 
 /**
- * HTTP to the processing server over undici: one keep-alive pool with a connect timeout and
- * the optional custom CA. Short requests are bounded by VULTR_UPLOAD_TIMEOUT; upload bodies
+ * HTTP to the processing server over node's own client (http-exchange.ts): one keep-alive pool
+ * with a connect timeout and the optional custom CA. Short requests are bounded by VULTR_UPLOAD_TIMEOUT; upload bodies
  * have no overall deadline (the caller's stall watchdog aborts them instead).
  */
 export class UploadHttpClient {
   readonly baseUrl: string;
-  private readonly agent: Agent;
+  private readonly pool: ExchangePool;
 
   constructor(private readonly settings: UploadSettings) {
     this.baseUrl = settings.apiUrl;
@@ -177,12 +177,7 @@ export class UploadHttpClient {
         });
       }
     }
-    this.agent = new Agent({
-      connect: { timeout: settings.connectTimeoutMs, ...(ca ? { ca } : {}) },
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      keepAliveTimeout: 10_000,
-    });
+    this.pool = new ExchangePool(ca);
   }
 
   /** An absolute URL for a path on the server (or a URL the server gave, made absolute). */
@@ -211,16 +206,16 @@ export class UploadHttpClient {
     const silenceTimer = setTimeout(() => silence.abort(), this.settings.connectTimeoutMs);
     const signals = [timeout, silence.signal, ...(options.signal ? [options.signal] : [])];
     try {
-      const res = await request(this.resolve(pathOrUrl), {
+      const res = await this.pool.exchange(this.resolve(pathOrUrl), {
         method,
         headers: { ...this.authHeaders(), ...options.headers },
-        ...(options.body !== undefined ? { body: options.body } : {}),
-        dispatcher: this.agent,
+        body: options.body,
         signal: AbortSignal.any(signals),
+        connectTimeoutMs: this.settings.connectTimeoutMs,
       });
       clearTimeout(silenceTimer);
-      const text = method === 'HEAD' ? (await res.body.dump(), '') : await readAnswer(res.body);
-      return { status: res.statusCode, headers: headerMap(res.headers), text };
+      const text = await readAnswer(res);
+      return { status: res.statusCode ?? 0, headers: headerMap(res.headers), text };
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (silence.signal.aborted) {
@@ -258,17 +253,17 @@ export class UploadHttpClient {
     },
   ): Promise<HttpAnswer> {
     try {
-      const res = await request(this.resolve(pathOrUrl), {
+      const res = await this.pool.exchange(this.resolve(pathOrUrl), {
         method,
         headers: { ...this.authHeaders(), ...options.headers },
-        // undici takes an async iterable body (it writes piece by piece, waiting for 'drain'),
-        // though its types list only Readable; file-body.ts relies on that pacing.
-        body: options.body as unknown as Readable,
-        dispatcher: this.agent,
+        // Written piece by piece, each next piece asked for once the socket drained:
+        // file-body.ts relies on that pacing.
+        body: options.body,
         signal: options.signal,
+        connectTimeoutMs: this.settings.connectTimeoutMs,
       });
-      const text = await readAnswer(res.body);
-      return { status: res.statusCode, headers: headerMap(res.headers), text };
+      const text = await readAnswer(res);
+      return { status: res.statusCode ?? 0, headers: headerMap(res.headers), text };
     } catch (error) {
       if (options.signal.aborted) throw options.signal.reason;
       throw errorFromNetwork(error, options.what, this.baseUrl);
@@ -287,13 +282,13 @@ export class UploadHttpClient {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.settings.requestTimeoutMs);
     try {
-      const res = await request(this.resolve(pathOrUrl), {
+      const res = await this.pool.exchange(this.resolve(pathOrUrl), {
         method: 'GET',
         headers: { ...this.authHeaders(), ...options.headers },
-        dispatcher: this.agent,
         signal: controller.signal,
+        connectTimeoutMs: this.settings.connectTimeoutMs,
       });
-      return { status: res.statusCode, headers: headerMap(res.headers), body: res.body };
+      return { status: res.statusCode ?? 0, headers: headerMap(res.headers), body: res };
     } catch (error) {
       throw errorFromNetwork(error, options.what, this.baseUrl);
     } finally {
@@ -301,7 +296,8 @@ export class UploadHttpClient {
     }
   }
 
-  async close(): Promise<void> {
-    await this.agent.destroy();
+  close(): Promise<void> {
+    this.pool.close();
+    return Promise.resolve();
   }
 }

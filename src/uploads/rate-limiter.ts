@@ -16,6 +16,14 @@ export class RateLimiter {
     this.last = performance.now();
   }
 
+  /**
+   * The largest piece worth asking for at once: a piece bigger than the bucket would go as one
+   * burst followed by a pause, which is what the limit is there to avoid for a live stream.
+   */
+  get pieceBytes(): number {
+    return Math.floor(this.capacity); // a read's length must be a whole number of bytes
+  }
+
   /** Waits until `bytes` may be sent. */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
     for (;;) {

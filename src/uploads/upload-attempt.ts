@@ -50,6 +50,12 @@ interface PreparedFile {
 
 const SETTLED = Promise.resolve();
 
+/** Checks that run alongside the send and, when they fail, leave no partial upload on the server. */
+const DROPPED_BECAUSE: Partial<Record<string, string>> = {
+  FILE_STILL_GROWING: 'the file was still growing',
+  NOT_A_MEDIA_FILE: 'the file is not a recording',
+};
+
 const differs = (a: FileFingerprint, b: FileFingerprint): boolean =>
   a.size !== b.size || a.mtimeMs !== b.mtimeMs;
 
@@ -224,13 +230,15 @@ export class AttemptPipeline {
       }
     }
 
-    // The growth check (for a file whose completeness is unknown) runs alongside ffprobe and
-    // the first bytes of the send: only completing the upload on the server waits for it.
-    const settled = record.knownComplete
+    // The growth check (for a file whose completeness is unknown) and ffprobe's media check run
+    // alongside the first bytes of the send: only completing the upload on the server waits for
+    // them (~90 ms of ffprobe per upload no longer comes before the first byte). A refused file
+    // is never completed: its partial upload is dropped (sendOnce) or its body cut.
+    const growth = record.knownComplete
       ? SETTLED
       : assertNotGrowing(record.filePath, fingerprint, settings.growthCheckMs, signal);
+    const settled = Promise.all([growth, assertMediaFile(record.filePath, signal)]).then(() => undefined);
     settled.catch(() => undefined); // awaited by the transport; never an unhandled rejection
-    await assertMediaFile(record.filePath, signal);
     if (!contentPinned && differs(fingerprint, pinned)) {
       logger.warn({ taskId, before: pinned, now: fingerprint }, 'file changed while queued');
       this.note(
@@ -393,15 +401,17 @@ export class AttemptPipeline {
   /**
    * One transport call. A file found still growing while it was being sent (the growth check
    * ran alongside) leaves no partial upload behind: the retry starts afresh with the new size.
+   * Nor does one ffprobe refused while its first bytes were on their way.
    */
   private async sendOnce(run: RunningAttempt, taskId: string, transport: Transport, job: TransportJob) {
     try {
       return await transport.upload(job);
     } catch (error) {
       const remoteUrl = this.deps.moves.record(taskId).remoteUrl;
-      if (isAppError(error) && error.code === 'FILE_STILL_GROWING' && remoteUrl !== null) {
+      const why = isAppError(error) ? DROPPED_BECAUSE[error.code] : undefined;
+      if (why !== undefined && remoteUrl !== null) {
         await transport.terminate(remoteUrl);
-        this.note(run, taskId, 'the file was still growing: the partial upload was dropped', {
+        this.note(run, taskId, `${why}: the partial upload was dropped`, {
           remoteUrl: null,
           bytesSent: 0,
         });

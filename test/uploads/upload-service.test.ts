@@ -140,6 +140,14 @@ test('a missing, empty or non-media file fails at once with its code', async (t)
     assert.equal(task.lastError?.code, code, name);
     assert.equal(task.attempts, 1, `${name} is not retried`);
   }
+  // ffprobe's check runs alongside the first bytes of the send: the tus upload it refused was
+  // created on the server, and is not left there.
+  const left = await readdir(path.join(ingest.dataDir, '.tus')).catch(() => [] as string[]);
+  assert.deepEqual(
+    left.filter((entry) => entry.endsWith('.json')),
+    [],
+    'no partial upload of the refused file stays on the server',
+  );
 });
 
 test('a file that changes while queued is noticed and uploaded as it is now; re-enqueueing resumes the task', async (t) => {
