@@ -30,12 +30,13 @@ export function runCli(
 
 /**
  * Runs the built `streamai <args>` (bin/streamai.js over dist/, so `npm run build` first) to the
- * end, as runCli does the sources.
+ * end, as runCli does the sources; SIGKILLed after `timeoutMs` (code null), so a hang fails.
  */
-export function runBuiltCli(
+export async function runBuiltCli(
   args: string[],
   env: Record<string, string>,
   cwd: string,
+  timeoutMs = 60_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   if (!existsSync(path.join(root, 'dist', 'cli', 'main.js'))) {
     throw new Error('this test runs the built CLI: run `npm run build` first');
@@ -45,7 +46,12 @@ export function runBuiltCli(
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return untilExit(child);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await untilExit(child);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function untilExit(
