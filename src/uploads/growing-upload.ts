@@ -4,7 +4,7 @@ import { AppError } from '../errors/index.js';
 import { bodyBuffers } from './file-body.js';
 import { PrefixDigest } from './prefix-digest.js';
 import type { TransportJob, TransportResult } from './transport.js';
-import { answeredSha256, digestThrough, type TusTransport } from './tus-transport.js';
+import { answeredSha256, digestThrough, patchEnd, type TusTransport } from './tus-transport.js';
 
 /** The bytes on disk now (undefined when the recorder has not created the file yet). */
 async function fileSizeOf(filePath: string): Promise<number | undefined> {
@@ -97,7 +97,11 @@ export async function uploadGrowing(
       await sleep(GROWTH_POLL_MS, undefined, { signal: job.signal });
       continue;
     }
-    const end = Math.min(available, current + chunkSizeBytes);
+    // A closed part's last chunk leaves its tail to a small completing PATCH (patchEnd).
+    const end =
+      closed !== undefined
+        ? patchEnd(current, closed, chunkSizeBytes)
+        : Math.min(available, current + chunkSizeBytes);
     const last = closed !== undefined && end === closed;
     const chunk = prefix.fork();
     const declared = last ? await digestThrough(chunk, job.filePath, current, end, job.signal) : undefined;

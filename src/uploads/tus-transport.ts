@@ -63,6 +63,24 @@ export async function digestThrough(
   return whole.digest('hex');
 }
 
+/**
+ * The bytes of a completing PATCH at most: its digest must be in its headers, so its bytes are
+ * read twice (hashed ahead, then sent). A file's last full chunk (64 MiB by default) hashed
+ * ahead cost ~50 ms per upload; split off, only this tail is read twice, for one more PATCH.
+ */
+export const COMPLETING_PATCH_BYTES = 1024 * 1024;
+
+/**
+ * Where the PATCH starting at `current` ends, of a file of `size` bytes: one chunk on, and the
+ * chunk that would reach the end stops short of it by COMPLETING_PATCH_BYTES, which the
+ * completing PATCH carries alone.
+ */
+export function patchEnd(current: number, size: number, chunkSizeBytes: number): number {
+  const end = Math.min(size, current + chunkSizeBytes);
+  if (end < size || size - current <= COMPLETING_PATCH_BYTES) return end;
+  return size - COMPLETING_PATCH_BYTES;
+}
+
 function offsetOf(header: string | undefined): number | undefined {
   if (header === undefined || !/^\d+$/.test(header.trim())) return undefined;
   const n = Number(header.trim());
@@ -135,11 +153,11 @@ export class TusTransport implements Transport {
     const buffers = bodyBuffers();
     // A deferred upload holding every byte still needs its completing PATCH (empty).
     while (current < job.size || (deferred && current === job.size)) {
-      const end = Math.min(job.size, current + this.options.chunkSizeBytes);
+      const end = patchEnd(current, job.size, this.options.chunkSizeBytes);
       const chunk = prefix.fork();
       // The completing PATCH declares the whole file's digest (CONTRACTS.md): the server checks
-      // it before the upload counts as complete. Headers precede the body, so the last chunk is
-      // hashed once ahead (one chunk read twice, from the page cache; the rest is read once).
+      // it before the upload counts as complete. Headers precede the body, so its bytes are
+      // hashed once ahead (at most COMPLETING_PATCH_BYTES read twice; the rest is read once).
       let declared: string | undefined;
       if (end === job.size) {
         await job.beforeComplete?.();

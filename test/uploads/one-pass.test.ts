@@ -94,6 +94,25 @@ test('tus: the completing PATCH declares the whole-file sha256, computed while s
   ]);
 });
 
+test('tus: the completing PATCH carries only the last MiB, so only that much is read twice (hashed ahead of its headers)', async (t) => {
+  const dir = await tempDir(t);
+  // 10 MiB in 4 MiB PATCHes: the chunk that would reach the end (8–10 MiB) stops 1 MiB short.
+  const file = await makeBigClip(path.join(dir, 'big.mkv'), 10 * MiB);
+  const server = await contractTusServer(t);
+  const { service } = openService(t, dir, testSettings(dir, server.url, { chunkSizeBytes: 4 * MiB }));
+
+  const task = await service.waitFor((await service.enqueue(file)).id);
+
+  assert.equal(task.state, 'completed', JSON.stringify(task.lastError));
+  assert.equal(task.sha256, await sha256Of(file));
+  assert.deepEqual(server.patches, [
+    { offset: 0, declared: undefined },
+    { offset: 4 * MiB, declared: undefined },
+    { offset: 8 * MiB, declared: undefined },
+    { offset: 9 * MiB, declared: task.sha256 },
+  ]);
+});
+
 test('tus: after a resume from a cut mid-chunk, the prefix digest is rebuilt and the declared sha256 still matches', async (t) => {
   const dir = await tempDir(t);
   const file = await makeBigClip(path.join(dir, 'big.mkv'), 9 * MiB);
