@@ -47,9 +47,11 @@ export class PgKvStore<T> implements KvStore<T> {
       .then(
         () => undefined,
         (error: unknown) => {
-          // Two nodes creating it at the same moment: one wins, the other sees a duplicate.
+          // Two nodes creating it at the same moment: one wins, the other sees a duplicate — of
+          // the table (42P07), of its row type in pg_type (23505 while the winner commits, 42710
+          // once it has: a CI run saw this one, at 43adf5b).
           const code = (error as { code?: string }).code;
-          if (code === '23505' || code === '42P07') return;
+          if (code === '23505' || code === '42P07' || code === '42710') return;
           this.ready = undefined;
           throw error;
         },
