@@ -11,6 +11,8 @@ const benches = [
   'bench:station',
   'bench:s3',
   'bench:scale',
+  'bench:segments',
+  'bench:join',
 ];
 let failed = 0;
 for (const name of benches) {

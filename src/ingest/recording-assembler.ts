@@ -4,7 +4,7 @@ import path from 'node:path';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { IngestProtocol, IngestTask, IngestTaskStore } from '../store/index.js';
-import { joinParts } from './recording-join.js';
+import { joinParts, probeAhead } from './recording-join.js';
 import type { SegmentDeclaration } from './recording-parts.js';
 import type { IngestStorage } from './storage/index.js';
 
@@ -136,13 +136,13 @@ export class RecordingAssembler {
       if (task?.state !== 'receiving' || task.uploadRef !== 'parts' || task.partsExpected === null) return;
       const expected = task.partsExpected;
       const parts = (await tasks.listParts(taskId)).filter((p) => p.state === 'received' && p.filePath);
+      const { storage } = this.options;
       const stored: string[] = [];
       for (let index = 0; index < expected; index++) {
         const part = parts.find((p) => p.partIndex === index);
-        if (!part?.filePath) return; // not all there yet
+        if (!part?.filePath) return this.probeAhead(taskId, parts); // not all there yet
         stored.push(part.filePath);
       }
-      const { storage } = this.options;
       const files: string[] = [];
       try {
         for (const relPath of stored) files.push(await storage.fetchInput(taskId, relPath));
@@ -153,6 +153,18 @@ export class RecordingAssembler {
       // The joined file is verified and in place: the parts' bytes are no longer needed.
       for (const relPath of stored) await storage.removeRecording(relPath);
     });
+  }
+
+  /**
+   * The parts stored so far are probed now, not after Stop (recording-join.ts, `probeAhead`):
+   * on local disk only — an s3 part would have to be downloaded twice.
+   */
+  private async probeAhead(taskId: string, parts: ReadonlyArray<{ filePath: string | null }>): Promise<void> {
+    const { storage } = this.options;
+    if (storage.kind !== 'fs') return;
+    for (const part of parts) {
+      if (part.filePath) void probeAhead(await storage.fetchInput(taskId, part.filePath));
+    }
   }
 
   /** Joins the local part files into a temporary file, checks it, and hands it to `storeJoined`. */
