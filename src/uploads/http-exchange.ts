@@ -22,7 +22,7 @@ function connectTimeout(ms: number): Error {
 /**
  * Keep-alive pools for http and https, as undici's Agent was: node's own client is in the
  * binary's snapshot (undici costs ~100 ms of module loading at every CLI start) and writes a
- * body with less work per piece (measured in docs/BENCHMARKS.md, "CLI start and the client").
+ * body with less work per piece (measured in docs/BENCHMARKS.md, "Target met: node's HTTP client…").
  * A pooled socket lives 10 s unless the server's `Keep-Alive: timeout=` hint is shorter
  * (node's Agent honours it), so a server that closes idle connections is not raced.
  */
